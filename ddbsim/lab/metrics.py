@@ -1,0 +1,160 @@
+"""What a run measured: availability, latency, leaders, healing, leases.
+
+Paper §6.3: availability is measured from the client side, per 5-minute
+window, as the fraction of processed requests that succeed; read and write
+availability are kept apart.  Throttled requests are their own outcome and
+never count against availability.  Everything aggregates as it goes --
+counters per window, log-bucketed latency histograms -- so a long run costs
+memory by windows and buckets, not by requests.
+
+:class:`Metrics` is also the service's :class:`~ddbsim.service.ServiceHooks`:
+it hears leader changes, the lease each leader served on, lost replicas and
+their replacements.  It only records: it never changes what the service does.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.messages import READS
+
+# Latency histogram: bucket i holds latencies in [B**i, B**(i+1)) microseconds.
+_BUCKET_BASE = 1.04
+_LOG_BASE = math.log(_BUCKET_BASE)
+
+OK, ERROR, THROTTLED = "ok", "error", "throttled"
+OUTCOMES = (OK, ERROR, THROTTLED)
+
+
+class LatencyHistogram:
+    __slots__ = ("counts", "n")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = defaultdict(int)
+        self.n = 0
+
+    def add(self, latency_s: float) -> None:
+        us = max(latency_s * 1e6, 1.0)
+        self.counts[int(math.log(us) / _LOG_BASE)] += 1
+        self.n += 1
+
+    def merge(self, other: LatencyHistogram) -> None:
+        for b, c in other.counts.items():
+            self.counts[b] += c
+        self.n += other.n
+
+    def percentile_ms(self, q: float) -> float:
+        """The q-quantile (0..1), to within the bucket width (4%)."""
+        if self.n == 0:
+            return 0.0
+        rank = q * self.n
+        seen = 0
+        for b in sorted(self.counts):
+            seen += self.counts[b]
+            if seen >= rank:
+                # the bucket's geometric middle, in ms
+                return round(_BUCKET_BASE ** (b + 0.5) / 1000.0, 4)
+        return 0.0
+
+
+class Metrics(ServiceHooks):
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        # window index -> [read ok, read error, write ok, write error, throttled]
+        self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+        self.totals = {OK: 0, ERROR: 0, THROTTLED: 0}
+        self.by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {OK: 0, ERROR: 0, THROTTLED: 0})
+        self.latency: dict[str, LatencyHistogram] = defaultdict(LatencyHistogram)
+        self.canary: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # az -> [ok, error]
+        # partition -> [errors, first error at, last error at]
+        self.partition_errors: dict[str, list[float]] = {}
+        self.server: dict[str, int] = defaultdict(int)
+        self.leader_changes: list[dict[str, Any]] = []
+        self.leader_losses: list[dict[str, Any]] = []
+        self.lease_spans: dict[tuple[str, tuple[int, str]], list[float]] = {}
+        self.healing: dict[tuple[str, str], dict[str, Any]] = {}
+        self._heal_by_target: dict[tuple[str, str], tuple[str, str]] = {}
+        self.enabled = True
+
+    # -- client side -----------------------------------------------------
+    def record(self, t_s: float, kind: str, outcome: str, latency_s: float, pid: str | None,
+               canary_az: str | None = None) -> None:
+        """One client operation finished (after its retries)."""
+        w = self.windows[int(t_s // self.window_s)]
+        is_read = kind in READS
+        if outcome == OK:
+            w[0 if is_read else 2] += 1
+            self.latency[kind].add(latency_s)
+        elif outcome == ERROR:
+            w[1 if is_read else 3] += 1
+            if pid is not None:
+                e = self.partition_errors.get(pid)
+                if e is None:
+                    self.partition_errors[pid] = [1, t_s, t_s]
+                else:
+                    e[0] += 1
+                    e[2] = t_s
+        else:
+            w[4] += 1
+        self.totals[outcome] += 1
+        self.by_kind[kind][outcome] += 1
+        if canary_az is not None and outcome != THROTTLED:
+            self.canary[canary_az][0 if outcome == OK else 1] += 1
+
+    # -- service hooks -----------------------------------------------------
+    def leader_elected(self, t_s: float, pid: str, ballot: tuple[int, str], host: str) -> None:
+        self.leader_changes.append({"t_s": round(t_s, 6), "partition": pid, "host": host,
+                                    "ballot": list(ballot)})
+
+    def leader_lost(self, t_s: float, pid: str, ballot: tuple[int, str], host: str,
+                    reason: str) -> None:
+        self.leader_losses.append({"t_s": round(t_s, 6), "partition": pid, "host": host,
+                                   "ballot": list(ballot), "reason": reason})
+
+    def lease_held(self, pid: str, ballot: tuple[int, str], from_s: float, until_s: float) -> None:
+        span = self.lease_spans.get((pid, ballot))
+        if span is None:
+            self.lease_spans[(pid, ballot)] = [from_s, until_s]
+        else:
+            span[1] = max(span[1], until_s)
+
+    def replica_lost(self, t_s: float, pid: str, host: str, last_seen_s: float) -> None:
+        self.healing[(pid, host)] = {
+            "partition": pid, "lost_host": host, "lost_at_s": round(last_seen_s, 6),
+            "detected_at_s": round(t_s, 6), "log_replica_host": None, "log_replica_at_s": None,
+            "storage_replica_host": None, "storage_replica_at_s": None}
+
+    def replica_added(self, t_s: float, pid: str, host: str, kind: str, replaces: str) -> None:
+        key = (pid, replaces) if (pid, replaces) in self.healing else self._heal_by_target.get(
+            (pid, replaces))
+        if key is None:
+            return
+        rec = self.healing[key]
+        rec[f"{kind}_replica_host"] = host
+        rec[f"{kind}_replica_at_s"] = round(t_s, 6)
+        self._heal_by_target[(pid, host)] = key
+
+    def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
+        self.server[status] += 1
+
+    # -- views -------------------------------------------------------------
+    def availability(self, end_s: float) -> dict[str, Any]:
+        windows = []
+        n = max(1, math.ceil(end_s / self.window_s - 1e-9))
+        tot = [0, 0, 0, 0]
+        for i in range(n):
+            w = self.windows.get(i, [0, 0, 0, 0, 0])
+            tot = [a + b for a, b in zip(tot, w[:4])]
+            windows.append({
+                "start_s": i * self.window_s, "end_s": min((i + 1) * self.window_s, end_s),
+                "read": _ratio(w[0], w[1]), "write": _ratio(w[2], w[3]),
+                "requests": sum(w), "errors": w[1] + w[3], "throttled": w[4]})
+        return {"overall": _ratio(tot[0] + tot[2], tot[1] + tot[3]),
+                "read": _ratio(tot[0], tot[1]), "write": _ratio(tot[2], tot[3]),
+                "windows": windows}
+
+
+def _ratio(ok: int, err: int) -> float:
+    return 1.0 if ok + err == 0 else ok / (ok + err)

@@ -1,0 +1,97 @@
+"""The printed summary of a result: one screen, figures not adjectives."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ddbsim.lab.result import Result
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.4f}%"
+
+
+def _s(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}s"
+
+
+def _check(c: dict[str, Any]) -> str:
+    v = c["valid"]
+    return "valid" if v is True else ("INVALID" if v is False else "unknown")
+
+
+def one(result: Result) -> list[str]:
+    d = result.data
+    req = d["requests"]
+    av = d["availability"]
+    lat = d["latency_ms"]
+    title = d["scenario"] + (f" [{d['variant']}]" if d["variant"] else "")
+    lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic ==",
+             f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
+             f"throttled {req['throttled']:,}",
+             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
+             f"write {_pct(av['write'])}"]
+    lines.append("  window          read        write       requests  errors")
+    for w in av["windows"]:
+        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
+                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}")
+    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
+                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
+                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+    lf = d["leaders"]
+    lines.append(f"leaders      {lf['changes']} changes; failover median "
+                 f"{_s(lf['failover_s']['median'])} max {_s(lf['failover_s']['max'])} "
+                 f"over {lf['failover_s']['count']} lost leaders")
+    pe = d["partition_errors"]
+    span = max((p["error_span_s"] for p in pe), default=0.0)
+    lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions saw "
+                 f"client errors; longest error span {span:.1f}s")
+    heal = d["healing"]
+    if heal:
+        log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
+        sto = [h["storage_replica_after_s"] for h in heal
+               if h["storage_replica_after_s"] is not None]
+        deg = [h["degraded_s"] for h in heal if h["degraded_s"] is not None]
+        lines.append(f"healing      {len(heal)} replicas lost; log replica {_range(log)} after "
+                     f"detection; storage replica {_range(sto)}; degraded write quorum {_range(deg)}")
+    ck = d["checks"]
+    dur = ck["durability"]
+    lines.append(f"checks       durability {_check(dur)} ({dur['lost_writes']} lost of "
+                 f"{dur['acked_writes']:,} acked writes, {dur['keys_checked']:,} keys read)  "
+                 f"convergence {_check(ck['convergence'])}  "
+                 f"single_leader {_check(ck['single_leader'])}")
+    if d["alarms"]:
+        lines.append(f"alarms       {len(d['alarms'])} windows above the alarm error rate")
+    return lines
+
+
+def _range(xs: list[float]) -> str:
+    if not xs:
+        return "none"
+    xs = sorted(xs)
+    return f"{xs[0]:.1f}-{xs[-1]:.1f}s (median {xs[len(xs) // 2]:.1f}s)"
+
+
+def comparison(results: list[Result]) -> list[str]:
+    lines = ["", "variant               availability  read        write       lost  "
+             "failover(max)  degraded(max)  checks"]
+    for r in results:
+        d = r.data
+        deg = [h["degraded_s"] for h in d["healing"] if h["degraded_s"] is not None]
+        checks = "/".join(_check(c)[0] for c in d["checks"].values())
+        lines.append(f"{d['variant']:<22}{_pct(d['availability']['overall']):>12}  "
+                     f"{_pct(d['availability']['read']):>10}  {_pct(d['availability']['write']):>10}"
+                     f"  {d['checks']['durability']['lost_writes']:>4}  "
+                     f"{_s(d['leaders']['failover_s']['max']):>13}  {_s(max(deg) if deg else None):>13}"
+                     f"  {checks}")
+    return lines
+
+
+def summary_text(result: Result) -> str:
+    results = result.variants or [result]
+    lines: list[str] = []
+    for r in results:
+        lines += one(r) + [""]
+    if len(results) > 1:
+        lines += comparison(results)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,108 @@
+"""Scenarios: config + workload + fault schedule + duration, run from a seed.
+
+A scenario script in ``scenarios/`` is a small module whose docstring's
+first line describes it, which defines ``build_scenario(**overrides)``
+returning a :class:`Scenario` (or a list of them, to compare variants on the
+same seed), and which ends with::
+
+    if __name__ == "__main__":
+        from ddbsim.cli import main_for_script
+        main_for_script(__file__)
+
+A fault schedule is a list of :class:`~ddbsim.lab.faults.Fault`, or a
+function ``(world, rng) -> list`` that draws one from the run's seed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from ddbsim.config import Config
+from ddbsim.lab.faults import Fault
+from ddbsim.lab.result import Result
+from ddbsim.world.region import World
+
+FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be found or used."""
+
+
+@dataclass
+class Scenario:
+    name: str
+    duration_s: float
+    faults: FaultPlan = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    variant: str = ""
+    final_read_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not self.duration_s > 0:
+            raise ScenarioError(f"scenario {self.name}: duration_s must be positive")
+
+    def fault_schedule(self, world: World) -> list[Fault]:
+        if callable(self.faults):
+            return list(self.faults(world, world.streams.stream("lab/faults")))
+        return list(self.faults)
+
+    def config(self, overrides: dict[str, Any] | None = None) -> Config:
+        return Config().with_overrides({**self.overrides, **(overrides or {})})
+
+
+def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None,
+        bugs: tuple[str, ...] = ()) -> Result:
+    """Run one scenario on one seed."""
+    from ddbsim.lab.run import Run
+
+    return Run(scenario, scenario.config(overrides), seed, bugs).execute()
+
+
+def run_all(scenarios: list[Scenario], seed: int = 1,
+            overrides: dict[str, Any] | None = None) -> Result:
+    """Run variants on the same seed; the first is the headline result."""
+    results = [run(s, seed, overrides) for s in scenarios]
+    head = results[0]
+    if len(results) > 1:
+        head.variants = results
+    return head
+
+
+def load(path: str) -> tuple[Callable[..., Any], str]:
+    """Load a scenario script: its builder and its one-line description."""
+    file = Path(path)
+    if not file.exists():
+        candidate = Path("scenarios") / f"{path}.py"
+        if candidate.exists():
+            file = candidate
+        else:
+            raise ScenarioError(f"scenario file not found: {path}")
+    if file.suffix != ".py":
+        raise ScenarioError(f"a scenario is a .py file, got {path}")
+    name = f"ddbsim_scenario_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ScenarioError(f"cannot load scenario {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    builder = getattr(module, "build_scenario", None)
+    if builder is None:
+        raise ScenarioError(f"{path} defines no build_scenario(**overrides) function")
+    doc = (module.__doc__ or "").strip().splitlines()
+    return builder, (doc[0] if doc else "")
+
+
+def build(builder: Callable[..., Any]) -> list[Scenario]:
+    built = builder()
+    scenarios = built if isinstance(built, list) else [built]
+    if not scenarios or not all(isinstance(s, Scenario) for s in scenarios):
+        raise ScenarioError("build_scenario() must return a Scenario or a list of them")
+    return scenarios

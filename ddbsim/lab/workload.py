@@ -1,0 +1,237 @@
+"""Clients: open-loop Poisson traffic, canaries, and the SDK's retries.
+
+Each client lives on a client host in an AZ (an AZ outage takes its clients
+with it) and sends to a request router in its own AZ; a retry goes to the
+next router in the region, as a load balancer would.  Arrivals are Poisson
+and open-loop: a slow service does not slow the offered load.
+
+An operation is drawn from the mix in :class:`~ddbsim.config.WorkloadConfig`
+(strong get, eventual get, put, conditional put, delete); keys are uniform or
+Zipf over ``key_count`` keys; every put writes a value unique in the run, so
+the checkers can tell writes apart.  A conditional put expects the version
+the client last saw for the key (0 if none: "must not exist").
+
+Retries follow the AWS SDKs' standard mode: up to ``max_attempts``
+attempts, full-jitter exponential back-off (``base_backoff_s``, capped at
+``max_backoff_s``), and a retry quota of 500 tokens that a retry spends
+(5, or 10 after a timeout) and a success refills.  An operation ends ``ok``,
+``error`` (after its last attempt) or ``throttled``.
+
+Canary clients run in every AZ at a fixed rate, alternating strong reads and
+puts on keys of their own, and are reported per AZ.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ddbsim.config import Config
+from ddbsim.lab.checkers import ACKED, FAILED
+from ddbsim.service.messages import (
+    COND_PUT,
+    DELETE,
+    GET_EVENTUAL,
+    GET_STRONG,
+    PUT,
+    READS,
+    ClientReply,
+    ClientRequest,
+)
+from ddbsim.world.scheduling import call_later
+from ddbsim.world.topology import Host
+
+if TYPE_CHECKING:
+    from ddbsim.lab.run import Run
+
+OP_KINDS = (GET_STRONG, GET_EVENTUAL, PUT, COND_PUT, DELETE)
+
+
+class KeyChooser:
+    """Draws keys, uniform or Zipf, in batches."""
+
+    def __init__(self, cfg: Config, gen: np.random.Generator) -> None:
+        w = cfg.workload
+        self.n = w.key_count
+        self.gen = gen
+        if w.key_distribution == "zipf":
+            ranks = np.arange(1, self.n + 1, dtype=float)
+            p = ranks ** -w.zipf_exponent
+            self._cdf: np.ndarray | None = np.cumsum(p / p.sum())
+        else:
+            self._cdf = None
+        self._buf: list[int] = []
+
+    def next(self) -> str:
+        if not self._buf:
+            if self._cdf is None:
+                draws = self.gen.integers(0, self.n, 1024)
+            else:
+                draws = np.minimum(np.searchsorted(self._cdf, self.gen.random(1024)), self.n - 1)
+            self._buf = draws.tolist()[::-1]
+        return f"k{self._buf.pop():07d}"
+
+
+class _Operation:
+    __slots__ = ("kind", "key", "value", "expected", "invoke_s", "attempts", "maybe_applied",
+                 "last_cost", "hist", "size_bytes", "write")
+
+    def __init__(self, kind: str, key: str, value: Any, expected: int | None, invoke_s: float,
+                 size_bytes: float) -> None:
+        self.kind = kind
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.invoke_s = invoke_s
+        self.attempts = 0
+        self.maybe_applied = False
+        self.last_cost = 0
+        self.hist: Any = None
+        self.size_bytes = size_bytes
+        self.write: Any = None
+
+
+class Client:
+    """One client process: Poisson arrivals at ``rate_per_s``."""
+
+    def __init__(self, run: Run, host: Host, name: str, rate_per_s: float,
+                 canary: bool = False) -> None:
+        self.run = run
+        self.host = host
+        self.name = name
+        self.rate_per_s = rate_per_s
+        self.canary = canary
+        self.env = run.world.env
+        self.net = run.world.network
+        self.cfg = run.cfg
+        self.draws = run.world.streams.draws(f"client/{name}")
+        self.keys = KeyChooser(run.cfg, run.world.streams.stream(f"client/{name}/keys"))
+        routers = run.world.topology.of_kind("router")
+        local = [r for r in routers if r.az == host.az]
+        self.routers = local + [r for r in routers if r.az != host.az]
+        self.pending: dict[int, _Operation] = {}
+        self.versions: dict[str, int] = {}
+        self.seq = 0
+        self.quota = run.cfg.client.retry_quota
+        self.active = False
+        w = run.cfg.workload
+        self._mix = np.cumsum([w.get_strong, w.get_eventual, w.put, w.cond_put, w.delete]).tolist()
+        self.net.register(host, self.receive)
+
+    # ------------------------------------------------------------------
+    def start(self) -> None:
+        if self.rate_per_s <= 0:
+            return
+        self.active = True
+        call_later(self.env, self.draws.exponential(1.0 / self.rate_per_s), self._arrive)
+
+    def stop(self) -> None:
+        self.active = False
+
+    def _arrive(self) -> None:
+        if not self.active:
+            return
+        call_later(self.env, self.draws.exponential(1.0 / self.rate_per_s), self._arrive)
+        if self.host.powered:
+            self.issue(*self._draw_op())
+
+    def _draw_op(self) -> tuple[str, str]:
+        if self.canary:
+            self.seq += 1
+            return (PUT if self.seq % 2 else GET_STRONG), f"canary-{self.name}-{self.seq % 16}"
+        u = self.draws.uniform()
+        kind = DELETE
+        for k, edge in zip(OP_KINDS, self._mix):
+            if u < edge:
+                kind = k
+                break
+        return kind, self.keys.next()
+
+    def issue(self, kind: str, key: str) -> None:
+        """Invoke one operation now."""
+        self.seq += 1
+        now = self.env.now
+        value = f"{self.name}:{self.seq}" if kind in (PUT, COND_PUT) else None
+        expected = self.versions.get(key, 0) if kind == COND_PUT else None
+        size = self.draws.exponential(self.cfg.workload.item_size_bytes) if value else 0.0
+        op = _Operation(kind, key, value, expected, now, size)
+        history = self.run.history
+        if history is not None:
+            op.hist = history.invoke(self.name, kind, key, value, now, expected)
+        if kind not in READS:
+            op.write = self.run.ledger.invoke(key, value, now)
+        self._attempt(op)
+
+    def _attempt(self, op: _Operation) -> None:
+        if not self.host.powered:
+            return  # the client died with its host: the operation never completes
+        router = self.routers[op.attempts % len(self.routers)]
+        op.attempts += 1
+        req_id = self.run.service.next_id()
+        self.pending[req_id] = op
+        self.net.send(self.host, router,
+                      ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))
+        call_later(self.env, self.cfg.client.attempt_timeout_s, self._timeout, req_id)
+
+    def _timeout(self, req_id: int) -> None:
+        op = self.pending.pop(req_id, None)
+        if op is not None:
+            self._failed(op, "timeout")
+
+    def receive(self, _src: Host, msg: Any) -> None:
+        if not isinstance(msg, ClientReply):
+            return
+        op = self.pending.pop(msg.req_id, None)
+        if op is None:
+            return  # a late reply to an attempt we already gave up on
+        if msg.status == "ok":
+            self._succeeded(op, msg)
+        else:
+            self._failed(op, msg.status, msg.pid)
+
+    # ------------------------------------------------------------------
+    def _succeeded(self, op: _Operation, msg: ClientReply) -> None:
+        c = self.cfg.client
+        self.quota = min(c.retry_quota, self.quota + (op.last_cost if op.attempts > 1 else 1))
+        now = self.env.now
+        if op.kind in READS:
+            if msg.value is not None:
+                self.versions[op.key] = msg.version
+        elif msg.applied:
+            self.versions[op.key] = msg.version
+        self.run.metrics.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
+                                self.host.az if self.canary else None)
+        if op.write is not None:
+            if op.kind != COND_PUT or msg.applied:
+                self.run.ledger.resolve(op.write, ACKED, now)
+            elif not op.maybe_applied:
+                # the condition failed; unless an earlier timed-out attempt
+                # applied it, the write certainly did not happen
+                self.run.ledger.resolve(op.write, FAILED)
+        if op.hist is not None:
+            result = msg.value if op.kind in READS else msg.applied
+            self.run.history.complete(op.hist, "ok", now, result, msg.version, op.attempts)
+
+    def _failed(self, op: _Operation, status: str, pid: str | None = None) -> None:
+        c = self.cfg.client
+        if status == "timeout":
+            op.maybe_applied = True
+        cost = c.timeout_retry_cost if status == "timeout" else c.retry_cost
+        if op.attempts < c.max_attempts and self.quota >= cost:
+            self.quota -= cost
+            op.last_cost = cost
+            base = c.throttled_base_backoff_s if status == "throttled" else c.base_backoff_s
+            delay = self.draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
+            call_later(self.env, delay, self._attempt, op)
+            return
+        now = self.env.now
+        outcome = "throttled" if status == "throttled" else "error"
+        if pid is None:
+            pid = self.run.service.partition_map.partition_for(op.key).pid
+        self.run.metrics.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
+                                self.host.az if self.canary else None)
+        if op.write is not None and not op.maybe_applied:
+            self.run.ledger.resolve(op.write, FAILED)
+        if op.hist is not None:
+            hist_outcome = "info" if (op.maybe_applied and op.kind not in READS) else "fail"
+            self.run.history.complete(op.hist, hist_outcome, now, None, 0, op.attempts)

@@ -1,0 +1,134 @@
+"""Healing: replacing a lost replica, fast with a log replica, then for good.
+
+Paper §5.1 and §6.1: when a replica becomes unhealthy, the leader adds a
+**log replica** on a healthy host in the same AZ.  It copies only the
+unarchived WAL (a few hundred MB), so it takes seconds, and the group has a
+full write quorum again.  A **storage replica** is then rebuilt by copying
+the B-tree (up to ~10 GB), which takes minutes; when it has caught up it
+replaces the log replica.  Every membership change goes through the log.
+With ``healing.log_replicas`` off only the slow path exists.
+
+Copy times are the modelled sizes over the modelled bandwidths in
+:class:`~ddbsim.config.HealingConfig`; what is copied is the real state (the
+leader's committed WAL, or a snapshot of its B-tree).  If the lost replica's
+AZ has no host that can take a replica (an AZ outage), the group keeps
+running on two replicas and the healer retries every ``healing.retry_s``.
+
+One healer (a SimPy process) runs per lost replica -- work grows with
+failures, not with the number of partitions.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from ddbsim.service.messages import PaxosMessage
+from ddbsim.service.replica import LOG, STORAGE, Members
+
+if TYPE_CHECKING:
+    from ddbsim.service.paxos import Member
+    from ddbsim.service.region import Service
+
+_ACK_TIMEOUT_S = 5.0
+
+
+class Healing:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.env = service.world.env
+        self.cfg = service.cfg.healing
+        self._active: set[tuple[str, str]] = set()
+        self._acks: dict[tuple[str, str, str], simpy.Event] = {}
+
+    def start(self, member: Member, lost_host: str, last_seen_s: float) -> None:
+        key = (member.pid, lost_host)
+        if key in self._active:
+            return
+        self._active.add(key)
+        self.env.process(self._heal(member, lost_host, last_seen_s, key))
+
+    def bootstrap_acked(self, pid: str, host: str, kind: str) -> None:
+        ev = self._acks.pop((pid, host, kind), None)
+        if ev is not None and not ev.triggered:
+            ev.succeed(True)
+
+    # ------------------------------------------------------------------
+    def _heal(self, member: Member, lost: str, last_seen_s: float,
+              key: tuple[str, str]) -> Generator[simpy.Event, object, None]:
+        try:
+            yield from self._replace(member, lost, last_seen_s)
+        finally:
+            self._active.discard(key)
+
+    def _leading(self, member: Member, ballot: tuple[int, str]) -> bool:
+        node = member.node
+        return (node.members.get(member.pid) is member and member.is_leader
+                and member.ballot == ballot and node.host.powered)
+
+    def _replace(self, member: Member, lost: str,
+                 last_seen_s: float) -> Generator[simpy.Event, object, None]:
+        service = self.service
+        env = self.env
+        cfg = self.cfg
+        ballot = member.ballot
+        node = member.node
+        pid = member.pid
+        az = service.world.topology.hosts[lost].az
+        service.hooks.replica_lost(env.now, pid, lost, last_seen_s)
+        # Find a host in the same AZ; wait while there is none (AZ outage).
+        while True:
+            if not self._leading(member, ballot) or not _in(member.state.config, lost):
+                return
+            if node.is_healthy(lost):
+                return  # it came back before we replaced it
+            target = service.placement.replacement(pid, az)
+            if target is not None:
+                break
+            yield env.timeout(cfg.retry_s)
+        replaced = lost
+        if cfg.log_replicas:
+            yield env.timeout(cfg.unarchived_wal_bytes / cfg.log_copy_bytes_per_s)
+            if not self._leading(member, ballot):
+                return
+            ok = yield from self._join(member, target.id, LOG, replaced)
+            if not ok:
+                return
+            replaced = target.id
+        yield env.timeout(cfg.partition_size_bytes / cfg.rebuild_bytes_per_s)
+        if not self._leading(member, ballot) or not target.powered:
+            return
+        yield from self._join(member, target.id, STORAGE, replaced)
+
+    def _join(self, member: Member, host: str, kind: str,
+              replaced: str) -> Generator[simpy.Event, object, bool]:
+        """Copy the partition to ``host`` as a ``kind`` replica, then commit
+        the membership change that swaps it in for ``replaced``."""
+        env = self.env
+        st = member.state
+        new_config: Members = tuple((host, kind) if h == replaced else (h, k) for h, k in st.config)
+        body = {
+            "kind": kind,
+            "config": new_config,
+            "config_lsn": st.commit_lsn,
+            "lsn": st.commit_lsn,
+            "entries": st.entries_from(1, st.commit_lsn) if kind == LOG else [],
+            "btree": st.snapshot() if kind == STORAGE else None,
+        }
+        ack = env.event()
+        self._acks[(member.pid, host, kind)] = ack
+        member.node.send_to(host, PaxosMessage("bootstrap", member.pid, member.ballot, body))
+        got = yield ack | env.timeout(_ACK_TIMEOUT_S)
+        if ack not in got or not self._leading(member, member.ballot):
+            self._acks.pop((member.pid, host, kind), None)
+            return False
+        lsn = member.propose(("config", new_config))
+        committed = yield member.wait_commit(lsn)
+        if not committed:
+            return False
+        self.service.hooks.replica_added(env.now, member.pid, host, kind, replaced)
+        return True
+
+
+def _in(members: Members, host: str) -> bool:
+    return any(h == host for h, _ in members)

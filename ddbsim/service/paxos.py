@@ -1,0 +1,647 @@
+"""Multi-Paxos for one partition, as seen by one of its replicas.
+
+Paper §3 and §5: each partition is a replication group; its replicas use
+Multi-Paxos to agree on a write-ahead log.  This module is one replica's
+side of that protocol (:class:`Member`); the storage node it lives on
+(:mod:`ddbsim.service.storage_node`) carries its messages, its disk writes
+and the heartbeats of every group on the host.
+
+**Roles.**  A *follower* accepts; a *candidate* runs phase 1; a *leader*
+runs phase 2 for every write and, once it holds a lease, serves strongly
+consistent reads.  Only storage replicas stand for election; log replicas
+only accept (paper §5.1).
+
+**Ballots** are ``(round, host_id)`` tuples, so two hosts never share one
+and the leader of a ballot is named by it.
+
+**Phase 1 (election).**  A follower that has stopped hearing its leader's
+host first asks the other replicas whether *they* still see the leader
+(the gray-failure guard, paper §5); if any does, it stands down.  Otherwise
+it waits until its own view of the old lease has run out, then sends
+``prepare(ballot, from_lsn)``.  An acceptor promises unless it has promised
+a higher ballot, or still grants a lease to another leader's host (it heard
+that host less than ``lease_s`` ago), or booted less than ``lease_s`` ago
+(it has forgotten whom it granted a lease).  A promise carries the
+acceptor's log from ``from_lsn`` and its commit point.
+
+**Recovery.**  With a quorum of promises the new leader takes, for every
+log position above its own commit point, the value that a promiser already
+knows committed, else the value accepted under the highest ballot, else a
+no-op; it re-proposes all of them under its own ballot and then a no-op.
+It serves only when all of those have committed.
+
+**Phase 2 (replication).**  The leader writes each record to its own WAL and
+sends ``accept`` to the other replicas; a replica answers ``accepted`` once
+the record (and its promise) are durable.  A record is chosen when a write
+quorum of the group's members has persisted it -- for a membership change,
+a quorum of both the old and the new membership.  The leader commits in log
+order, applies to its B-tree, and answers the client.  Commit points reach
+followers on the next ``accept`` or the next heartbeat; a follower that
+finds a gap asks the leader to catch it up.
+
+**Leases.**  A heartbeat from host L that host F acknowledges renews, for
+every partition led on L, F's promise not to support another leader for
+``lease_s`` from the moment F received it.  The leader therefore holds a
+lease until ``lease_s`` after the *send* time of the newest heartbeat that
+``quorum - 1`` of its supporters acknowledged -- computed from those
+timestamps when a strong read needs it, never by a timer.  A supporter that
+later promises a higher ballot says so in its heartbeat acknowledgements
+(a *revocation*), and the old leader steps down.
+
+Membership changes are ordinary log records; every replica uses the latest
+membership in its log, committed or not.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable
+
+import simpy
+
+from ddbsim.service.messages import GET_EVENTUAL, GET_STRONG, PaxosMessage, StorageOp
+from ddbsim.service.replica import NO_BALLOT, STORAGE, Ballot, Members, ReplicaState
+from ddbsim.world.scheduling import call_later
+
+if TYPE_CHECKING:
+    from ddbsim.service.storage_node import StorageNode
+
+FOLLOWER = "follower"
+CANDIDATE = "candidate"
+LEADER = "leader"
+NOOP = ("noop",)
+
+
+class Proposal:
+    __slots__ = ("cmd", "origin", "configs", "acks", "chosen")
+
+    def __init__(self, cmd: tuple, origin: tuple[str, int] | None, configs: tuple[Members, ...]) -> None:
+        self.cmd = cmd
+        self.origin = origin  # (router host id, op id) to answer, if any
+        self.configs = configs
+        self.acks: set[str] = set()
+        self.chosen = False
+
+
+def quorum_of(members: Members, write_quorum: int, replicas: int) -> int:
+    """The write quorum for a membership: the configured one for a full group."""
+    return write_quorum if len(members) == replicas else len(members) // 2 + 1
+
+
+class Member:
+    """One replica's part in its partition's Multi-Paxos group."""
+
+    def __init__(self, node: StorageNode, state: ReplicaState) -> None:
+        self.node = node
+        self.state = state
+        self.pid = state.pid
+        self.me = node.host.id
+        self.cfg = node.cfg.replication
+        self.commit_waiters: dict[int, simpy.Event] = {}
+        self.max_seen_round = 0
+        self.reset_volatile()
+
+    # ------------------------------------------------------------------
+    # volatile state
+    # ------------------------------------------------------------------
+    def reset_volatile(self) -> None:
+        self.role = FOLLOWER
+        self.active = False
+        self.ballot: Ballot = NO_BALLOT
+        self.next_lsn = 0
+        self.proposals: dict[int, Proposal] = {}
+        self.promises: dict[str, tuple[list, int]] = {}
+        self.from_lsn = 0
+        self.recovery_lsn = 0
+        self.supporters: set[str] = set()
+        self.electing = False
+        self.attempt = 0
+        self.check_seen = False
+        self.check_replies: set[str] = set()
+        self.known_commit = 0
+        self.catchup_until_s = -math.inf
+        self.reported_lease_until = -math.inf
+        self.became_leader_s = 0.0
+        for ev in self.commit_waiters.values():
+            if not ev.triggered:
+                ev.succeed(False)
+        self.commit_waiters = {}
+
+    def crash(self) -> None:
+        """The host lost power: volatile state goes, durable state stays."""
+        if self.role == LEADER:
+            self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, "power_off")
+        self.state.crash()
+        self.reset_volatile()
+
+    # ------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------
+    @property
+    def is_leader(self) -> bool:
+        return self.role == LEADER and self.active
+
+    def leader_hint(self) -> str | None:
+        if self.role == LEADER:
+            return self.me if self.active else None
+        host = self.state.promised[1]
+        return host or None
+
+    def _send(self, host: str, kind: str, body: dict[str, Any], ballot: Ballot | None = None) -> None:
+        self.node.send_to(host, PaxosMessage(kind, self.pid, ballot or self.ballot, body))
+
+    def _others(self, members: Members | None = None) -> list[str]:
+        return [h for h, _ in (members if members is not None else self.state.config) if h != self.me]
+
+    def _quorum(self, members: Members) -> int:
+        return quorum_of(members, self.cfg.write_quorum, self.cfg.replicas)
+
+    def _promise(self, ballot: Ballot, persist: bool = True) -> None:
+        """Promise ``ballot`` (higher than any before): step down if we led,
+        and revoke the lease we granted to the previous leader's host."""
+        st = self.state
+        old = st.promised
+        if ballot <= old:
+            return
+        if self.role != FOLLOWER and ballot != self.ballot:
+            self.step_down("preempted")
+        st.promise(ballot)
+        if persist:
+            self.node.persist(st.promise_persisted, ballot)
+        if old[1] and old[1] != ballot[1] and old[1] != self.me:
+            self.node.revoke(old[1], self.pid, ballot)
+        self.max_seen_round = max(self.max_seen_round, ballot[0])
+
+    def step_down(self, reason: str) -> None:
+        if self.role == LEADER:
+            self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, reason)
+        self.role = FOLLOWER
+        self.active = False
+        self.proposals = {}
+        self.promises = {}
+        self.supporters = set()
+        for ev in self.commit_waiters.values():
+            if not ev.triggered:
+                ev.succeed(False)
+        self.commit_waiters = {}
+
+    # ------------------------------------------------------------------
+    # client operations
+    # ------------------------------------------------------------------
+    def handle_op(self, src: str, op: StorageOp) -> None:
+        req = op.request
+        node = self.node
+        st = self.state
+        if req.kind == GET_EVENTUAL:
+            if st.kind != STORAGE or not st.is_member():
+                node.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+                return
+            value, version = st.read(req.key)
+            node.reply(src, op, "ok", value=value, version=version)
+            return
+        if not self.is_leader:
+            node.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+            return
+        if req.kind == GET_STRONG:
+            until = self.lease_until()
+            now = node.now
+            if until <= now:
+                node.reply(src, op, "unavailable", leader_hint=self.me)
+                return
+            if until > self.reported_lease_until:
+                node.hooks.lease_held(self.pid, self.ballot, now, until)
+                self.reported_lease_until = until
+            value, version = st.read(req.key)
+            node.reply(src, op, "ok", value=value, version=version)
+            return
+        if req.kind == "delete":
+            cmd: tuple = ("delete", req.key)
+        else:
+            expected = req.expected_version if req.kind == "cond_put" else None
+            cmd = ("put", req.key, req.value, expected)
+        self.propose(cmd, origin=(src, op.op_id))
+
+    def lease_until(self) -> float:
+        """Until when this leader's lease is valid, from heartbeat timestamps."""
+        if not self.is_leader:
+            return -math.inf
+        members = self.state.config
+        need = self._quorum(members) - 1
+        if need <= 0:
+            return self.node.now + self.cfg.lease_s
+        acked = self.node.ack_send_t
+        times = sorted((acked.get(h, -math.inf) for h in self._others(members)
+                        if h in self.supporters), reverse=True)
+        if len(times) < need:
+            return -math.inf
+        return times[need - 1] + self.cfg.lease_s
+
+    # ------------------------------------------------------------------
+    # phase 2: leader side
+    # ------------------------------------------------------------------
+    def propose(self, cmd: tuple, origin: tuple[str, int] | None = None, lsn: int | None = None) -> int:
+        st = self.state
+        if lsn is None:
+            lsn = self.next_lsn
+            self.next_lsn += 1
+        before = st.config
+        st.write(lsn, self.ballot, cmd)
+        configs = (before, st.config) if cmd[0] == "config" else (st.config,)
+        proposal = Proposal(cmd, origin, configs)
+        self.proposals[lsn] = proposal
+        self.node.persist(self._own_persisted, lsn, self.ballot)
+        body = {"entries": [(lsn, cmd)], "commit": st.commit_lsn}
+        targets = self._others(configs[0]) if len(configs) == 1 else sorted(
+            set(self._others(configs[0])) | set(self._others(configs[1])))
+        for host in targets:
+            self._send(host, "accept", body)
+        return lsn
+
+    def _own_persisted(self, lsn: int, ballot: Ballot) -> None:
+        st = self.state
+        entry = st.log.get(lsn)
+        if entry is not None and entry.ballot == ballot:
+            st.persisted(lsn)
+        if self.role != LEADER or ballot != self.ballot:
+            return
+        proposal = self.proposals.get(lsn)
+        if proposal is None:
+            return
+        proposal.acks.add(self.me)
+        cmd = proposal.cmd
+        if "ack_before_quorum" in self.node.bugs and proposal.origin is not None and (
+                cmd[0] == "delete" or (cmd[0] == "put" and cmd[3] is None)):
+            src, op_id = proposal.origin
+            self.node.reply_id(src, op_id, "ok")
+            proposal.origin = None
+        self._check(lsn, proposal)
+
+    def on_accepted(self, src: str, msg: PaxosMessage) -> None:
+        body = msg.body
+        if not body["ok"]:
+            if body["promised"] > self.state.promised:
+                self._promise(body["promised"])
+            return
+        if self.role != LEADER or msg.ballot != self.ballot:
+            return
+        self.supporters.add(src)
+        for lsn in body["lsns"]:
+            proposal = self.proposals.get(lsn)
+            if proposal is not None:
+                proposal.acks.add(src)
+                self._check(lsn, proposal)
+
+    def _check(self, lsn: int, proposal: Proposal) -> None:
+        if proposal.chosen:
+            return
+        for members in proposal.configs:
+            hosts = [h for h, _ in members]
+            if sum(1 for h in hosts if h in proposal.acks) < self._quorum(members):
+                return
+        proposal.chosen = True
+        self._advance_commit()
+
+    def _advance_commit(self) -> None:
+        st = self.state
+        commit = st.commit_lsn
+        proposals = self.proposals
+        while True:
+            p = proposals.get(commit + 1)
+            if p is None or not p.chosen:
+                break
+            commit += 1
+        if commit == st.commit_lsn:
+            return
+        applied = st.commit_to(commit)
+        node = self.node
+        for lsn, cmd, (ok, version) in applied:
+            proposal = proposals.pop(lsn, None)
+            if proposal is not None and proposal.origin is not None:
+                src, op_id = proposal.origin
+                node.reply_id(src, op_id, "ok", version=version, applied=ok,
+                              value=cmd[2] if cmd[0] == "put" else None)
+            if cmd[0] == "config":
+                node.config_committed(self, cmd[1])
+            waiter = self.commit_waiters.pop(lsn, None)
+            if waiter is not None and not waiter.triggered:
+                waiter.succeed(True)
+        node.commit_advanced(self)
+        if self.role == LEADER and not self.active and st.commit_lsn >= self.recovery_lsn:
+            self._activate()
+
+    def wait_commit(self, lsn: int) -> simpy.Event:
+        """An event that succeeds with True when ``lsn`` commits here, or
+        with False if this replica stops leading first."""
+        ev = self.node.env.event()
+        if self.state.commit_lsn >= lsn:
+            ev.succeed(True)
+        elif self.role != LEADER:
+            ev.succeed(False)
+        else:
+            self.commit_waiters[lsn] = ev
+        return ev
+
+    # ------------------------------------------------------------------
+    # phase 2: acceptor side
+    # ------------------------------------------------------------------
+    def on_accept(self, src: str, msg: PaxosMessage) -> None:
+        st = self.state
+        ballot = msg.ballot
+        if ballot < st.promised:
+            self._send(src, "accepted", {"ok": False, "promised": st.promised, "lsns": []}, ballot)
+            return
+        if ballot > st.promised:
+            self._promise(ballot, persist=False)
+        elif self.role != FOLLOWER and ballot != self.ballot:
+            self.step_down("preempted")
+        lsns = []
+        for lsn, cmd in msg.body["entries"]:
+            st.write(lsn, ballot, cmd)
+            lsns.append(lsn)
+        self.node.persist(self._accepted_persisted, src, lsns, ballot)
+        self.learn_commit(msg.body["commit"], ballot)
+
+    def _accepted_persisted(self, src: str, lsns: list[int], ballot: Ballot) -> None:
+        st = self.state
+        st.promise_persisted(ballot)
+        for lsn in lsns:
+            entry = st.log.get(lsn)
+            if entry is not None and entry.ballot == ballot:
+                st.persisted(lsn)
+        self._send(src, "accepted", {"ok": True, "lsns": lsns}, ballot)
+        self._try_commit()
+
+    def on_commit_notice(self, ballot: Ballot, commit: int) -> None:
+        """A heartbeat said the leader of ``ballot`` has committed ``commit``."""
+        if ballot < self.state.promised or self.role == LEADER:
+            return
+        if ballot > self.state.promised:
+            self._promise(ballot)
+        self.learn_commit(commit, ballot)
+
+    def learn_commit(self, commit: int, ballot: Ballot) -> None:
+        if commit > self.known_commit:
+            self.known_commit = commit
+        self._try_commit()
+
+    def _try_commit(self) -> None:
+        if self.role == LEADER:
+            return
+        st = self.state
+        target = self.known_commit
+        if st.commit_lsn >= target:
+            return
+        ballot = st.promised
+        commit = st.commit_lsn
+        log = st.log
+        while commit < target:
+            entry = log.get(commit + 1)
+            if entry is None or entry.ballot != ballot or not st.is_durable(commit + 1):
+                break
+            commit += 1
+        for _lsn, cmd, _res in st.commit_to(commit):
+            if cmd[0] == "config":
+                self.node.config_committed(self, cmd[1])
+        if st.commit_lsn < target:
+            self._request_catchup()
+
+    def _request_catchup(self) -> None:
+        now = self.node.now
+        leader = self.state.promised[1]
+        if now < self.catchup_until_s or not leader or leader == self.me:
+            return
+        self.catchup_until_s = now + self.cfg.election_timeout_s
+        self._send(leader, "catchup_request", {"from": self.state.commit_lsn + 1,
+                                               "storage": self.state.kind == STORAGE},
+                   self.state.promised)
+
+    def on_catchup_request(self, src: str, msg: PaxosMessage) -> None:
+        if not self.is_leader:
+            return
+        st = self.state
+        first = msg.body["from"]
+        upto = min(st.commit_lsn, first + self.cfg.catchup_batch - 1)
+        if upto < first:
+            return
+        entries = st.entries_from(first, upto)
+        if len(entries) == upto - first + 1:
+            body: dict[str, Any] = {"entries": entries, "lsn": upto}
+        else:  # our log has a gap there (we were installed from a copy): send the B-tree
+            body = {"entries": st.entries_from(st.applied_lsn + 1, st.commit_lsn),
+                    "lsn": st.applied_lsn,
+                    "btree": st.snapshot() if msg.body["storage"] else None,
+                    "config": st.config}
+        self._send(src, "catchup", body)
+
+    def on_catchup(self, src: str, msg: PaxosMessage) -> None:
+        st = self.state
+        if msg.ballot != st.promised or self.role == LEADER:
+            return
+        body = msg.body
+        if "btree" in body:
+            if st.kind == STORAGE and body["btree"] is None:
+                return
+            st.install(body["lsn"], body["btree"], [])
+            if st.config != body["config"]:
+                st.configs[body["lsn"]] = body["config"]
+        for lsn, ballot, cmd in body["entries"]:
+            if lsn > st.commit_lsn:
+                st.write(lsn, ballot, cmd)
+        last = body["entries"][-1][0] if body["entries"] else body["lsn"]
+        self.node.persist(self._catchup_persisted, [e[0] for e in body["entries"]], last)
+
+    def _catchup_persisted(self, lsns: list[int], last: int) -> None:
+        st = self.state
+        for lsn in lsns:
+            st.persisted(lsn)
+        for _lsn, cmd, _res in st.commit_to(last):  # these records are known chosen
+            if cmd[0] == "config":
+                self.node.config_committed(self, cmd[1])
+        self.catchup_until_s = -math.inf
+        self._try_commit()
+
+    # ------------------------------------------------------------------
+    # phase 1: elections
+    # ------------------------------------------------------------------
+    def start_election(self) -> None:
+        """Begin an election attempt, starting with the gray-failure guard."""
+        st = self.state
+        if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member():
+            return
+        if not self.node.ready:
+            return
+        self.electing = True
+        self.attempt += 1
+        attempt = self.attempt
+        self.check_seen = False
+        self.check_replies = set()
+        others = self._others()
+        for host in others:
+            self._send(host, "leader_check", {"attempt": attempt}, st.promised)
+        if others:
+            call_later(self.node.env, self.cfg.election_timeout_s, self._check_done, attempt,
+                       self.node.host.epoch)
+        else:
+            self._check_done(attempt, self.node.host.epoch)
+
+    def on_leader_check(self, src: str, msg: PaxosMessage) -> None:
+        st = self.state
+        leader = st.promised[1]
+        sees = bool(leader) and leader != src and (
+            self.is_leader or (leader != self.me and self.node.sees(leader)))
+        self._send(src, "leader_check_reply", {"attempt": msg.body["attempt"], "sees": sees},
+                   st.promised)
+
+    def on_leader_check_reply(self, src: str, msg: PaxosMessage) -> None:
+        if not self.electing or msg.body["attempt"] != self.attempt or self.role != FOLLOWER:
+            return
+        if msg.ballot > self.state.promised and msg.body["sees"]:
+            self._promise(msg.ballot)  # learn who leads now
+        if msg.body["sees"]:
+            self.check_seen = True
+        self.check_replies.add(src)
+        if self.check_seen or len(self.check_replies) >= len(self._others()):
+            self._check_done(self.attempt, self.node.host.epoch)
+
+    def _check_done(self, attempt: int, epoch: int) -> None:
+        if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
+            return
+        if self.check_seen or self.role != FOLLOWER:
+            self.electing = False  # someone still sees a leader: stand down
+            return
+        node = self.node
+        now = node.now
+        lease_s = self.cfg.lease_s
+        wait_until = node.boot_t + lease_s
+        old_leader = self.state.promised[1]
+        if old_leader and old_leader != self.me:
+            wait_until = max(wait_until, node.last_recv.get(old_leader, -math.inf) + lease_s)
+        call_later(node.env, max(0.0, wait_until - now), self._prepare, attempt, node.host.epoch)
+
+    def _prepare(self, attempt: int, epoch: int) -> None:
+        if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
+            return
+        st = self.state
+        if self.role != FOLLOWER or not st.is_member():
+            self.electing = False
+            return
+        ballot = (max(st.promised[0], self.max_seen_round) + 1, self.me)
+        self._promise(ballot)
+        self.role = CANDIDATE
+        self.ballot = ballot
+        self.from_lsn = st.commit_lsn + 1
+        self.promises = {self.me: (st.entries_from(self.from_lsn), st.commit_lsn)}
+        for host in self._others():
+            self._send(host, "prepare", {"from": self.from_lsn})
+        call_later(self.node.env, self.cfg.election_timeout_s, self._candidate_timeout, attempt,
+                   self.node.host.epoch)
+        self._check_promises()
+
+    def on_prepare(self, src: str, msg: PaxosMessage) -> None:
+        st = self.state
+        node = self.node
+        ballot = msg.ballot
+        refuse = None
+        if not st.is_member() or src not in [h for h, _ in st.config]:
+            refuse = "not_member"
+        elif ballot < st.promised:
+            refuse = "promised"
+        elif node.now < node.boot_t + self.cfg.lease_s:
+            refuse = "booting"
+        else:
+            leader = st.promised[1]
+            if leader and leader != src and ballot != st.promised:
+                if leader == self.me:
+                    if self.role == LEADER and self.lease_until() > node.now:
+                        refuse = "lease"
+                elif node.now < node.last_recv.get(leader, -math.inf) + self.cfg.lease_s:
+                    refuse = "lease"
+        if refuse is not None:
+            self._send(src, "promise", {"ok": False, "reason": refuse, "promised": st.promised,
+                                        "config": st.config}, ballot)
+            return
+        self._promise(ballot, persist=False)
+        node.persist(self._promise_persisted, src, ballot, msg.body["from"])
+
+    def _promise_persisted(self, src: str, ballot: Ballot, from_lsn: int) -> None:
+        st = self.state
+        st.promise_persisted(ballot)
+        if st.promised != ballot:
+            return
+        self._send(src, "promise", {"ok": True, "entries": st.entries_from(from_lsn),
+                                    "commit": st.commit_lsn}, ballot)
+
+    def on_promise(self, src: str, msg: PaxosMessage) -> None:
+        if self.role != CANDIDATE or msg.ballot != self.ballot:
+            return
+        body = msg.body
+        if not body["ok"]:
+            if body["reason"] == "not_member" and self.me not in [h for h, _ in body["config"]] \
+                    and body["promised"] >= self.state.promised:
+                self.node.retire(self.pid)  # we were replaced while away
+                return
+            if body["promised"] > self.ballot:
+                self._promise(body["promised"])
+                self._abandon()
+            return
+        self.promises[src] = (body["entries"], body["commit"])
+        self._check_promises()
+
+    def _check_promises(self) -> None:
+        members = self.state.config
+        voters = sum(1 for h, _ in members if h in self.promises)
+        if voters >= self._quorum(members):
+            self._become_leader()
+
+    def _candidate_timeout(self, attempt: int, epoch: int) -> None:
+        if attempt == self.attempt and self.role == CANDIDATE and epoch == self.node.host.epoch:
+            self.role = FOLLOWER
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Give up this attempt; try again after a random back-off if no
+        leader shows up meanwhile."""
+        if self.role == CANDIDATE:
+            self.role = FOLLOWER
+        self.electing = False
+        self.promises = {}
+        attempt = self.attempt
+        delay = self.node.draws.exponential(self.cfg.election_backoff_s)
+        call_later(self.node.env, delay, self._retry, attempt, self.node.host.epoch)
+
+    def _retry(self, attempt: int, epoch: int) -> None:
+        if attempt != self.attempt or epoch != self.node.host.epoch or self.role != FOLLOWER:
+            return
+        leader = self.state.promised[1]
+        if leader and leader != self.me and self.node.sees(leader):
+            return
+        self.start_election()
+
+    def _become_leader(self) -> None:
+        st = self.state
+        self.role = LEADER
+        self.active = False
+        self.electing = False
+        self.supporters = {h for h in self.promises if h != self.me}
+        merged: dict[int, tuple[tuple, Ballot, bool]] = {}
+        # The bug "skip_recovery" looks only at its own log, not the promises.
+        sources = ([self.promises[self.me]] if "skip_recovery" in self.node.bugs
+                   else list(self.promises.values()))
+        for entries, commit in sources:
+            for lsn, ballot, cmd in entries:
+                chosen = lsn <= commit
+                have = merged.get(lsn)
+                if have is None or (chosen and not have[2]) or (not have[2] and ballot > have[1]):
+                    merged[lsn] = (cmd, ballot, chosen)
+        last = max(merged, default=self.from_lsn - 1)
+        self.promises = {}
+        self.next_lsn = max(last, st.commit_lsn) + 1
+        for lsn in range(self.from_lsn, last + 1):
+            self.propose(merged[lsn][0] if lsn in merged else NOOP, lsn=lsn)
+        self.recovery_lsn = self.propose(NOOP)
+        if not st.is_member():
+            self.step_down("not_member")
+
+    def _activate(self) -> None:
+        self.active = True
+        self.became_leader_s = self.node.now
+        self.node.leader_active(self)

@@ -1,0 +1,41 @@
+"""Where replicas go: the control plane's placement.
+
+Paper §3: the three replicas of a partition live in three different AZs,
+which also keeps them off a common host and rack.  Initial placement puts
+each partition's replicas on the least-loaded storage host of each AZ.  A
+replacement (healing) goes to the least-loaded *powered* host of the lost
+replica's AZ that holds no replica of the partition; if that AZ has none,
+there is no replacement and the group runs on two replicas (never two in one
+AZ).  The control plane's view of which hosts are up is modelled as exact.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ddbsim.world.topology import Host, Topology
+
+
+class Placement:
+    def __init__(self, topology: Topology, load: Callable[[str], int],
+                 holds: Callable[[str, str], bool]) -> None:
+        self.topology = topology
+        self._load = load
+        self._holds = holds
+
+    def initial(self, index: int, replicas: int) -> list[Host]:
+        """One host in each of ``replicas`` AZs, rotating the starting AZ."""
+        azs = self.topology.azs
+        chosen = []
+        for k in range(replicas):
+            az = azs[(index + k) % len(azs)]
+            hosts = self.topology.of_kind("storage", az)
+            chosen.append(min(hosts, key=lambda h: (self._load(h.id), h.id)))
+        return chosen
+
+    def replacement(self, pid: str, az: str) -> Host | None:
+        """The host to take a new replica of ``pid`` in ``az``, or None."""
+        hosts = [h for h in self.topology.of_kind("storage", az)
+                 if h.powered and not self._holds(h.id, pid)]
+        if not hosts:
+            return None
+        return min(hosts, key=lambda h: (self._load(h.id), h.id))

@@ -1,0 +1,251 @@
+"""What one replica of a partition keeps: its WAL and, for a storage
+replica, its B-tree of items.
+
+Paper §3: a storage replica holds the write-ahead log and a B-tree of the
+partition's items; a *log replica* (paper §5.1) holds only the recent WAL.
+The B-tree is a ``SortedDict`` from key to ``(value, version)``; a delete
+leaves a tombstone ``(None, version)`` so that versions keep counting.
+
+Durability is explicit.  Every change first lands in memory; a change is
+*durable* once the host's disk has persisted it (the caller says when).
+:meth:`ReplicaState.crash` throws away what was not yet durable, which is
+exactly what a power-off does.  The B-tree is checkpointed every
+``CHECKPOINT_EVERY`` applied records; on restart :meth:`replay` re-applies
+the WAL from the checkpoint (the records are idempotent).
+
+Log commands are small tuples:
+
+* ``("put", key, value, expected_version)`` -- ``expected_version`` is
+  ``None`` for an unconditional put, else the version the item must have
+  (0: the item must not exist);
+* ``("delete", key)``;
+* ``("config", members)`` -- a membership change; ``members`` is a tuple of
+  ``(host_id, kind)``;
+* ``("noop",)`` -- what a new leader proposes to fill gaps and to commit.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sortedcontainers import SortedDict
+
+STORAGE = "storage"
+LOG = "log"
+CHECKPOINT_EVERY = 1000
+
+Ballot = tuple[int, str]
+Members = tuple[tuple[str, str], ...]
+NO_BALLOT: Ballot = (0, "")
+
+
+class Entry:
+    __slots__ = ("ballot", "cmd")
+
+    def __init__(self, ballot: Ballot, cmd: tuple[Any, ...]) -> None:
+        self.ballot = ballot
+        self.cmd = cmd
+
+
+_MISSING = object()
+
+
+class ReplicaState:
+    """The persistent state of one replica, with its not-yet-durable edge."""
+
+    def __init__(self, pid: str, host_id: str, kind: str, config: Members,
+                 config_lsn: int = 0) -> None:
+        self.pid = pid
+        self.host_id = host_id
+        self.kind = kind
+        self.log: dict[int, Entry] = {}
+        self.last_lsn = 0
+        self.promised: Ballot = NO_BALLOT
+        self.commit_lsn = 0
+        self.applied_lsn = 0
+        self.checkpoint_lsn = 0
+        self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
+        # Membership: the latest config entry in the log (committed or not).
+        self.configs: SortedDict = SortedDict({config_lsn: config})
+        # Not yet durable: lsn -> the entry it replaced (or _MISSING).
+        self._volatile: dict[int, Any] = {}
+        self._durable_promised: Ballot = NO_BALLOT
+        # B-tree changes since the last checkpoint: (key, old item or None).
+        self._undo: list[tuple[str, Any]] = []
+
+    # -- membership ------------------------------------------------------
+    @property
+    def config(self) -> Members:
+        return self.configs.peekitem(-1)[1]
+
+    def config_before(self, lsn: int) -> Members:
+        idx = self.configs.bisect_left(lsn) - 1
+        return self.configs.peekitem(max(idx, 0))[1]
+
+    def is_member(self) -> bool:
+        return any(h == self.host_id for h, _ in self.config)
+
+    # -- log -------------------------------------------------------------
+    def write(self, lsn: int, ballot: Ballot, cmd: tuple[Any, ...]) -> None:
+        """Accept ``cmd`` at ``lsn`` in memory; it is volatile until :meth:`persisted`."""
+        if lsn not in self._volatile:
+            self._volatile[lsn] = self.log.get(lsn, _MISSING)
+        self.log[lsn] = Entry(ballot, cmd)
+        if lsn > self.last_lsn:
+            self.last_lsn = lsn
+        if cmd[0] == "config":
+            self.configs[lsn] = cmd[1]
+        elif lsn in self.configs and lsn != 0:
+            del self.configs[lsn]
+
+    def persisted(self, lsn: int) -> None:
+        self._volatile.pop(lsn, None)
+
+    def is_durable(self, lsn: int) -> bool:
+        return lsn in self.log and lsn not in self._volatile
+
+    def promise(self, ballot: Ballot) -> None:
+        self.promised = ballot
+
+    def promise_persisted(self, ballot: Ballot) -> None:
+        if ballot > self._durable_promised:
+            self._durable_promised = ballot
+
+    def entries_from(self, lsn: int, upto: int | None = None) -> list[tuple[int, Ballot, tuple]]:
+        end = self.last_lsn if upto is None else min(upto, self.last_lsn)
+        out = []
+        log = self.log
+        for i in range(lsn, end + 1):
+            e = log.get(i)
+            if e is not None:
+                out.append((i, e.ballot, e.cmd))
+        return out
+
+    # -- commit and apply --------------------------------------------------
+    def commit_to(self, lsn: int) -> list[tuple[int, tuple, tuple[bool, int]]]:
+        """Commit up to ``lsn`` -- as far as this replica holds the records
+        durably and without gaps -- and apply what was committed.
+
+        Returns ``(lsn, cmd, (applied, version))`` for each newly applied record.
+        """
+        log, volatile = self.log, self._volatile
+        commit = self.commit_lsn
+        while commit < lsn and (commit + 1) in log and (commit + 1) not in volatile:
+            commit += 1
+        self.commit_lsn = commit
+        return self._apply_committed()
+
+    def _apply_committed(self) -> list[tuple[int, tuple, tuple[bool, int]]]:
+        out = []
+        while self.applied_lsn < self.commit_lsn:
+            nxt = self.applied_lsn + 1
+            entry = self.log.get(nxt)
+            if entry is None:  # a gap below the commit point: wait for catch-up
+                self.commit_lsn = self.applied_lsn
+                break
+            cmd = entry.cmd
+            out.append((nxt, cmd, self.apply(cmd)))
+            self.applied_lsn = nxt
+        if self.applied_lsn - self.checkpoint_lsn >= CHECKPOINT_EVERY:
+            self.checkpoint_lsn = self.applied_lsn
+            self._undo.clear()
+        return out
+
+    def apply(self, cmd: tuple) -> tuple[bool, int]:
+        """Apply one command to the B-tree; returns (applied, item version)."""
+        op = cmd[0]
+        if op not in ("put", "delete"):
+            return True, 0
+        btree = self.btree
+        if btree is None:  # a log replica keeps no items
+            return True, 0
+        key = cmd[1]
+        old = btree.get(key)
+        value, version = old if old is not None else (None, 0)
+        if op == "put":
+            expected = cmd[3]
+            current = version if value is not None else 0
+            if expected is not None and expected != current:
+                return False, version
+            new = (cmd[2], version + 1)
+        else:
+            new = (None, version + 1)
+        self._undo.append((key, old))
+        btree[key] = new
+        return True, new[1]
+
+    def read(self, key: str) -> tuple[Any, int]:
+        if self.btree is None:
+            raise RuntimeError(f"{self.pid}@{self.host_id} is a log replica: it serves no reads")
+        value, version = self.btree.get(key, (None, 0))
+        return value, version
+
+    # -- power -------------------------------------------------------------
+    def crash(self) -> None:
+        """A power-off: lose every change that was not yet durable, and the
+        B-tree pages written since the last checkpoint."""
+        btree = self.btree
+        for key, old in reversed(self._undo):
+            if btree is None:
+                break
+            if old is None:
+                btree.pop(key, None)
+            else:
+                btree[key] = old
+        self._undo.clear()
+        self.applied_lsn = self.checkpoint_lsn
+        for lsn, old in sorted(self._volatile.items(), reverse=True):
+            if old is _MISSING:
+                self.log.pop(lsn, None)
+                if lsn in self.configs and lsn != 0:
+                    del self.configs[lsn]
+            else:
+                self.log[lsn] = old
+                if old.cmd[0] == "config":
+                    self.configs[lsn] = old.cmd[1]
+                elif lsn in self.configs and lsn != 0:
+                    del self.configs[lsn]
+        self._volatile.clear()
+        self.last_lsn = max(self.log, default=0)
+        self.promised = self._durable_promised
+
+    def replay(self) -> int:
+        """After a restart: re-apply the WAL from the B-tree checkpoint up to
+        the commit point.  Returns the number of records replayed."""
+        return len(self._apply_committed())
+
+    # -- snapshots and verification ----------------------------------------
+    def snapshot(self) -> SortedDict:
+        if self.btree is None:
+            raise RuntimeError("a log replica has no B-tree to copy")
+        return SortedDict(self.btree)
+
+    def install(self, lsn: int, btree: SortedDict | None,
+                entries: list[tuple[int, Ballot, tuple]]) -> None:
+        """Become a copy of another replica at commit point ``lsn``: its B-tree
+        (for a storage replica) and the WAL records it sent (all durable: the
+        copy is written to disk before it is installed)."""
+        if self.kind == STORAGE:
+            if btree is None:
+                raise ValueError("a storage replica needs a B-tree to install")
+            self.btree = btree
+        self._undo.clear()
+        for entry_lsn, ballot, cmd in entries:
+            self.write(entry_lsn, ballot, cmd)
+        self._volatile.clear()
+        self.applied_lsn = self.checkpoint_lsn = lsn
+        self.commit_lsn = max(lsn, self.commit_lsn)
+        self.last_lsn = max(self.last_lsn, lsn)
+        self._apply_committed()
+
+    def checksum(self) -> str:
+        """A checksum of the items (storage) or the committed log (log replica)."""
+        digest = hashlib.blake2b(digest_size=16)
+        if self.btree is not None:
+            for key, (value, version) in self.btree.items():
+                digest.update(f"{key}\x00{value}\x00{version}\x01".encode())
+        else:
+            for lsn in range(1, self.commit_lsn + 1):
+                entry = self.log.get(lsn)
+                digest.update(f"{lsn}\x00{entry.cmd if entry else None}\x01".encode())
+        return digest.hexdigest()

@@ -1,0 +1,161 @@
+"""A request router: the front door of the service.
+
+Paper §3: every client request reaches a request router, which finds the
+partition that holds the key, finds the replica that should serve it, and
+forwards the request.  Writes and strongly consistent reads go to the
+partition's leader; an eventually consistent read goes to any storage
+replica.  A router remembers the leader of each partition it has used; a
+storage node that is not the leader says so (naming the leader where it
+knows it) and the router follows the hint, at most ``router.max_redirects``
+times.  A storage node that does not answer within
+``router.request_timeout_s`` makes the router forget that leader, avoid that
+host for ``router.suspect_s`` when it has a choice, and report a timeout to
+the client -- except for an eventually consistent read, which has no side
+effect and is tried at once on another replica.
+
+Routers reach the partition map through a
+:class:`~ddbsim.service.partition_map.RoutingSource` -- today the
+authoritative map; MemDS and the router caches plug in there.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ddbsim.service.messages import (
+    GET_EVENTUAL,
+    ClientReply,
+    ClientRequest,
+    StorageOp,
+    StorageReply,
+)
+from ddbsim.service.partition_map import RoutingSource
+from ddbsim.service.service_queue import ServiceQueue
+from ddbsim.world.scheduling import call_later
+from ddbsim.world.topology import Host
+
+if TYPE_CHECKING:
+    from ddbsim.service.region import Service
+
+
+class _Pending:
+    __slots__ = ("client", "request", "pid", "redirects", "tried")
+
+    def __init__(self, client: str, request: ClientRequest, pid: str) -> None:
+        self.client = client
+        self.request = request
+        self.pid = pid
+        self.redirects = 0
+        self.tried: list[str] = []
+
+
+class Router:
+    def __init__(self, service: Service, host: Host, routing: RoutingSource) -> None:
+        self.service = service
+        self.host = host
+        self.routing = routing
+        world = service.world
+        self.env = world.env
+        self.net = world.network
+        self.hosts = world.topology.hosts
+        self.cfg = service.cfg.router
+        self.draws = world.streams.draws(f"router/{host.id}")
+        self.queue = ServiceQueue(self.env, self.cfg.servers_per_router, self.cfg.service_time_s,
+                                  self.draws)
+        self.leaders: dict[str, str] = {}
+        # storage hosts that recently failed to answer -> until when to avoid them
+        self.suspect_until: dict[str, float] = {}
+        self.pending: dict[int, _Pending] = {}
+        self.forwarded = 0
+        host.listen(on_off=self._power_off)
+        self.net.register(host, self.receive)
+
+    def _power_off(self, _host: Host) -> None:
+        self.pending.clear()
+        self.leaders.clear()
+        self.suspect_until.clear()
+        self.queue.reset()
+
+    def receive(self, src: Host, msg: Any) -> None:
+        if isinstance(msg, StorageReply):
+            self._on_reply(src.id, msg)
+        elif isinstance(msg, ClientRequest):
+            self.queue.submit(self._route, src.id, msg, self.host.epoch)
+
+    # ------------------------------------------------------------------
+    def _route(self, client: str, req: ClientRequest, epoch: int) -> None:
+        if epoch != self.host.epoch:
+            return
+        info = self.routing.partition_for(req.key)
+        self._forward(_Pending(client, req, info.pid), None)
+
+    def _target(self, p: _Pending, hint: str | None) -> str | None:
+        info = self.routing.partition(p.pid)
+        if p.request.kind == GET_EVENTUAL:
+            return self._pick([h for h in info.storage_hosts() if h not in p.tried]
+                              or info.storage_hosts())
+        if hint is not None:
+            return hint
+        for known in (self.leaders.get(p.pid), info.leader):
+            if known is not None and known not in p.tried:
+                return known
+        return self._pick([h for h in info.storage_hosts() if h not in p.tried])
+
+    def _pick(self, hosts: list[str]) -> str | None:
+        """A random host, preferring those not suspected of being down."""
+        now = self.env.now
+        healthy = [h for h in hosts if self.suspect_until.get(h, -1.0) <= now]
+        pool = healthy or hosts
+        return pool[self.draws.choice_index(len(pool))] if pool else None
+
+    def _forward(self, p: _Pending, hint: str | None) -> None:
+        target = self._target(p, hint)
+        if target is None:
+            self._answer(p, "unavailable")
+            return
+        p.tried.append(target)
+        op_id = self.service.next_id()
+        self.pending[op_id] = p
+        self.forwarded += 1
+        self.net.send(self.host, self.hosts[target], StorageOp(op_id, p.pid, p.request))
+        call_later(self.env, self.cfg.request_timeout_s, self._timeout, op_id, target,
+                   self.host.epoch)
+
+    def _timeout(self, op_id: int, target: str, epoch: int) -> None:
+        p = self.pending.pop(op_id, None)
+        if p is None or epoch != self.host.epoch:
+            return
+        if self.leaders.get(p.pid) == target:
+            del self.leaders[p.pid]
+        self.suspect_until[target] = self.env.now + self.cfg.suspect_s
+        if p.request.kind == GET_EVENTUAL and p.redirects < self.cfg.max_redirects:
+            p.redirects += 1  # a read has no side effect: try another replica at once
+            self._forward(p, None)
+            return
+        self._answer(p, "timeout")
+
+    def _on_reply(self, src: str, msg: StorageReply) -> None:
+        p = self.pending.pop(msg.op_id, None)
+        if p is None:
+            return  # late: the request already timed out
+        status = msg.status
+        if status == "ok":
+            if p.request.kind != GET_EVENTUAL:
+                self.leaders[p.pid] = src
+            self._answer(p, "ok", msg.value, msg.version, msg.applied)
+            return
+        if status == "not_leader":
+            if self.leaders.get(p.pid) == src:
+                del self.leaders[p.pid]
+            hint = msg.leader_hint if msg.leader_hint != src else None
+            if p.redirects < self.cfg.max_redirects:
+                p.redirects += 1
+                if hint is not None:
+                    self.leaders[p.pid] = hint
+                self._forward(p, hint)
+                return
+        self._answer(p, "unavailable")
+
+    def _answer(self, p: _Pending, status: str, value: Any = None, version: int = 0,
+                applied: bool = True) -> None:
+        self.net.send(self.host, self.hosts[p.client],
+                      ClientReply(p.request.req_id, status, value, version, applied, p.pid))

@@ -1,0 +1,24 @@
+"""The world of one run: a SimPy clock, the random streams, hosts, network."""
+from __future__ import annotations
+
+import simpy
+
+from ddbsim.config import Config
+from ddbsim.world.network import Network
+from ddbsim.world.streams import Streams
+from ddbsim.world.topology import Topology
+
+
+class World:
+    """Everything physical that one simulated run shares."""
+
+    def __init__(self, cfg: Config, seed: int) -> None:
+        self.env = simpy.Environment()
+        self.streams = Streams(seed)
+        self.topology = Topology(cfg.topology, clients_per_az=cfg.workload.clients_per_az)
+        self.network = Network(self.env, self.topology, cfg.network,
+                               self.streams.draws("world/network"))
+
+    @property
+    def now(self) -> float:
+        return self.env.now

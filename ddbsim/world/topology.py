@@ -1,0 +1,97 @@
+"""The region's physical layout: region -> AZs -> racks -> hosts.
+
+A :class:`Host` is one power domain.  Powering it off drops every message to
+or from it and loses its volatile state; what it persisted survives a
+reboot.  ``world`` only flips the power and tells whoever registered a
+listener; a service component decides what "volatile" means for it.
+
+Hosts come in three kinds: ``storage`` (storage nodes), ``router`` (request
+routers) and ``client`` (the customers' machines, which live in an AZ too,
+so that an AZ outage takes its clients with it; each AZ also has one
+``canary`` client host).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ddbsim.config import TopologyConfig
+
+PowerListener = Callable[["Host"], None]
+
+
+@dataclass(eq=False)
+class Host:
+    id: str
+    az: str
+    rack: str
+    kind: str
+    powered: bool = True
+    #: Incremented at every power-off: work scheduled under an older epoch is void.
+    epoch: int = 0
+    powered_off_at_s: float | None = None
+    _on_off: list[PowerListener] = field(default_factory=list, repr=False)
+    _on_on: list[PowerListener] = field(default_factory=list, repr=False)
+
+    def listen(self, on_off: PowerListener | None = None, on_on: PowerListener | None = None) -> None:
+        if on_off is not None:
+            self._on_off.append(on_off)
+        if on_on is not None:
+            self._on_on.append(on_on)
+
+    def power_off(self, now_s: float) -> bool:
+        """Cut the power.  Returns False if it was already off."""
+        if not self.powered:
+            return False
+        self.powered = False
+        self.epoch += 1
+        self.powered_off_at_s = now_s
+        for fn in self._on_off:
+            fn(self)
+        return True
+
+    def power_on(self) -> bool:
+        """Restore the power.  Returns False if it was already on."""
+        if self.powered:
+            return False
+        self.powered = True
+        self.powered_off_at_s = None
+        for fn in self._on_on:
+            fn(self)
+        return True
+
+
+class Topology:
+    """All hosts of a region, with look-ups by AZ, rack and kind."""
+
+    def __init__(self, cfg: TopologyConfig, clients_per_az: int = 1) -> None:
+        self.azs: list[str] = [f"az-{i + 1}" for i in range(cfg.az_count)]
+        self.hosts: dict[str, Host] = {}
+        self.racks: dict[str, list[Host]] = {}
+        for az in self.azs:
+            for r in range(cfg.racks_per_az):
+                rack = f"{az}/r{r + 1}"
+                for h in range(cfg.hosts_per_rack):
+                    self._add(Host(f"{rack}/h{h + 1}", az, rack, "storage"))
+            for r in range(cfg.routers_per_az):
+                self._add(Host(f"{az}/router-{r + 1}", az, f"{az}/edge", "router"))
+            for c in range(clients_per_az):
+                self._add(Host(f"{az}/client-{c + 1}", az, f"{az}/clients", "client"))
+            self._add(Host(f"{az}/canary", az, f"{az}/clients", "client"))
+
+    def _add(self, host: Host) -> None:
+        self.hosts[host.id] = host
+        self.racks.setdefault(host.rack, []).append(host)
+
+    def of_kind(self, kind: str, az: str | None = None) -> list[Host]:
+        return [h for h in self.hosts.values() if h.kind == kind and (az is None or h.az == az)]
+
+    def resolve(self, target: str) -> list[Host]:
+        """Hosts named by a fault target: an AZ, a rack or one host."""
+        if target in self.azs:
+            return [h for h in self.hosts.values() if h.az == target]
+        if target in self.racks:
+            return list(self.racks[target])
+        if target in self.hosts:
+            return [self.hosts[target]]
+        raise KeyError(target)
