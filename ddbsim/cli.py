@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ddbsim.config import Config, ConfigError, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
@@ -20,9 +20,17 @@ from ddbsim.lab.faults import FaultError
 USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"ddbsim: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ddbsim", description="A DynamoDB-style region, simulated.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="ddbsim", description="A DynamoDB-style region, simulated.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run a scenario script")
     r.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
     _run_options(r)
@@ -55,12 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ddbsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `ddbsim keys | head`
+        sys.stderr.close()
+        return 0
     return 0
 
 
 def main_for_script(path: str, argv: Sequence[str] | None = None) -> None:
     """``python scenarios/x.py --seed 3`` behaves as ``ddbsim run scenarios/x.py --seed 3``."""
-    p = argparse.ArgumentParser(prog=Path(path).name)
+    p = _Parser(prog=Path(path).name)
     _run_options(p)
     args = p.parse_args(argv)
     try:

@@ -18,23 +18,28 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 
 class ConfigError(ValueError):
     """A user mistake in configuration: one clear line, no traceback."""
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _positive(section: str, **values: float) -> None:
     for name, value in values.items():
-        if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+        if not (_is_number(value) and value > 0 and math.isfinite(value)):
             raise ConfigError(f"{section}.{name} must be a positive number, got {value!r}")
 
 
 def _non_negative(section: str, **values: float) -> None:
     for name, value in values.items():
-        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+        if not (_is_number(value) and value >= 0 and math.isfinite(value)):
             raise ConfigError(f"{section}.{name} must be zero or more, got {value!r}")
 
 
@@ -149,9 +154,9 @@ class TableConfig:
 class RouterConfig:
     service_time_s: float = 0.0001  # [chosen] mean, exponential
     servers_per_router: int = 8  # [chosen]
-    request_timeout_s: float = 0.5  # [chosen] router's wait for a storage node
+    request_timeout_s: float = 0.3  # [chosen] router's wait for a storage node
     max_redirects: int = 2  # [chosen] "not the leader" answers followed per request
-    suspect_s: float = 10.0  # [chosen] how long a router avoids a storage host that timed out
+    suspect_s: float = 30.0  # [chosen] how long a router avoids a storage host that timed out
 
     def __post_init__(self) -> None:
         _positive("router", service_time_s=self.service_time_s,
@@ -170,12 +175,14 @@ class ClientConfig:
     retry_cost: int = 5  # [sdk] tokens per retry
     timeout_retry_cost: int = 10  # [sdk] tokens per retry after a timeout
     attempt_timeout_s: float = 1.0  # [chosen] client's wait for one attempt
+    router_suspect_s: float = 30.0  # [chosen] a client avoids a router that timed out (its LB)
 
     def __post_init__(self) -> None:
         _positive("client", max_attempts=self.max_attempts, base_backoff_s=self.base_backoff_s,
                   throttled_base_backoff_s=self.throttled_base_backoff_s,
                   max_backoff_s=self.max_backoff_s, attempt_timeout_s=self.attempt_timeout_s)
-        _non_negative("client", retry_quota=self.retry_quota, retry_cost=self.retry_cost,
+        _non_negative("client", router_suspect_s=self.router_suspect_s,
+                      retry_quota=self.retry_quota, retry_cost=self.retry_cost,
                       timeout_retry_cost=self.timeout_retry_cost)
 
 
@@ -295,10 +302,15 @@ class Config:
 
 
 def _unknown_key_message(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    leaf = {k.split(".", 1)[1]: k for k in valid}
+    close: list[str] = []
+    if "." not in key:
+        # The section was left off: "lease_s" -> "replication.lease_s".
+        near = difflib.get_close_matches(key, list(leaf), n=1, cutoff=0.6)
+        close = [leaf[near[0]]] if near else []
     if not close:
-        # Perhaps the section was left off: "lease_s" -> "replication.lease_s".
-        leaf = {k.split(".", 1)[1]: k for k in valid}
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    if not close:
         near = difflib.get_close_matches(key.split(".")[-1], list(leaf), n=1, cutoff=0.6)
         close = [leaf[near[0]]] if near else []
     hint = f"; did you mean '{close[0]}'?" if close else "; see 'ddbsim keys' for the list"
@@ -307,12 +319,16 @@ def _unknown_key_message(key: str, valid: list[str]) -> str:
 
 def _coerce(key: str, raw: Any, current: Any) -> Any:
     kind = type(current)
+    article = "an" if kind.__name__[0] in "aeiou" else "a"
+    wrong = ConfigError(f"{key} takes {article} {kind.__name__}, got {raw!r}")
     if not isinstance(raw, str):
-        if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        if isinstance(raw, bool) != (kind is bool):
+            raise wrong
+        if kind is float and isinstance(raw, int):
             return float(raw)
         if isinstance(raw, kind):
             return raw
-        raise ConfigError(f"{key} takes a {kind.__name__}, got {raw!r}")
+        raise wrong
     text = raw.strip()
     try:
         if kind is bool:
@@ -330,7 +346,7 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
         if kind is float:
             return float(text)
     except ValueError:
-        raise ConfigError(f"{key} takes a {kind.__name__}, got {raw!r}") from None
+        raise wrong from None
     return text
 
 

@@ -19,8 +19,9 @@ Helpers build the common shapes: :func:`outage` (off, then on again),
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later

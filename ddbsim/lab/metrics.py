@@ -64,6 +64,8 @@ class Metrics(ServiceHooks):
         self.window_s = window_s
         # window index -> [read ok, read error, write ok, write error, throttled]
         self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+        # (window index, operation kind) -> [ok, error]
+        self.window_kinds: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
         self.totals = {OK: 0, ERROR: 0, THROTTLED: 0}
         self.by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {OK: 0, ERROR: 0, THROTTLED: 0})
         self.latency: dict[str, LatencyHistogram] = defaultdict(LatencyHistogram)
@@ -82,13 +84,16 @@ class Metrics(ServiceHooks):
     def record(self, t_s: float, kind: str, outcome: str, latency_s: float, pid: str | None,
                canary_az: str | None = None) -> None:
         """One client operation finished (after its retries)."""
-        w = self.windows[int(t_s // self.window_s)]
+        index = int(t_s // self.window_s)
+        w = self.windows[index]
         is_read = kind in READS
         if outcome == OK:
             w[0 if is_read else 2] += 1
+            self.window_kinds[(index, kind)][0] += 1
             self.latency[kind].add(latency_s)
         elif outcome == ERROR:
             w[1 if is_read else 3] += 1
+            self.window_kinds[(index, kind)][1] += 1
             if pid is not None:
                 e = self.partition_errors.get(pid)
                 if e is None:
@@ -112,6 +117,11 @@ class Metrics(ServiceHooks):
                     reason: str) -> None:
         self.leader_losses.append({"t_s": round(t_s, 6), "partition": pid, "host": host,
                                    "ballot": list(ballot), "reason": reason})
+        # A leader that stepped down (or died) serves nothing more: its lease
+        # ends for the single-leader check, whatever it had computed.
+        span = self.lease_spans.get((pid, ballot))
+        if span is not None and span[1] > t_s:
+            span[1] = t_s
 
     def lease_held(self, pid: str, ballot: tuple[int, str], from_s: float, until_s: float) -> None:
         span = self.lease_spans.get((pid, ballot))
@@ -146,11 +156,13 @@ class Metrics(ServiceHooks):
         tot = [0, 0, 0, 0]
         for i in range(n):
             w = self.windows.get(i, [0, 0, 0, 0, 0])
-            tot = [a + b for a, b in zip(tot, w[:4])]
+            tot = [a + b for a, b in zip(tot, w[:4], strict=True)]
             windows.append({
                 "start_s": i * self.window_s, "end_s": min((i + 1) * self.window_s, end_s),
                 "read": _ratio(w[0], w[1]), "write": _ratio(w[2], w[3]),
-                "requests": sum(w), "errors": w[1] + w[3], "throttled": w[4]})
+                "requests": sum(w), "errors": w[1] + w[3], "throttled": w[4],
+                "by_kind": {k: _ratio(*self.window_kinds[(i, k)])
+                            for (j, k) in sorted(self.window_kinds) if j == i}})
         return {"overall": _ratio(tot[0] + tot[2], tot[1] + tot[3]),
                 "read": _ratio(tot[0], tot[1]), "write": _ratio(tot[2], tot[3]),
                 "windows": windows}

@@ -31,10 +31,13 @@ def one(result: Result) -> list[str]:
              f"throttled {req['throttled']:,}",
              f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
              f"write {_pct(av['write'])}"]
-    lines.append("  window          read        write       requests  errors")
+    lines.append("  window          read        write       requests  errors   "
+                 "strong get  eventual get")
     for w in av["windows"]:
+        bk = w.get("by_kind", {})
         lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
-                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}")
+                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
+                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
     lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
                  f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
                  f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")

@@ -112,7 +112,10 @@ class Run:
             ordered = [leader] + [m for m in self._members(leader) if m is not leader]
             for m in ordered:
                 st = m.state
-                if st.kind == STORAGE:
+                if m is leader:
+                    log = {lsn: e.cmd for lsn, e in st.log.items() if lsn <= st.commit_lsn}
+                    views.append(ReplicaView(m.me, STORAGE, st.applied_lsn, st.checksum(), log))
+                elif st.kind == STORAGE:
                     views.append(ReplicaView(m.me, STORAGE, st.applied_lsn, st.checksum(), {}))
                 else:
                     upto = min(st.commit_lsn, leader.state.commit_lsn)

@@ -2,7 +2,8 @@
 
 Each client lives on a client host in an AZ (an AZ outage takes its clients
 with it) and sends to a request router in its own AZ; a retry goes to the
-next router in the region, as a load balancer would.  Arrivals are Poisson
+next router in the region, and a router that timed out is avoided for
+``client.router_suspect_s``, as a health-checking load balancer would.  Arrivals are Poisson
 and open-loop: a slow service does not slow the offered load.
 
 An operation is drawn from the mix in :class:`~ddbsim.config.WorkloadConfig`
@@ -109,7 +110,8 @@ class Client:
         routers = run.world.topology.of_kind("router")
         local = [r for r in routers if r.az == host.az]
         self.routers = local + [r for r in routers if r.az != host.az]
-        self.pending: dict[int, _Operation] = {}
+        self.pending: dict[int, tuple[_Operation, Host]] = {}
+        self.router_suspect_until: dict[str, float] = {}
         self.versions: dict[str, int] = {}
         self.seq = 0
         self.quota = run.cfg.client.retry_quota
@@ -141,7 +143,7 @@ class Client:
             return (PUT if self.seq % 2 else GET_STRONG), f"canary-{self.name}-{self.seq % 16}"
         u = self.draws.uniform()
         kind = DELETE
-        for k, edge in zip(OP_KINDS, self._mix):
+        for k, edge in zip(OP_KINDS, self._mix, strict=True):
             if u < edge:
                 kind = k
                 break
@@ -165,25 +167,41 @@ class Client:
     def _attempt(self, op: _Operation) -> None:
         if not self.host.powered:
             return  # the client died with its host: the operation never completes
-        router = self.routers[op.attempts % len(self.routers)]
+        router = self._router(op.attempts)
         op.attempts += 1
         req_id = self.run.service.next_id()
-        self.pending[req_id] = op
+        self.pending[req_id] = (op, router)
         self.net.send(self.host, router,
                       ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))
         call_later(self.env, self.cfg.client.attempt_timeout_s, self._timeout, req_id)
 
+    def _router(self, attempt: int) -> Host:
+        """The local router first, the next one on each retry, skipping
+        routers that recently timed out (as a health-checking load balancer
+        would), unless all of them have."""
+        now = self.env.now
+        n = len(self.routers)
+        for k in range(n):
+            router = self.routers[(attempt + k) % n]
+            if self.router_suspect_until.get(router.id, -1.0) <= now:
+                return router
+        return self.routers[attempt % n]
+
     def _timeout(self, req_id: int) -> None:
-        op = self.pending.pop(req_id, None)
-        if op is not None:
+        entry = self.pending.pop(req_id, None)
+        if entry is not None:
+            op, router = entry
+            self.router_suspect_until[router.id] = self.env.now + self.cfg.client.router_suspect_s
             self._failed(op, "timeout")
 
-    def receive(self, _src: Host, msg: Any) -> None:
+    def receive(self, src: Host, msg: Any) -> None:
         if not isinstance(msg, ClientReply):
             return
-        op = self.pending.pop(msg.req_id, None)
-        if op is None:
+        entry = self.pending.pop(msg.req_id, None)
+        if entry is None:
             return  # a late reply to an attempt we already gave up on
+        op = entry[0]
+        self.router_suspect_until.pop(src.id, None)
         if msg.status == "ok":
             self._succeeded(op, msg)
         else:

@@ -19,7 +19,8 @@ failures, not with the number of partitions.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import simpy
 

@@ -54,7 +54,7 @@ membership in its log, committed or not.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -72,14 +72,16 @@ NOOP = ("noop",)
 
 
 class Proposal:
-    __slots__ = ("cmd", "origin", "configs", "acks", "chosen")
+    __slots__ = ("cmd", "origin", "configs", "acks", "chosen", "sent_s")
 
-    def __init__(self, cmd: tuple, origin: tuple[str, int] | None, configs: tuple[Members, ...]) -> None:
+    def __init__(self, cmd: tuple, origin: tuple[str, int] | None, configs: tuple[Members, ...],
+                 sent_s: float) -> None:
         self.cmd = cmd
         self.origin = origin  # (router host id, op id) to answer, if any
         self.configs = configs
         self.acks: set[str] = set()
         self.chosen = False
+        self.sent_s = sent_s
 
 
 def quorum_of(members: Members, write_quorum: int, replicas: int) -> int:
@@ -115,8 +117,8 @@ class Member:
         self.supporters: set[str] = set()
         self.electing = False
         self.attempt = 0
-        self.check_seen = False
-        self.check_replies: set[str] = set()
+        self.check_replies: dict[str, tuple[bool, str, bool]] = {}
+        self.check_ballot: Ballot = NO_BALLOT
         self.known_commit = 0
         self.catchup_until_s = -math.inf
         self.reported_lease_until = -math.inf
@@ -246,8 +248,9 @@ class Member:
         before = st.config
         st.write(lsn, self.ballot, cmd)
         configs = (before, st.config) if cmd[0] == "config" else (st.config,)
-        proposal = Proposal(cmd, origin, configs)
+        proposal = Proposal(cmd, origin, configs, self.node.now)
         self.proposals[lsn] = proposal
+        self.node.retransmitting.add(self)
         self.node.persist(self._own_persisted, lsn, self.ballot)
         body = {"entries": [(lsn, cmd)], "commit": st.commit_lsn}
         targets = self._others(configs[0]) if len(configs) == 1 else sorted(
@@ -255,6 +258,29 @@ class Member:
         for host in targets:
             self._send(host, "accept", body)
         return lsn
+
+    def retransmit(self) -> bool:
+        """Re-send ``accept`` for proposals some replica has not acknowledged
+        within an election timeout (messages to a dead or cut-off replica are
+        lost).  Returns False once nothing is outstanding."""
+        if self.role != LEADER or not self.proposals:
+            return False
+        now = self.node.now
+        stale = now - self.cfg.election_timeout_s
+        missing: dict[str, list[tuple[int, tuple]]] = {}
+        for lsn in sorted(self.proposals):
+            p = self.proposals[lsn]
+            if p.sent_s > stale:
+                continue
+            for members in p.configs:
+                for host, _kind in members:
+                    if host != self.me and host not in p.acks:
+                        batch = missing.setdefault(host, [])
+                        if len(batch) < self.cfg.catchup_batch and (not batch or batch[-1][0] != lsn):
+                            batch.append((lsn, p.cmd))
+        for host in sorted(missing):
+            self._send(host, "accept", {"entries": missing[host], "commit": self.state.commit_lsn})
+        return True
 
     def _own_persisted(self, lsn: int, ballot: Ballot) -> None:
         st = self.state
@@ -472,8 +498,7 @@ class Member:
         self.electing = True
         self.attempt += 1
         attempt = self.attempt
-        self.check_seen = False
-        self.check_replies = set()
+        self.check_replies = {}
         others = self._others()
         for host in others:
             self._send(host, "leader_check", {"attempt": attempt}, st.promised)
@@ -484,45 +509,63 @@ class Member:
             self._check_done(attempt, self.node.host.epoch)
 
     def on_leader_check(self, src: str, msg: PaxosMessage) -> None:
+        """Answer the gray-failure guard: do we still see the leader we
+        promised?  And do *we* lead (the authoritative word about ourselves)?"""
         st = self.state
         leader = st.promised[1]
         sees = bool(leader) and leader != src and (
             self.is_leader or (leader != self.me and self.node.sees(leader)))
-        self._send(src, "leader_check_reply", {"attempt": msg.body["attempt"], "sees": sees},
+        self._send(src, "leader_check_reply", {"attempt": msg.body["attempt"], "sees": sees,
+                                               "leader": leader, "leading": self.is_leader},
                    st.promised)
 
     def on_leader_check_reply(self, src: str, msg: PaxosMessage) -> None:
         if not self.electing or msg.body["attempt"] != self.attempt or self.role != FOLLOWER:
             return
-        if msg.ballot > self.state.promised and msg.body["sees"]:
-            self._promise(msg.ballot)  # learn who leads now
-        if msg.body["sees"]:
-            self.check_seen = True
-        self.check_replies.add(src)
-        if self.check_seen or len(self.check_replies) >= len(self._others()):
+        self.max_seen_round = max(self.max_seen_round, msg.ballot[0])
+        self.check_replies[src] = (msg.body["sees"], msg.body["leader"], msg.body["leading"])
+        if len(self.check_replies) >= len(self._others()):
             self._check_done(self.attempt, self.node.host.epoch)
+
+    def _someone_sees_a_leader(self) -> bool:
+        """True if a replica sees a leader that has not itself told us it
+        does not lead (a host can be up and heartbeating yet lead nothing)."""
+        not_leading = {h for h, (_s, _l, leading) in self.check_replies.items() if not leading}
+        return any(sees and leader not in not_leading
+                   for sees, leader, _leading in self.check_replies.values())
 
     def _check_done(self, attempt: int, epoch: int) -> None:
         if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
             return
-        if self.check_seen or self.role != FOLLOWER:
+        if self._someone_sees_a_leader() or self.role != FOLLOWER:
             self.electing = False  # someone still sees a leader: stand down
             return
         node = self.node
-        now = node.now
+        self.check_ballot = self.state.promised
+        wait = max(0.0, self._lease_wait_until() - node.now)
+        call_later(node.env, wait, self._prepare, attempt, node.host.epoch)
+
+    def _lease_wait_until(self) -> float:
+        """Until when we still grant a lease to the leader we promised (or
+        may have, if we rebooted since): no new ballot of ours before then."""
+        node = self.node
         lease_s = self.cfg.lease_s
         wait_until = node.boot_t + lease_s
-        old_leader = self.state.promised[1]
-        if old_leader and old_leader != self.me:
-            wait_until = max(wait_until, node.last_recv.get(old_leader, -math.inf) + lease_s)
-        call_later(node.env, max(0.0, wait_until - now), self._prepare, attempt, node.host.epoch)
+        leader = self.state.promised[1]
+        if leader and leader != self.me:
+            wait_until = max(wait_until, node.last_recv.get(leader, -math.inf) + lease_s)
+        return wait_until
 
     def _prepare(self, attempt: int, epoch: int) -> None:
         if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
             return
         st = self.state
-        if self.role != FOLLOWER or not st.is_member():
-            self.electing = False
+        if self.role != FOLLOWER or not st.is_member() or st.promised != self.check_ballot:
+            self.electing = False  # a leader appeared while we waited: stand down
+            return
+        wait = self._lease_wait_until() - self.node.now
+        if wait > 0:  # the leader we promised was heard from meanwhile: wait on
+            call_later(self.node.env, wait, self._prepare, attempt, epoch)
             return
         ballot = (max(st.promised[0], self.max_seen_round) + 1, self.me)
         self._promise(ballot)

@@ -10,7 +10,7 @@ AZ).  The control plane's view of which hosts are up is modelled as exact.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ddbsim.world.topology import Host, Topology
 

@@ -13,8 +13,8 @@ from ddbsim.config import Config
 from ddbsim.service.bugs import KNOWN_BUGS
 from ddbsim.service.healing import Healing
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.paxos import LEADER, Member
 from ddbsim.service.partition_map import PartitionMap
+from ddbsim.service.paxos import LEADER, Member
 from ddbsim.service.placement import Placement
 from ddbsim.service.replica import STORAGE, ReplicaState
 from ddbsim.service.router import Router

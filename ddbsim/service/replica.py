@@ -232,7 +232,7 @@ class ReplicaState:
         self._undo.clear()
         for entry_lsn, ballot, cmd in entries:
             self.write(entry_lsn, ballot, cmd)
-        self._volatile.clear()
+            self.persisted(entry_lsn)
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
         self.last_lsn = max(self.last_lsn, lsn)

@@ -10,7 +10,8 @@ one heap operation and one scheduled callback per request.
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 

@@ -17,7 +17,8 @@ Paper §3: storage nodes host replicas of many partitions.  A node
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ddbsim.service.messages import (
     Heartbeat,
@@ -79,6 +80,7 @@ class StorageNode:
         self.dirty_commits: dict[str, Member] = {}
         self.resync: set[str] = set()  # peers back from silence: tell them every commit point
         self.peer_since: dict[str, float] = {}  # when a host became our peer (grace for detection)
+        self.retransmitting: set[Member] = set()  # leaders with unacknowledged proposals
         self._peers: list[str] | None = None
 
     @property
@@ -219,6 +221,9 @@ class StorageNode:
                 mine = [c for c in commits if self._hosts_partition(peer, c[0])]
             self.send_to(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0)))
         self.resync.clear()
+        for member in sorted(self.retransmitting, key=lambda m: m.pid):
+            if not member.retransmit():
+                self.retransmitting.discard(member)
         self._detect(now)
         call_later(self.env, self.cfg.replication.heartbeat_interval_s, self._tick, epoch)
 

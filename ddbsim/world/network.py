@@ -12,7 +12,8 @@ one way or both, between two hosts or between two whole AZs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 

@@ -8,7 +8,8 @@ scheduled for the same instant run in the order they were scheduled.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 from simpy.events import NORMAL, Event

@@ -12,7 +12,8 @@ costs about as much as seven scalar draws).
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -12,8 +12,8 @@ so that an AZ outage takes its clients with it; each AZ also has one
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ddbsim.config import TopologyConfig
 

@@ -1,0 +1,33 @@
+"""Acceptance 4: the same scenario and seed give the same JSON, byte for
+byte, in two processes with different hash seeds."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(tmp_path: Path, hashseed: str, seed: int) -> bytes:
+    out = tmp_path / f"out-{hashseed}-{seed}.json"
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ddbsim.cli", "run", "scenarios/leader_failover.py",
+         "--seed", str(seed), "--quiet", "--json", str(out),
+         "--set", "workload.rate_per_s=60", "--set", "run.quiesce_s=10"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out.read_bytes()
+
+
+def test_same_seed_same_json_across_processes(tmp_path):
+    a = _run(tmp_path, "0", 7)
+    b = _run(tmp_path, "4242", 7)
+    assert a == b
+    assert b'"seed": 7' in a
+
+
+def test_different_seed_different_json(tmp_path):
+    assert _run(tmp_path, "1", 7) != _run(tmp_path, "1", 8)
