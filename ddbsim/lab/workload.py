@@ -39,7 +39,7 @@ from ddbsim.service.messages import (
     ClientReply,
     ClientRequest,
 )
-from ddbsim.world.scheduling import call_later
+from ddbsim.world.scheduling import Deadlines, call_later
 from ddbsim.world.topology import Host
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class Client:
         self.routers = local + [r for r in routers if r.az != host.az]
         self.pending: dict[int, tuple[_Operation, Host]] = {}
         self.router_suspect_until: dict[str, float] = {}
+        self._deadlines = Deadlines(self.env, run.cfg.client.attempt_timeout_s, self._timeout)
         self.versions: dict[str, int] = {}
         self.seq = 0
         self.quota = run.cfg.client.retry_quota
@@ -173,7 +174,7 @@ class Client:
         self.pending[req_id] = (op, router)
         self.net.send(self.host, router,
                       ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))
-        call_later(self.env, self.cfg.client.attempt_timeout_s, self._timeout, req_id)
+        self._deadlines.add(req_id)
 
     def _router(self, attempt: int) -> Host:
         """The local router first, the next one on each retry, skipping

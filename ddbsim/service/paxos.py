@@ -468,7 +468,7 @@ class Member:
                 return
             st.install(body["lsn"], body["btree"], [])
             if st.config != body["config"]:
-                st.configs[body["lsn"]] = body["config"]
+                st.adopt_config(body["lsn"], body["config"])
         for lsn, ballot, cmd in body["entries"]:
             if lsn > st.commit_lsn:
                 st.write(lsn, ballot, cmd)

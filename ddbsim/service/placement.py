@@ -21,20 +21,29 @@ class Placement:
         self.topology = topology
         self._load = load
         self._holds = holds
+        self._storage_by_az = {az: topology.of_kind("storage", az) for az in topology.azs}
 
     def initial(self, index: int, replicas: int) -> list[Host]:
-        """One host in each of ``replicas`` AZs, rotating the starting AZ."""
+        """One host in each of ``replicas`` AZs, rotating the starting AZ.
+
+        Among the least-loaded hosts of an AZ, ties go to a host picked by a
+        stride that differs per AZ, so a host's partitions have their other
+        replicas on many different hosts (as in a real fleet), not always on
+        the same two.
+        """
         azs = self.topology.azs
         chosen = []
         for k in range(replicas):
             az = azs[(index + k) % len(azs)]
-            hosts = self.topology.of_kind("storage", az)
-            chosen.append(min(hosts, key=lambda h: (self._load(h.id), h.id)))
+            hosts = self._storage_by_az[az]
+            n = len(hosts)
+            pick = min(range(n), key=lambda i: (self._load(hosts[i].id), (i - index * (k + 1)) % n))
+            chosen.append(hosts[pick])
         return chosen
 
     def replacement(self, pid: str, az: str) -> Host | None:
         """The host to take a new replica of ``pid`` in ``az``, or None."""
-        hosts = [h for h in self.topology.of_kind("storage", az)
+        hosts = [h for h in self._storage_by_az[az]
                  if h.powered and not self._holds(h.id, pid)]
         if not hosts:
             return None

@@ -67,6 +67,8 @@ class ReplicaState:
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
         self.configs: SortedDict = SortedDict({config_lsn: config})
+        self._config: Members = config
+        self._base_lsn = config_lsn  # the membership we were created with: never dropped
         # Not yet durable: lsn -> the entry it replaced (or _MISSING).
         self._volatile: dict[int, Any] = {}
         self._durable_promised: Ballot = NO_BALLOT
@@ -76,7 +78,16 @@ class ReplicaState:
     # -- membership ------------------------------------------------------
     @property
     def config(self) -> Members:
-        return self.configs.peekitem(-1)[1]
+        """The latest membership in the log (committed or not)."""
+        return self._config
+
+    def adopt_config(self, lsn: int, members: Members) -> None:
+        """Take a membership learnt from a copy of another replica."""
+        self.configs[lsn] = members
+        self._configs_changed()
+
+    def _configs_changed(self) -> None:
+        self._config = self.configs.peekitem(-1)[1]
 
     def config_before(self, lsn: int) -> Members:
         idx = self.configs.bisect_left(lsn) - 1
@@ -95,8 +106,10 @@ class ReplicaState:
             self.last_lsn = lsn
         if cmd[0] == "config":
             self.configs[lsn] = cmd[1]
-        elif lsn in self.configs and lsn != 0:
+            self._configs_changed()
+        elif lsn in self.configs and lsn != self._base_lsn:
             del self.configs[lsn]
+            self._configs_changed()
 
     def persisted(self, lsn: int) -> None:
         self._volatile.pop(lsn, None)
@@ -197,15 +210,16 @@ class ReplicaState:
         for lsn, old in sorted(self._volatile.items(), reverse=True):
             if old is _MISSING:
                 self.log.pop(lsn, None)
-                if lsn in self.configs and lsn != 0:
+                if lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
             else:
                 self.log[lsn] = old
                 if old.cmd[0] == "config":
                     self.configs[lsn] = old.cmd[1]
-                elif lsn in self.configs and lsn != 0:
+                elif lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
         self._volatile.clear()
+        self._configs_changed()
         self.last_lsn = max(self.log, default=0)
         self.promised = self._durable_promised
 

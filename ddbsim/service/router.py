@@ -30,7 +30,7 @@ from ddbsim.service.messages import (
 )
 from ddbsim.service.partition_map import RoutingSource
 from ddbsim.service.service_queue import ServiceQueue
-from ddbsim.world.scheduling import call_later
+from ddbsim.world.scheduling import Deadlines
 from ddbsim.world.topology import Host
 
 if TYPE_CHECKING:
@@ -65,12 +65,14 @@ class Router:
         # storage hosts that recently failed to answer -> until when to avoid them
         self.suspect_until: dict[str, float] = {}
         self.pending: dict[int, _Pending] = {}
+        self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout)
         self.forwarded = 0
         host.listen(on_off=self._power_off)
         self.net.register(host, self.receive)
 
     def _power_off(self, _host: Host) -> None:
         self.pending.clear()
+        self._deadlines.clear()
         self.leaders.clear()
         self.suspect_until.clear()
         self.queue.reset()
@@ -79,14 +81,13 @@ class Router:
         if isinstance(msg, StorageReply):
             self._on_reply(src.id, msg)
         elif isinstance(msg, ClientRequest):
-            self.queue.submit(self._route, src.id, msg, self.host.epoch)
+            # The request waits its turn and is served; the router decides
+            # where it goes on arrival and the forward leaves when service
+            # ends (one event for both).
+            info = self.routing.partition_for(msg.key)
+            self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve())
 
     # ------------------------------------------------------------------
-    def _route(self, client: str, req: ClientRequest, epoch: int) -> None:
-        if epoch != self.host.epoch:
-            return
-        info = self.routing.partition_for(req.key)
-        self._forward(_Pending(client, req, info.pid), None)
 
     def _target(self, p: _Pending, hint: str | None) -> str | None:
         info = self.routing.partition(p.pid)
@@ -107,23 +108,23 @@ class Router:
         pool = healthy or hosts
         return pool[self.draws.choice_index(len(pool))] if pool else None
 
-    def _forward(self, p: _Pending, hint: str | None) -> None:
+    def _forward(self, p: _Pending, hint: str | None, after_s: float = 0.0) -> None:
         target = self._target(p, hint)
         if target is None:
-            self._answer(p, "unavailable")
+            self._answer(p, "unavailable", after_s=after_s)
             return
         p.tried.append(target)
         op_id = self.service.next_id()
         self.pending[op_id] = p
         self.forwarded += 1
-        self.net.send(self.host, self.hosts[target], StorageOp(op_id, p.pid, p.request))
-        call_later(self.env, self.cfg.request_timeout_s, self._timeout, op_id, target,
-                   self.host.epoch)
+        self.net.send(self.host, self.hosts[target], StorageOp(op_id, p.pid, p.request), after_s)
+        self._deadlines.add(op_id)
 
-    def _timeout(self, op_id: int, target: str, epoch: int) -> None:
+    def _timeout(self, op_id: int) -> None:
         p = self.pending.pop(op_id, None)
-        if p is None or epoch != self.host.epoch:
+        if p is None:
             return
+        target = p.tried[-1]
         if self.leaders.get(p.pid) == target:
             del self.leaders[p.pid]
         self.suspect_until[target] = self.env.now + self.cfg.suspect_s
@@ -156,6 +157,6 @@ class Router:
         self._answer(p, "unavailable")
 
     def _answer(self, p: _Pending, status: str, value: Any = None, version: int = 0,
-                applied: bool = True) -> None:
+                applied: bool = True, after_s: float = 0.0) -> None:
         self.net.send(self.host, self.hosts[p.client],
-                      ClientReply(p.request.req_id, status, value, version, applied, p.pid))
+                      ClientReply(p.request.req_id, status, value, version, applied, p.pid), after_s)

@@ -30,11 +30,16 @@ class ServiceQueue:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` when the request has waited its turn and been served."""
+        call_later(self.env, self.reserve(), fn, *args)
+
+    def reserve(self) -> float:
+        """Queue a request arriving now; return the delay until its service
+        ends (for callers that act on arrival and only send at the end)."""
         now = self.env.now
         start = max(now, heapq.heappop(self._free_at))
         done = start + self._draws.exponential(self.mean_service_s)
         heapq.heappush(self._free_at, done)
-        call_later(self.env, done - now, fn, *args)
+        return done - now
 
     def backlog_s(self) -> float:
         """How long a request arriving now would wait before service."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ddbsim.world.network import Network
 from ddbsim.world.region import World
-from ddbsim.world.scheduling import call_later
+from ddbsim.world.scheduling import Deadlines, call_later
 from ddbsim.world.streams import Draws, Streams
 from ddbsim.world.topology import Host, Topology
 
-__all__ = ["Draws", "Host", "Network", "Streams", "Topology", "World", "call_later"]
+__all__ = ["Deadlines", "Draws", "Host", "Network", "Streams", "Topology", "World", "call_later"]

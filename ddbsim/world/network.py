@@ -55,16 +55,23 @@ class Network:
             median = cfg.cross_az_latency_s
         return self._draws.lognormal(median, self._log_sigma)
 
-    def send(self, src: Host, dst: Host, msg: Any) -> None:
-        """Send ``msg`` from ``src`` to ``dst``; it may be silently dropped."""
+    def send(self, src: Host, dst: Host, msg: Any, after_s: float = 0.0) -> None:
+        """Send ``msg`` from ``src`` to ``dst``; it may be silently dropped.
+
+        ``after_s`` delays the departure (the sender is still busy with it);
+        the sender must then still be up, unrebooted, when it would leave --
+        checked at delivery, which comes later still.
+        """
         self.sent += 1
         if not src.powered or not self.reachable(src, dst):
             self.dropped += 1
             return
-        call_later(self.env, self.latency_s(src, dst), self._deliver, src, dst, msg, dst.epoch)
+        call_later(self.env, after_s + self.latency_s(src, dst), self._deliver, src, dst, msg,
+                   dst.epoch, src.epoch if after_s else -1)
 
-    def _deliver(self, src: Host, dst: Host, msg: Any, epoch: int) -> None:
-        if not dst.powered or dst.epoch != epoch or not self.reachable(src, dst):
+    def _deliver(self, src: Host, dst: Host, msg: Any, epoch: int, src_epoch: int) -> None:
+        if not dst.powered or dst.epoch != epoch or not self.reachable(src, dst) or (
+                src_epoch >= 0 and src.epoch != src_epoch):
             self.dropped += 1
             return
         handler = self._handlers.get(dst.id)

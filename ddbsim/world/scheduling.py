@@ -1,25 +1,78 @@
-"""Cheap callbacks on the SimPy clock.
+"""Cheap callbacks and timeouts on the SimPy clock.
 
 ``call_later`` schedules a plain function ``delay`` seconds from now as one
-SimPy event with one callback: no process, no generator, no ``Timeout``
-object bookkeeping.  The hot request path (network deliveries, service
-completions, timeouts) runs on these.  SimPy breaks ties FIFO, so two calls
-scheduled for the same instant run in the order they were scheduled.
+entry in SimPy's event queue: a slotted object whose only callback calls the
+function -- no process, no generator, no ``Timeout``.  It pushes onto the
+environment's queue the way ``Environment.schedule`` does (same priority,
+same FIFO tie-break by event id), skipping the ``Event`` constructor; the
+hot request path (network deliveries, service completions) runs on it.
+
+:class:`Deadlines` handles the many timeouts that almost never fire: every
+request arms one, with the same delay, so the deadlines come in order.  They
+wait in a queue and one sweep event per ``granularity_s`` expires those that
+are due, instead of one SimPy event per request.  A timeout therefore fires
+between ``delay_s`` and ``delay_s + granularity_s`` after it was armed.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL
 
 
-def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> Event:
+class _Call:
+    __slots__ = ("callbacks", "_ok", "_value", "fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.callbacks = [_fire]
+        self._ok = True
+        self._value = None
+        self.fn = fn
+        self.args = args
+
+
+def _fire(call: _Call) -> None:
+    call.fn(*call.args)
+
+
+def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` after ``delay`` simulated seconds."""
-    ev = Event(env)
-    ev._ok = True
-    ev._value = None
-    ev.callbacks.append(lambda _ev: fn(*args))  # type: ignore[union-attr]
-    env.schedule(ev, NORMAL, delay)
-    return ev
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))  # type: ignore[attr-defined]
+
+
+class Deadlines:
+    """Timeouts of one fixed delay, expired in sweeps."""
+
+    def __init__(self, env: simpy.Environment, delay_s: float, on_expire: Callable[[Any], None],
+                 granularity_s: float | None = None) -> None:
+        self.env = env
+        self.delay_s = delay_s
+        self.granularity_s = granularity_s if granularity_s is not None else delay_s / 10
+        self._on_expire = on_expire
+        self._queue: deque[tuple[float, Any]] = deque()
+        self._armed = False
+
+    def add(self, key: Any) -> None:
+        """Arm a timeout for ``key``; ``on_expire(key)`` runs when it is due
+        (the owner ignores keys that completed meanwhile)."""
+        self._queue.append((self.env.now + self.delay_s, key))
+        if not self._armed:
+            self._armed = True
+            call_later(self.env, self.delay_s, self._sweep)
+
+    def clear(self) -> None:
+        self._queue.clear()
+
+    def _sweep(self) -> None:
+        now = self.env.now
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            self._on_expire(queue.popleft()[1])
+        if queue:
+            call_later(self.env, max(queue[0][0] - now, self.granularity_s), self._sweep)
+        else:
+            self._armed = False

@@ -11,6 +11,7 @@ costs about as much as seven scalar draws).
 """
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -68,7 +69,7 @@ class Draws:
     def lognormal(self, median: float, sigma: float) -> float:
         if sigma == 0:
             return median
-        return median * float(np.exp(sigma * self._next("n", self._gen.standard_normal)))
+        return median * math.exp(sigma * self._next("n", self._gen.standard_normal))
 
     def choice_index(self, n: int) -> int:
         return int(self.uniform() * n)
