@@ -2,7 +2,7 @@
 
 DynamoDB partitions a table by the hash of the partition key (paper §3).
 We use BLAKE2b truncated to 8 bytes: stable across processes and platforms,
-unlike Python's salted ``hash()``.
+unlike Python's built-in string hashing, which is salted per process.
 """
 from __future__ import annotations
 

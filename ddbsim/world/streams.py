@@ -4,7 +4,7 @@ Every component draws from its own stream, named by a stable string
 (``"network"``, ``"client/az-1/0"``).  The stream is a numpy ``Generator``
 seeded from ``SeedSequence(root_seed, spawn_key=(crc32(name),))``, so adding
 a component never shifts the draws of another, and the names -- not Python's
-salted ``hash()`` -- fix the streams across processes.
+per-process salted string hashing -- fix the streams across processes.
 
 :class:`Draws` hands out scalars from batched numpy draws (a batch of 1024
 costs about as much as seven scalar draws).
