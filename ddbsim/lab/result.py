@@ -86,8 +86,6 @@ class Result:
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         return sorted(obj)
-    if isinstance(obj, tuple):
-        return list(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 

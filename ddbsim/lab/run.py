@@ -109,7 +109,8 @@ class Run:
                 groups[pid] = []
                 continue
             views = []
-            ordered = [leader] + [m for m in self._members(leader) if m is not leader]
+            ordered = [leader] + [m for m in self.service.replicas_in_config(leader)
+                                  if m is not leader]
             for m in ordered:
                 st = m.state
                 if m is leader:
@@ -123,14 +124,6 @@ class Run:
                     views.append(ReplicaView(m.me, st.kind, st.applied_lsn, None, log))
             groups[pid] = views
         return groups
-
-    def _members(self, leader: Any) -> list[Any]:
-        out = []
-        for host, _kind in leader.state.config:
-            m = self.service.nodes[host].members.get(leader.pid)
-            if m is not None:
-                out.append(m)
-        return out
 
 
 class _FinalReader:

@@ -122,7 +122,6 @@ class Member:
         self.known_commit = 0
         self.catchup_until_s = -math.inf
         self.reported_lease_until = -math.inf
-        self.became_leader_s = 0.0
         for ev in self.commit_waiters.values():
             if not ev.triggered:
                 ev.succeed(False)
@@ -686,5 +685,4 @@ class Member:
 
     def _activate(self) -> None:
         self.active = True
-        self.became_leader_s = self.node.now
         self.node.leader_active(self)

@@ -16,7 +16,7 @@ from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.partition_map import PartitionMap
 from ddbsim.service.paxos import LEADER, Member
 from ddbsim.service.placement import Placement
-from ddbsim.service.replica import STORAGE, ReplicaState
+from ddbsim.service.replica import STORAGE, Members, ReplicaState
 from ddbsim.service.router import Router
 from ddbsim.service.storage_node import StorageNode
 from ddbsim.world.region import World
@@ -78,13 +78,19 @@ class Service:
         self.bugs.add(name)
 
     def members_of(self, pid: str) -> list[Member]:
-        """Every replica of ``pid`` in the current membership, by host."""
-        info = self.partition_map.partition(pid)
+        """The replicas of ``pid`` in the membership the partition map names."""
+        return self._replicas(pid, self.partition_map.partition(pid).members)
+
+    def replicas_in_config(self, member: Member) -> list[Member]:
+        """The replicas of ``member``'s partition in the membership it knows."""
+        return self._replicas(member.pid, member.state.config)
+
+    def _replicas(self, pid: str, members: Members) -> list[Member]:
         out = []
-        for host, _kind in info.members:
-            member = self.nodes[host].members.get(pid)
-            if member is not None:
-                out.append(member)
+        for host, _kind in members:
+            replica = self.nodes[host].members.get(pid)
+            if replica is not None:
+                out.append(replica)
         return out
 
     def leader_of(self, pid: str) -> Member | None:

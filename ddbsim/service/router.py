@@ -66,7 +66,6 @@ class Router:
         self.suspect_until: dict[str, float] = {}
         self.pending: dict[int, _Pending] = {}
         self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout)
-        self.forwarded = 0
         host.listen(on_off=self._power_off)
         self.net.register(host, self.receive)
 
@@ -116,7 +115,6 @@ class Router:
         p.tried.append(target)
         op_id = self.service.next_id()
         self.pending[op_id] = p
-        self.forwarded += 1
         self.net.send(self.host, self.hosts[target], StorageOp(op_id, p.pid, p.request), after_s)
         self._deadlines.add(op_id)
 

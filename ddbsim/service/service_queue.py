@@ -41,10 +41,6 @@ class ServiceQueue:
         heapq.heappush(self._free_at, done)
         return done - now
 
-    def backlog_s(self) -> float:
-        """How long a request arriving now would wait before service."""
-        return max(0.0, min(self._free_at) - self.env.now)
-
     def reset(self) -> None:
         """Forget all queued work (the host lost power)."""
         self._free_at = [0.0] * self.servers
