@@ -241,9 +241,49 @@ class MetricsConfig:
 @dataclass(frozen=True)
 class RunConfig:
     quiesce_s: float = 30.0  # [chosen] after healing, before the final reads
+    # [chosen] after healing, every partition must elect a leader and serve a
+    # strong read within this: boot (storage.boot_s, 20 s) + WAL replay + the
+    # lease a rebooted acceptor waits out (2 s) + a few election rounds.
+    liveness_bound_s: float = 40.0
 
     def __post_init__(self) -> None:
         _non_negative("run", quiesce_s=self.quiesce_s)
+        _positive("run", liveness_bound_s=self.liveness_bound_s)
+
+
+#: The kinds of fault the nemesis can draw (see ddbsim.lab.nemesis).
+NEMESIS_KINDS = ("host_power", "rack_power", "az_power", "router_power", "az_cut", "host_cut",
+                 "slow_host", "loss", "delay")
+
+
+@dataclass(frozen=True)
+class NemesisConfig:
+    """The random fault schedule of ``ddbsim.lab.nemesis`` (game_day, chaos)."""
+
+    # Keep every moment's hard faults (power, cuts, slow hosts) in one AZ:
+    # the design promises to survive one AZ's worth of replicas down.
+    bounded: bool = True
+    kinds: str = "all"  # comma-separated subset of NEMESIS_KINDS the swarm draws from
+    enable_p: float = 0.5  # [chosen] chance that the swarm enables each kind
+    start_s: float = 10.0  # [chosen] quiet warm-up before the first fault
+    end_s: float = 150.0  # [chosen] no fault starts after this
+
+    def __post_init__(self) -> None:
+        _non_negative("nemesis", start_s=self.start_s)
+        if not self.end_s > self.start_s:
+            raise ConfigError(f"nemesis.end_s ({self.end_s}) must be after nemesis.start_s "
+                              f"({self.start_s})")
+        if not 0.0 < self.enable_p <= 1.0:
+            raise ConfigError(f"nemesis.enable_p must be in (0, 1], got {self.enable_p}")
+        unknown = [k for k in self.kind_list() if k not in NEMESIS_KINDS]
+        if unknown or not self.kind_list():
+            raise ConfigError(f"nemesis.kinds: unknown {', '.join(unknown) or 'empty list'}; use "
+                              f"'all' or a comma-separated list of {', '.join(NEMESIS_KINDS)}")
+
+    def kind_list(self) -> tuple[str, ...]:
+        if self.kinds.strip() == "all":
+            return NEMESIS_KINDS
+        return tuple(k.strip() for k in self.kinds.split(",") if k.strip())
 
 
 @dataclass(frozen=True)
@@ -259,6 +299,7 @@ class Config:
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    nemesis: NemesisConfig = field(default_factory=NemesisConfig)
 
     def __post_init__(self) -> None:
         if self.replication.replicas > self.topology.az_count:

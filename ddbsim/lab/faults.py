@@ -3,16 +3,24 @@
 A :class:`Fault` says *when* (``t_s``), *what* (``action``) and *to whom*
 (``target``, and ``peer`` for a link).  Targets are names from the topology:
 an AZ (``az-2``), a rack (``az-1/r2``) or a host (``az-3/r1/h2``) -- or, for
-power actions, ``leader:p-0003``: the host that leads that partition at the
-moment the fault fires.
+actions on hosts, a *role* resolved when the fault fires: ``leader:p-0003``
+(the host leading that partition), ``follower:p-0003`` (a storage replica
+that does not lead it) or ``log:p-0003`` (a log replica of it).  The undoing
+action (``power_on``, ``recover``) hits the host its partner resolved to.
 
 Actions:
 
 * ``power_off`` / ``power_on`` -- every host of the target;
 * ``cut`` / ``heal`` -- the link between two AZs or two hosts (``target``
   and ``peer``), both ways unless ``one_way`` (then only target -> peer);
-* ``heal_all`` -- power everything on and heal every link (the start of
-  the heal-and-check phase).
+* ``slow`` / ``recover`` -- a gray failure: every host of the target runs
+  its disk and CPU ``factor`` times slower, yet stays up (``recover``: back
+  to normal);
+* ``impair`` / ``restore`` -- lose each message between AZs ``target`` and
+  ``peer`` (or across the whole region, target ``region``) with probability
+  ``loss`` and delay it by an extra log-normal delay of median ``delay_s``;
+* ``heal_all`` -- power everything on, heal and restore every link, recover
+  every slow host (the start of the heal-and-check phase).
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
 :func:`partition` (cut, then heal).
@@ -20,13 +28,18 @@ Helpers build the common shapes: :func:`outage` (off, then on again),
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
-ACTIONS = ("power_off", "power_on", "cut", "heal", "heal_all")
+ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
+           "heal_all")
+HOST_ACTIONS = ("power_off", "power_on", "slow", "recover")
+#: Actions that end a fault; heal_all does them all.
+UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
+ROLES = ("leader", "follower", "log")
 
 
 class FaultError(ValueError):
@@ -40,14 +53,31 @@ class Fault:
     target: str = ""
     peer: str | None = None
     one_way: bool = False
+    factor: float | None = None  # slow: how many times slower
+    loss: float | None = None  # impair: probability of losing a message
+    delay_s: float | None = None  # impair: median extra delay
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if self.peer is None:
-            del d["peer"]
+        for name in ("peer", "factor", "loss", "delay_s"):
+            if d[name] is None:
+                del d[name]
         if not self.one_way:
             del d["one_way"]
         return d
+
+    def describe(self) -> str:
+        """One line for a printed schedule."""
+        text = f"{self.t_s:8.2f}s  {self.action:<9} {self.target}"
+        if self.peer is not None:
+            text += f" {'->' if self.one_way else '<->'} {self.peer}"
+        if self.factor is not None:
+            text += f" x{self.factor:g}"
+        if self.loss is not None and self.loss > 0:
+            text += f" loss={self.loss:.0%}"
+        if self.delay_s is not None and self.delay_s > 0:
+            text += f" +{self.delay_s * 1000:.0f}ms"
+        return text
 
 
 def outage(target: str, at_s: float, for_s: float) -> list[Fault]:
@@ -58,7 +88,10 @@ def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) 
     return [Fault(at_s, "cut", a, b, one_way), Fault(at_s + for_s, "heal", a, b, one_way)]
 
 
-LEADER_PREFIX = "leader:"
+def role_of(target: str) -> tuple[str, str] | None:
+    """``("leader", "p-0003")`` for a role target, else None."""
+    role, sep, pid = target.partition(":")
+    return (role, pid) if sep and role in ROLES else None
 
 
 def validate(faults: list[Fault], world: World, duration_s: float,
@@ -70,14 +103,28 @@ def validate(faults: list[Fault], world: World, duration_s: float,
             raise FaultError(f"{where}: unknown action; use one of {', '.join(ACTIONS)}")
         if f.t_s < 0 or f.t_s > duration_s:
             raise FaultError(f"{where}: time is outside the run (0..{duration_s}s)")
-        if f.action in ("power_off", "power_on") and f.target.startswith(LEADER_PREFIX):
-            if partitions is not None and f.target[len(LEADER_PREFIX):] not in partitions:
-                raise FaultError(f"{where}: no partition named {f.target[len(LEADER_PREFIX):]!r}")
-        elif f.action in ("power_off", "power_on"):
+        role = role_of(f.target)
+        if f.action in HOST_ACTIONS and role is not None:
+            if partitions is not None and role[1] not in partitions:
+                raise FaultError(f"{where}: no partition named {role[1]!r}")
+        elif f.action in HOST_ACTIONS:
             try:
                 topo.resolve(f.target)
             except KeyError:
-                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r}") from None
+                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r} "
+                                 f"(or a role: {', '.join(r + ':PID' for r in ROLES)})") from None
+            if f.action == "slow" and (f.factor is None or not f.factor >= 1.0):
+                raise FaultError(f"{where}: slow needs a factor of 1 or more, got {f.factor}")
+        elif f.action in ("impair", "restore"):
+            region = f.target == "region"
+            if not region and not (f.target in topo.azs and f.peer in topo.azs):
+                raise FaultError(f"{where}: impair joins two AZs (or target 'region'), "
+                                 f"got {f.target!r} and {f.peer!r}")
+            if f.action == "impair":
+                if f.loss is not None and not 0.0 <= f.loss <= 1.0:
+                    raise FaultError(f"{where}: loss must be a probability, got {f.loss}")
+                if f.delay_s is not None and f.delay_s < 0.0:
+                    raise FaultError(f"{where}: delay_s must be zero or more, got {f.delay_s}")
         elif f.action in ("cut", "heal"):
             if f.peer is None:
                 raise FaultError(f"{where}: a link needs a peer")
@@ -92,11 +139,11 @@ class FaultInjector:
     """Applies a schedule to a world and records what it did."""
 
     def __init__(self, world: World,
-                 leader_host: Callable[[str], str | None] | None = None) -> None:
+                 role_host: Callable[[str, str], str | None] | None = None) -> None:
         self.world = world
         self.applied: list[Fault] = []
-        self._leader_host = leader_host
-        # leader:pid targets resolve when powered off; power_on hits the same host
+        self._role_host = role_host
+        # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
 
     def schedule(self, faults: list[Fault]) -> None:
@@ -108,15 +155,17 @@ class FaultInjector:
         net = world.network
         topo = world.topology
         now = world.now
-        if f.target.startswith(LEADER_PREFIX) and f.action in ("power_off", "power_on"):
-            host = self._resolved.get(f.target) if f.action == "power_on" else None
-            if host is None and self._leader_host is not None:
-                host = self._leader_host(f.target[len(LEADER_PREFIX):])
+        role = role_of(f.target) if f.action in HOST_ACTIONS else None
+        if role is not None:
+            undo = f.action in ("power_on", "recover")
+            host = self._resolved.get(f.target) if undo else None
+            if host is None and self._role_host is not None:
+                host = self._role_host(*role)
             if host is None:
-                self.applied.append(Fault(round(now, 6), f.action, f.target + " (no leader)"))
+                self.applied.append(replace(f, t_s=round(now, 6), target=f"{f.target} (none)"))
                 return
             self._resolved[f.target] = host
-            f = Fault(f.t_s, f.action, host)
+            f = replace(f, target=host)
         if f.action == "power_off":
             for host in topo.resolve(f.target):
                 host.power_off(now)
@@ -130,8 +179,19 @@ class FaultInjector:
                 (net.cut_azs if azs else net.cut_hosts)(f.target, f.peer, f.one_way)
             else:
                 (net.heal_azs if azs else net.heal_hosts)(f.target, f.peer)
+        elif f.action == "slow":
+            for host in topo.resolve(f.target):
+                host.slowdown = float(f.factor or 1.0)
+        elif f.action == "recover":
+            for host in topo.resolve(f.target):
+                host.slowdown = 1.0
+        elif f.action == "impair":
+            net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0)
+        elif f.action == "restore":
+            net.restore(f.target, f.peer)
         elif f.action == "heal_all":
             net.heal_all()
             for host in topo.hosts.values():
+                host.slowdown = 1.0
                 host.power_on()
-        self.applied.append(Fault(round(now, 6), f.action, f.target, f.peer, f.one_way))
+        self.applied.append(replace(f, t_s=round(now, 6)))

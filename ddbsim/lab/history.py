@@ -39,7 +39,7 @@ class History:
         return op
 
     @staticmethod
-    def complete(op: Op, outcome: str, complete_s: float, result: Any = None, version: int = 0,
+    def complete(op: Op, outcome: str, complete_s: float | None, result: Any = None, version: int = 0,
                  attempts: int = 0) -> None:
         op.outcome = outcome
         op.complete_s = complete_s

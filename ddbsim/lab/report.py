@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ddbsim.lab.faults import Fault
+
 if TYPE_CHECKING:
     from ddbsim.lab.result import Result
 
@@ -63,6 +65,43 @@ def one(result: Result) -> list[str]:
                  f"{dur['acked_writes']:,} acked writes, {dur['keys_checked']:,} keys read)  "
                  f"convergence {_check(ck['convergence'])}  "
                  f"single_leader {_check(ck['single_leader'])}")
+    live = ck.get("liveness")
+    if live is not None:
+        served = live["served_after_heal_s"]
+        lines.append(f"             liveness {_check(live)} (every partition served within "
+                     f"{_s(served['max'])} of the heal, median {_s(served['median'])}; bound "
+                     f"{live['bound_s']:.0f}s; late: {', '.join(live['late_partitions']) or 'none'})")
+    lin = ck.get("linearizable")
+    if lin is not None:
+        lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "
+                     f"writes on {lin['keys']:,} keys; {len(lin.get('unknown_keys', []))} keys "
+                     f"unknown)")
+    ev = ck.get("eventual_reads")
+    if ev is not None:
+        st = ev["staleness"]
+        behind = st["versions_behind"]
+        secs = st["seconds_stale"]
+        lines.append(f"             eventual_reads {_check(ev)} ({ev['reads']:,} reads; "
+                     f"{st['stale']:,} stale ({100 * st['stale_fraction']:.2f}%): versions behind "
+                     f"p50 {behind['p50']} p99 {behind['p99']} max {behind['max']}, "
+                     f"seconds p50 {_s(secs['p50'])} p99 {_s(secs['p99'])} max {_s(secs['max'])}; "
+                     f"read-your-writes misses {ev['read_your_writes_misses']:,})")
+    for name, c in ck.items():
+        if c["valid"] is not True and c.get("note"):
+            lines.append(f"             {name}: {c['note']}")
+    for name, c in ck.items():
+        for failure in (c.get("failures") or c.get("violations") or [])[:3]:
+            if isinstance(failure, dict) and "reason" in failure:
+                lines.append(f"             {name} failure on {failure.get('key', '?')}: "
+                             f"{failure['reason']}")
+    nem = d.get("nemesis")
+    if nem is not None:
+        swarm = ", ".join(f"{k} every ~{v['mean_gap_s']:.0f}s" for k, v in nem["swarm"].items())
+        lines.append(f"nemesis      {'bounded to one AZ' if nem['bounded'] else 'UNBOUNDED'}"
+                     f"{' (bound exceeded)' if nem['bound_exceeded'] else ''}; swarm: {swarm}; "
+                     f"{nem['episodes']} faults")
+        for f in d["faults"]:
+            lines.append("  " + Fault(**f).describe())
     if d["alarms"]:
         lines.append(f"alarms       {len(d['alarms'])} windows above the alarm error rate")
     return lines

@@ -151,6 +151,7 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "latency_ms": latency,
         "checks": checks,
         "faults": [f.to_dict() for f in run.injector.applied],
+        "nemesis": run.nemesis,
         "healing": healing,
         "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map),
                     "failovers": failovers,

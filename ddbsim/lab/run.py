@@ -2,13 +2,26 @@
 
 The shape of TigerBeetle's simulator and Jepsen: a **safety phase** (traffic
 plus the fault schedule for ``duration_s``), then **heal** (every host on,
-every link up, traffic stops), **quiesce** (``run.quiesce_s``: elections,
-catch-up), **final reads** (a strong read of every key ever written,
-retried until it succeeds or ``final_read_timeout_s`` passes), and then the
-**checks**: durability, convergence, single leader.
+every link up and unimpaired, every slow host recovered; traffic stops),
+**quiesce** (``run.quiesce_s``: elections, catch-up) while a **liveness
+probe** strong-reads one key of every partition until each has answered,
+then **final reads** (a strong read of every key ever written, retried until
+it succeeds or ``final_read_timeout_s`` passes), and then the **checks**:
+
+* durability, convergence, single leader (:mod:`ddbsim.lab.checkers`);
+* liveness: every partition served a strong read within
+  ``run.liveness_bound_s`` of the heal;
+* with ``metrics.history`` on, linearizability of strong reads and writes,
+  and what eventual reads promise (:mod:`ddbsim.lab.linearizability`).
+
+If the fault schedule went beyond what the design promises to survive (a
+nemesis with its bound lifted, see :mod:`ddbsim.lab.nemesis`), a safety check
+that finds a problem reports ``valid: "unknown"`` with the note "data loss
+expected" rather than failing.
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ddbsim.config import Config
@@ -21,12 +34,14 @@ from ddbsim.lab.checkers import (
     check_single_leader,
 )
 from ddbsim.lab.history import History
+from ddbsim.lab.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.metrics import Metrics
 from ddbsim.lab.result import Result, build_result
 from ddbsim.lab.workload import Client
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
+from ddbsim.service.paxos import LEADER
 from ddbsim.service.region import Service
-from ddbsim.service.replica import STORAGE
+from ddbsim.service.replica import LOG, STORAGE
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
@@ -57,15 +72,30 @@ class Run:
         self.clients = [Client(self, h, h.id, rate) for h in workers]
         self.clients += [Client(self, h, h.id, cfg.workload.canary_rate_per_s, canary=True)
                          for h in topo.of_kind("client") if h.id.endswith("/canary")]
-        schedule = scenario.fault_schedule(self.world)
+        drawn = scenario.fault_schedule(self.world)
+        #: what a nemesis drew (its swarm, whether it kept to the bound), if any
+        self.nemesis: dict[str, Any] | None = getattr(drawn, "info", None)
+        # An undo due after the traffic ends is done by the heal anyway.
+        schedule = [f for f in drawn
+                    if not (f.t_s > scenario.duration_s and f.action in faults_mod.UNDO_ACTIONS)]
         faults_mod.validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
-        self.injector = faults_mod.FaultInjector(self.world, self._leader_host)
+        self.injector = faults_mod.FaultInjector(self.world, self._role_host)
         self.injector.schedule(schedule)
+        self.liveness: dict[str, Any] = {}
 
-    def _leader_host(self, pid: str) -> str | None:
+    def _role_host(self, role: str, pid: str) -> str | None:
+        """The host that plays ``role`` for ``pid`` now (a fault target)."""
         leader = self.service.leader_of(pid)
-        return leader.me if leader is not None else None
+        if role == "leader":
+            return leader.me if leader is not None else None
+        members = (self.service.replicas_in_config(leader) if leader is not None
+                   else self.service.members_of(pid))
+        kind = STORAGE if role == "follower" else LOG
+        for m in members:
+            if m.state.kind == kind and m.role != LEADER:
+                return m.me
+        return None
 
     def execute(self) -> Result:
         env = self.world.env
@@ -77,28 +107,70 @@ class Run:
         for client in self.clients:
             client.stop()
         self.injector.apply(faults_mod.Fault(duration, "heal_all"))
+        probe = self._liveness_probe()
+        bound = self.cfg.run.liveness_bound_s
         env.run(until=duration + self.cfg.run.quiesce_s)
+        while not probe.done() and env.now < duration + bound:
+            env.run(until=min(duration + bound, env.now + 1.0))
+        probe.stop()
         final = self._final_reads()
         # Let the last commit points reach every follower.
         env.run(until=env.now + 4 * self.cfg.replication.heartbeat_interval_s)
-        checks = {
+        checks: dict[str, Any] = {
             "durability": check_durability(self.ledger, final),
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
             "single_leader": check_single_leader(
                 (pid, ballot, span[0], span[1])
                 for (pid, ballot), span in self.metrics.lease_spans.items()),
+            "liveness": self._check_liveness(probe, duration, bound),
         }
+        if self.history is not None:
+            checks["linearizable"] = check_linearizable(self.history.ops)
+            checks["eventual_reads"] = check_eventual_reads(self.history.ops)
+        if self.nemesis is not None and self.nemesis.get("bound_exceeded"):
+            for name in ("durability", "convergence", "linearizable", "eventual_reads"):
+                check = checks.get(name)
+                if check is not None and check["valid"] is False:
+                    check["valid"] = "unknown"
+                    check["note"] = ("data loss expected: the fault schedule took down more than "
+                                     "one AZ's worth of replicas at once")
         return build_result(self, checks, end_s=env.now)
+
+    # ------------------------------------------------------------------
+    def _liveness_probe(self) -> _StrongReader:
+        """From the heal on, strong-read one key of every partition, retrying
+        until each partition has answered once."""
+        pmap = self.service.partition_map
+        keys = []
+        for pid in pmap.pids():
+            i = 0
+            while pmap.partition_for(f"liveness-{pid}-{i}").pid != pid:
+                i += 1
+            keys.append(f"liveness-{pid}-{i}")
+        probe = _StrongReader(self, retry_s=0.5)
+        probe.start(keys)
+        return probe
+
+    def _check_liveness(self, probe: _StrongReader, healed_s: float, bound_s: float) -> dict[str, Any]:
+        pmap = self.service.partition_map
+        after = {pmap.partition_for(k).pid: round(t - healed_s, 3) for k, t in probe.first_ok_s.items()}
+        late = sorted(pid for pid in pmap.pids() if after.get(pid, math.inf) > bound_s)
+        served = sorted(after.values())
+        return {"valid": not late, "bound_s": bound_s, "partitions": len(pmap),
+                "served_after_heal_s": {"median": served[len(served) // 2] if served else None,
+                                        "max": served[-1] if served else None},
+                "late_partitions": late}
 
     # ------------------------------------------------------------------
     def _final_reads(self) -> dict[str, tuple[bool, Any]]:
         """Strong-read every key written, through the routers."""
-        reader = _FinalReader(self)
+        reader = _StrongReader(self, retry_s=_FINAL_READ_RETRY_S)
         reader.start(self.ledger.keys())
         env = self.world.env
         deadline = env.now + self.scenario.final_read_timeout_s
         while not reader.done() and env.now < deadline:
             env.run(until=min(deadline, env.now + 1.0))
+        reader.stop()
         return reader.results
 
     def _replica_views(self) -> dict[str, list[ReplicaView]]:
@@ -126,21 +198,28 @@ class Run:
         return groups
 
 
-class _FinalReader:
-    """Reads keys with strong reads, a window at a time, retrying failures."""
+class _StrongReader:
+    """Reads keys with strong reads through the routers, a window at a time,
+    retrying failures, from the az-1 canary host.  It chains to the handler
+    already registered there (the canary client's), so late replies to the
+    clients still reach them."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, retry_s: float) -> None:
         self.run = run
         self.env = run.world.env
         self.net = run.world.network
+        self.retry_s = retry_s
         topo = run.world.topology
         self.host: Host = topo.hosts[f"{topo.azs[0]}/canary"]
         self.routers = topo.of_kind("router")
         self.results: dict[str, tuple[bool, Any]] = {}
+        self.first_ok_s: dict[str, float] = {}
         self.pending: dict[int, str] = {}
         self.todo: list[str] = []
-        self.outstanding = 0
+        self.total = 0
         self.attempts = 0
+        self.stopped = False
+        self._previous = self.net.handler(self.host)
         self.net.register(self.host, self.receive)
 
     def start(self, keys: list[str]) -> None:
@@ -152,11 +231,19 @@ class _FinalReader:
     def done(self) -> bool:
         return len(self.results) >= self.total
 
+    def stop(self) -> None:
+        """Stop retrying and give the host back to whoever had it."""
+        self.stopped = True
+        if self._previous is not None:
+            self.net.register(self.host, self._previous)
+
     def _next(self) -> None:
         if self.todo:
             self._send(self.todo.pop())
 
     def _send(self, key: str) -> None:
+        if self.stopped:
+            return
         self.attempts += 1
         router = self.routers[self.attempts % len(self.routers)]
         req_id = self.run.service.next_id()
@@ -167,18 +254,17 @@ class _FinalReader:
     def _timeout(self, req_id: int) -> None:
         key = self.pending.pop(req_id, None)
         if key is not None:
-            call_later(self.env, _FINAL_READ_RETRY_S, self._send, key)
+            call_later(self.env, self.retry_s, self._send, key)
 
-    def receive(self, _src: Host, msg: Any) -> None:
-        if not isinstance(msg, ClientReply):
+    def receive(self, src: Host, msg: Any) -> None:
+        if not isinstance(msg, ClientReply) or msg.req_id not in self.pending:
+            if self._previous is not None:
+                self._previous(src, msg)
             return
-        key = self.pending.pop(msg.req_id, None)
-        if key is None:
-            return
+        key = self.pending.pop(msg.req_id)
         if msg.status == "ok":
             self.results[key] = (True, msg.value)
+            self.first_ok_s.setdefault(key, self.env.now)
             self._next()
         else:
-            call_later(self.env, _FINAL_READ_RETRY_S, self._send, key)
-
-
+            call_later(self.env, self.retry_s, self._send, key)

@@ -51,7 +51,8 @@ class Scenario:
 
     def fault_schedule(self, world: World) -> list[Fault]:
         if callable(self.faults):
-            return list(self.faults(world, world.streams.stream("lab/faults")))
+            drawn = self.faults(world, world.streams.stream("lab/faults"))
+            return drawn if isinstance(drawn, list) else list(drawn)  # keeps a FaultSchedule's info
         return list(self.faults)
 
     def config(self, overrides: dict[str, Any] | None = None) -> Config:

@@ -18,6 +18,11 @@ attempts, full-jitter exponential back-off (``base_backoff_s``, capped at
 (5, or 10 after a timeout) and a success refills.  An operation ends ``ok``,
 ``error`` (after its last attempt) or ``throttled``.
 
+With ``metrics.history`` on, every operation is recorded as invoke, then
+``ok``, ``fail`` or ``info`` (:mod:`ddbsim.lab.history`); a write whose
+attempt timed out and was retried is recorded once more, as an ``info``
+operation of its own, because both attempts may take effect.
+
 Canary clients run in every AZ at a fixed rate, alternating strong reads and
 puts on keys of their own, and are reported per AZ.
 """
@@ -239,6 +244,14 @@ class Client:
         if op.attempts < c.max_attempts and self.quota >= cost:
             self.quota -= cost
             op.last_cost = cost
+            if status == "timeout" and op.hist is not None and op.kind not in READS:
+                # The timed-out attempt may have taken effect, and the retry
+                # may take effect again (nothing deduplicates retries): in the
+                # history it is an operation of its own, forever "info".
+                history = self.run.history
+                attempt = history.invoke(self.name, op.kind, op.key, op.value, op.invoke_s,
+                                         op.expected)
+                history.complete(attempt, "info", None, None, 0, op.attempts)
             base = c.throttled_base_backoff_s if status == "throttled" else c.base_backoff_s
             delay = self.draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
             call_later(self.env, delay, self._attempt, op)

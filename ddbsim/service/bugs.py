@@ -8,7 +8,22 @@ the command line.
   own WAL record is persisted, without waiting for a quorum.
 * ``skip_recovery`` -- a new leader does not recover accepted-but-uncommitted
   entries from the promises; it continues from its own log.
+* ``no_lease_wait`` -- a candidate does not wait for the old leader's lease
+  to run out, and acceptors do not refuse a prepare while they still grant
+  a lease (or just booted): two leaders can hold leases at once.
+* ``follower_strong_read`` -- a replica that does not lead answers a
+  strongly consistent read from its own state (as it would an eventual
+  one) instead of saying ``not_leader``; a router whose leader cache is
+  stale then gets a stale "strong" read.
+* ``log_replica_counts_twice`` -- a log replica's acknowledgement (and
+  promise) counts as two votes toward the quorum, so a log replica alone
+  can choose a record before anyone else -- the leader included -- has it
+  on disk.
+* ``apply_before_commit`` -- the leader applies a write to its B-tree when
+  it proposes it, before a quorum has accepted it: reads see writes that
+  may never commit, and a write replaced in recovery stays in the B-tree.
 """
 from __future__ import annotations
 
-KNOWN_BUGS = frozenset({"ack_before_quorum", "skip_recovery"})
+KNOWN_BUGS = frozenset({"ack_before_quorum", "skip_recovery", "no_lease_wait",
+                        "follower_strong_read", "log_replica_counts_twice", "apply_before_commit"})

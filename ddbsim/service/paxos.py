@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from ddbsim.service.messages import GET_EVENTUAL, GET_STRONG, PaxosMessage, StorageOp
-from ddbsim.service.replica import NO_BALLOT, STORAGE, Ballot, Members, ReplicaState
+from ddbsim.service.replica import LOG, NO_BALLOT, STORAGE, Ballot, Members, ReplicaState
 from ddbsim.world.scheduling import call_later
 
 if TYPE_CHECKING:
@@ -156,6 +156,12 @@ class Member:
     def _quorum(self, members: Members) -> int:
         return quorum_of(members, self.cfg.write_quorum, self.cfg.replicas)
 
+    def _votes(self, members: Members, voters: set[str] | dict[str, Any]) -> int:
+        """How many of ``members`` are among ``voters``: one vote each."""
+        if "log_replica_counts_twice" in self.node.bugs:
+            return sum(2 if kind == LOG else 1 for h, kind in members if h in voters)
+        return sum(1 for h, _ in members if h in voters)
+
     def _promise(self, ballot: Ballot, persist: bool = True) -> None:
         """Promise ``ballot`` (higher than any before): step down if we led,
         and revoke the lease we granted to the previous leader's host."""
@@ -200,6 +206,11 @@ class Member:
             node.reply(src, op, "ok", value=value, version=version)
             return
         if not self.is_leader:
+            if req.kind == GET_STRONG and "follower_strong_read" in node.bugs and (
+                    st.kind == STORAGE and st.is_member()):
+                value, version = st.read(req.key)
+                node.reply(src, op, "ok", value=value, version=version)
+                return
             node.reply(src, op, "not_leader", leader_hint=self.leader_hint())
             return
         if req.kind == GET_STRONG:
@@ -246,6 +257,8 @@ class Member:
             self.next_lsn += 1
         before = st.config
         st.write(lsn, self.ballot, cmd)
+        if "apply_before_commit" in self.node.bugs and self.active:
+            st.apply_early(lsn)
         configs = (before, st.config) if cmd[0] == "config" else (st.config,)
         proposal = Proposal(cmd, origin, configs, self.node.now)
         self.proposals[lsn] = proposal
@@ -319,8 +332,7 @@ class Member:
         if proposal.chosen:
             return
         for members in proposal.configs:
-            hosts = [h for h, _ in members]
-            if sum(1 for h in hosts if h in proposal.acks) < self._quorum(members):
+            if self._votes(members, proposal.acks) < self._quorum(members):
                 return
         proposal.chosen = True
         self._advance_commit()
@@ -427,7 +439,18 @@ class Member:
             if cmd[0] == "config":
                 self.node.config_committed(self, cmd[1])
         if st.commit_lsn < target:
+            self.node.lagging.add(self)
             self._request_catchup()
+        else:
+            self.node.lagging.discard(self)
+
+    def catch_up(self) -> None:
+        """Called on every heartbeat tick while this follower lags."""
+        if self.role == LEADER or self.state.commit_lsn >= self.known_commit \
+                or self.node.members.get(self.pid) is not self:
+            self.node.lagging.discard(self)
+            return
+        self._try_commit()
 
     def _request_catchup(self) -> None:
         now = self.node.now
@@ -440,7 +463,8 @@ class Member:
                    self.state.promised)
 
     def on_catchup_request(self, src: str, msg: PaxosMessage) -> None:
-        if not self.is_leader:
+        # Committed records are final: a leader still recovering may send them.
+        if self.role != LEADER:
             return
         st = self.state
         first = msg.body["from"]
@@ -548,6 +572,8 @@ class Member:
         """Until when we still grant a lease to the leader we promised (or
         may have, if we rebooted since): no new ballot of ours before then."""
         node = self.node
+        if "no_lease_wait" in node.bugs:
+            return -math.inf
         lease_s = self.cfg.lease_s
         wait_until = node.boot_t + lease_s
         leader = self.state.promised[1]
@@ -587,6 +613,8 @@ class Member:
             refuse = "not_member"
         elif ballot < st.promised:
             refuse = "promised"
+        elif "no_lease_wait" in node.bugs:
+            pass
         elif node.now < node.boot_t + self.cfg.lease_s:
             refuse = "booting"
         else:
@@ -599,7 +627,8 @@ class Member:
                     refuse = "lease"
         if refuse is not None:
             self._send(src, "promise", {"ok": False, "reason": refuse, "promised": st.promised,
-                                        "config": st.config}, ballot)
+                                        "config": st.config, "config_lsn": st.config_lsn},
+                       ballot)
             return
         self._promise(ballot, persist=False)
         node.persist(self._promise_persisted, src, ballot, msg.body["from"])
@@ -617,10 +646,20 @@ class Member:
             return
         body = msg.body
         if not body["ok"]:
-            if body["reason"] == "not_member" and self.me not in [h for h, _ in body["config"]] \
-                    and body["promised"] >= self.state.promised:
-                self.node.retire(self.pid)  # we were replaced while away
-                return
+            st = self.state
+            if body["reason"] == "not_member":
+                hosts = [h for h, _ in body["config"]]
+                if self.me not in hosts and body["promised"] >= st.promised:
+                    self.node.retire(self.pid)  # we were replaced while away
+                    return
+                if self.me in hosts and src not in hosts and body["config_lsn"] > st.config_lsn:
+                    # The membership changed while we were away: we are still
+                    # in it, the refuser is not.  Take the newer membership (as
+                    # if we had its log record) and stand again among it.
+                    st.adopt_config(body["config_lsn"], body["config"])
+                    self.node.membership_changed()
+                    self._abandon()
+                    return
             if body["promised"] > self.ballot:
                 self._promise(body["promised"])
                 self._abandon()
@@ -630,8 +669,7 @@ class Member:
 
     def _check_promises(self) -> None:
         members = self.state.config
-        voters = sum(1 for h, _ in members if h in self.promises)
-        if voters >= self._quorum(members):
+        if self._votes(members, self.promises) >= self._quorum(members):
             self._become_leader()
 
     def _candidate_timeout(self, attempt: int, epoch: int) -> None:

@@ -74,12 +74,19 @@ class ReplicaState:
         self._durable_promised: Ballot = NO_BALLOT
         # B-tree changes since the last checkpoint: (key, old item or None).
         self._undo: list[tuple[str, Any]] = []
+        # Only with the bug apply_before_commit: lsn -> result of an early apply.
+        self._applied_early: dict[int, tuple[bool, int]] = {}
 
     # -- membership ------------------------------------------------------
     @property
     def config(self) -> Members:
         """The latest membership in the log (committed or not)."""
         return self._config
+
+    @property
+    def config_lsn(self) -> int:
+        """The log position of the latest membership."""
+        return self.configs.peekitem(-1)[0]
 
     def adopt_config(self, lsn: int, members: Members) -> None:
         """Take a membership learnt from a copy of another replica."""
@@ -157,7 +164,8 @@ class ReplicaState:
                 self.commit_lsn = self.applied_lsn
                 break
             cmd = entry.cmd
-            out.append((nxt, cmd, self.apply(cmd)))
+            early = self._applied_early.pop(nxt, None) if self._applied_early else None
+            out.append((nxt, cmd, early if early is not None else self.apply(cmd)))
             self.applied_lsn = nxt
         if self.applied_lsn - self.checkpoint_lsn >= CHECKPOINT_EVERY:
             self.checkpoint_lsn = self.applied_lsn
@@ -187,6 +195,13 @@ class ReplicaState:
         btree[key] = new
         return True, new[1]
 
+    def apply_early(self, lsn: int) -> None:
+        """Apply the record at ``lsn`` before it commits -- only the bug
+        ``apply_before_commit`` does this; the commit then skips it."""
+        entry = self.log.get(lsn)
+        if entry is not None and lsn > self.applied_lsn and lsn not in self._applied_early:
+            self._applied_early[lsn] = self.apply(entry.cmd)
+
     def read(self, key: str) -> tuple[Any, int]:
         if self.btree is None:
             raise RuntimeError(f"{self.pid}@{self.host_id} is a log replica: it serves no reads")
@@ -206,6 +221,7 @@ class ReplicaState:
             else:
                 btree[key] = old
         self._undo.clear()
+        self._applied_early.clear()
         self.applied_lsn = self.checkpoint_lsn
         for lsn, old in sorted(self._volatile.items(), reverse=True):
             if old is _MISSING:

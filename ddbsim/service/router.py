@@ -60,7 +60,7 @@ class Router:
         self.cfg = service.cfg.router
         self.draws = world.streams.draws(f"router/{host.id}")
         self.queue = ServiceQueue(self.env, self.cfg.servers_per_router, self.cfg.service_time_s,
-                                  self.draws)
+                                  self.draws, host)
         self.leaders: dict[str, str] = {}
         # storage hosts that recently failed to answer -> until when to avoid them
         self.suspect_until: dict[str, float] = {}

@@ -5,7 +5,8 @@ wait.  Rather than a SimPy ``Resource`` and a process per request, the queue
 keeps, for each server, the time it next falls free: a request starts on the
 earliest-free server, finishes an exponential service time later, and its
 callback is scheduled for then.  That is an M/M/c FIFO queue at the cost of
-one heap operation and one scheduled callback per request.
+one heap operation and one scheduled callback per request.  On a slow host
+(a gray failure, ``Host.slowdown``) every service time is that much longer.
 """
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ import simpy
 
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.streams import Draws
+from ddbsim.world.topology import Host
 
 
 class ServiceQueue:
     def __init__(self, env: simpy.Environment, servers: int, mean_service_s: float,
-                 draws: Draws) -> None:
+                 draws: Draws, host: Host | None = None) -> None:
         self.env = env
+        self.host = host
         self.servers = servers
         self.mean_service_s = mean_service_s
         self._draws = draws
@@ -37,7 +40,10 @@ class ServiceQueue:
         ends (for callers that act on arrival and only send at the end)."""
         now = self.env.now
         start = max(now, heapq.heappop(self._free_at))
-        done = start + self._draws.exponential(self.mean_service_s)
+        service_s = self._draws.exponential(self.mean_service_s)
+        if self.host is not None:
+            service_s *= self.host.slowdown
+        done = start + service_s
         heapq.heappush(self._free_at, done)
         return done - now
 

@@ -61,7 +61,7 @@ class StorageNode:
         self.draws = world.streams.draws(f"storage/{host.id}")
         self.members: dict[str, Member] = {}
         self.queue = ServiceQueue(self.env, self.cfg.storage.servers_per_node,
-                                  self.cfg.storage.service_time_s, self.draws)
+                                  self.cfg.storage.service_time_s, self.draws, host)
         self.ready = True
         self.boot_t = -math.inf
         self._reset_volatile()
@@ -81,6 +81,7 @@ class StorageNode:
         self.resync: set[str] = set()  # peers back from silence: tell them every commit point
         self.peer_since: dict[str, float] = {}  # when a host became our peer (grace for detection)
         self.retransmitting: set[Member] = set()  # leaders with unacknowledged proposals
+        self.lagging: set[Member] = set()  # followers that know of commits they lack
         self._peers: list[str] | None = None
 
     @property
@@ -124,7 +125,7 @@ class StorageNode:
     def persist(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` once the disk has persisted a write issued now;
         never, if the host loses power first."""
-        delay = self.draws.lognormal(self.cfg.storage.wal_persist_s, 0.3)
+        delay = self.draws.lognormal(self.cfg.storage.wal_persist_s, 0.3) * self.host.slowdown
         call_later(self.env, delay, self._persisted, self.host.epoch, fn, args)
 
     def _persisted(self, epoch: int, fn: Callable[..., Any], args: tuple) -> None:
@@ -224,6 +225,10 @@ class StorageNode:
         for member in sorted(self.retransmitting, key=lambda m: m.pid):
             if not member.retransmit():
                 self.retransmitting.discard(member)
+        # A follower behind the commit point asks again for the missing
+        # records (its last request, or the answer, may have been lost).
+        for member in sorted(self.lagging, key=lambda m: m.pid):
+            member.catch_up()
         self._detect(now)
         call_later(self.env, self.cfg.replication.heartbeat_interval_s, self._tick, epoch)
 
@@ -298,6 +303,10 @@ class StorageNode:
     # ------------------------------------------------------------------
     def commit_advanced(self, member: Member) -> None:
         self.dirty_commits[member.pid] = member
+
+    def membership_changed(self) -> None:
+        """A replica here learnt a new membership: recompute the peers."""
+        self._peers = None
 
     def config_committed(self, member: Member, members: Members) -> None:
         self._peers = None

@@ -9,6 +9,12 @@ across AZs) and one shape parameter, all ``[chosen]`` in
 is off when it is sent, or if at delivery its receiver is off, has been
 power-cycled since the send, or the link between them is cut.  Links are cut
 one way or both, between two hosts or between two whole AZs.
+
+Links can also be *impaired* rather than cut, between two AZs or across the
+whole region: each message is lost with a probability, and/or delayed by an
+extra log-normal delay with a given median (a delay spike).  Impairments
+apply to messages between different hosts only, and cost nothing while none
+is set.
 """
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ from ddbsim.world.topology import Host, Topology
 
 Handler = Callable[[Host, Any], None]
 
+#: The key of a region-wide impairment.
+REGION = ("region", "region")
+
 
 class Network:
     def __init__(self, env: simpy.Environment, topology: Topology, cfg: NetworkConfig,
@@ -35,6 +44,8 @@ class Network:
         self._handlers: dict[str, Handler] = {}
         self._cut_hosts: set[tuple[str, str]] = set()
         self._cut_azs: set[tuple[str, str]] = set()
+        #: (src AZ, dst AZ) or REGION -> (loss probability, extra delay median s)
+        self._impaired: dict[tuple[str, str], tuple[float, float]] = {}
         self.sent = 0
         self.dropped = 0
         self._log_sigma = cfg.latency_sigma
@@ -43,6 +54,10 @@ class Network:
     def register(self, host: Host, handler: Handler) -> None:
         """Deliver messages addressed to ``host`` to ``handler(src, msg)``."""
         self._handlers[host.id] = handler
+
+    def handler(self, host: Host) -> Handler | None:
+        """The handler registered for ``host``, if any (to chain to it)."""
+        return self._handlers.get(host.id)
 
     # -- sending ---------------------------------------------------------
     def latency_s(self, src: Host, dst: Host) -> float:
@@ -66,7 +81,17 @@ class Network:
         if not src.powered or not self.reachable(src, dst):
             self.dropped += 1
             return
-        call_later(self.env, after_s + self.latency_s(src, dst), self._deliver, src, dst, msg,
+        delay_s = after_s + self.latency_s(src, dst)
+        if self._impaired and src is not dst:
+            impairment = self._impaired.get((src.az, dst.az)) or self._impaired.get(REGION)
+            if impairment is not None:
+                loss, extra_s = impairment
+                if loss > 0.0 and self._draws.uniform() < loss:
+                    self.dropped += 1
+                    return
+                if extra_s > 0.0:
+                    delay_s += self._draws.lognormal(extra_s, 0.5)
+        call_later(self.env, delay_s, self._deliver, src, dst, msg,
                    dst.epoch, src.epoch if after_s else -1)
 
     def _deliver(self, src: Host, dst: Host, msg: Any, epoch: int, src_epoch: int) -> None:
@@ -111,9 +136,38 @@ class Network:
         self._cut_azs.discard((a, b))
         self._cut_azs.discard((b, a))
 
+    def impair(self, a: str, b: str | None = None, loss: float = 0.0, extra_delay_s: float = 0.0) -> None:
+        """Lose messages with probability ``loss`` and add a delay with median
+        ``extra_delay_s``, between AZs ``a`` and ``b`` (both ways), or across
+        the whole region when ``a`` is :data:`REGION`.  Replaces any
+        impairment already set there."""
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError(f"loss must be a probability, got {loss}")
+        if extra_delay_s < 0.0:
+            raise ValueError(f"extra delay must be zero or more, got {extra_delay_s}")
+        for key in self._impairment_keys(a, b):
+            self._impaired[key] = (loss, extra_delay_s)
+
+    def restore(self, a: str, b: str | None = None) -> None:
+        """Remove the impairment between ``a`` and ``b`` (or region-wide)."""
+        for key in self._impairment_keys(a, b):
+            self._impaired.pop(key, None)
+
+    def _impairment_keys(self, a: str, b: str | None) -> list[tuple[str, str]]:
+        if a == REGION[0]:
+            return [REGION]
+        self._check_az(a)
+        if b is None:
+            raise ValueError("an impaired link between AZs needs two AZs")
+        self._check_az(b)
+        if a == b:
+            return [(a, a)]
+        return [(a, b), (b, a)]
+
     def heal_all(self) -> None:
         self._cut_hosts.clear()
         self._cut_azs.clear()
+        self._impaired.clear()
 
     def _check_host(self, name: str) -> None:
         if name not in self.topology.hosts:

@@ -13,6 +13,7 @@ class World:
     """Everything physical that one simulated run shares."""
 
     def __init__(self, cfg: Config, seed: int) -> None:
+        self.cfg = cfg
         self.env = simpy.Environment()
         self.streams = Streams(seed)
         self.topology = Topology(cfg.topology, clients_per_az=cfg.workload.clients_per_az)

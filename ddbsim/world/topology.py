@@ -2,7 +2,9 @@
 
 A :class:`Host` is one power domain.  Powering it off drops every message to
 or from it and loses its volatile state; what it persisted survives a
-reboot.  ``world`` only flips the power and tells whoever registered a
+reboot.  A host can also go *slow* (a gray failure: a failing disk or a
+noisy neighbour): ``slowdown`` multiplies the time its disk and CPU take,
+while it stays up and reachable.  ``world`` only flips the power and tells whoever registered a
 listener; a service component decides what "volatile" means for it.
 
 Hosts come in three kinds: ``storage`` (storage nodes), ``router`` (request
@@ -30,6 +32,9 @@ class Host:
     #: Incremented at every power-off: work scheduled under an older epoch is void.
     epoch: int = 0
     powered_off_at_s: float | None = None
+    #: Gray failure: the host's disk and CPU take this many times longer
+    #: (1.0 = healthy).  It still answers, heartbeats and holds leases.
+    slowdown: float = 1.0
     _on_off: list[PowerListener] = field(default_factory=list, repr=False)
     _on_on: list[PowerListener] = field(default_factory=list, repr=False)
 
