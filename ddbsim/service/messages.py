@@ -102,13 +102,17 @@ class Heartbeat:
     on partitions the receiver replicates, and carries commit points that
     advanced since the last heartbeat."""
 
-    __slots__ = ("send_t", "commits", "revocations_seen")
+    __slots__ = ("send_t", "commits", "revocations_seen", "withdrawn")
 
     def __init__(self, send_t: float, commits: list[tuple[str, tuple[int, str], int]],
-                 revocations_seen: int) -> None:
+                 revocations_seen: int,
+                 withdrawn: list[tuple[str, tuple[int, str]]] | None = None) -> None:
         self.send_t = send_t
         self.commits = commits
         self.revocations_seen = revocations_seen
+        # (pid, ballot): the sender stood for or led pid under ballot and no
+        # longer does -- don't wait for its lease, elect someone else.
+        self.withdrawn = withdrawn
 
 
 class HeartbeatAck:

@@ -48,8 +48,16 @@ timestamps when a strong read needs it, never by a timer.  A supporter that
 later promises a higher ballot says so in its heartbeat acknowledgements
 (a *revocation*), and the old leader steps down.
 
-Membership changes are ordinary log records; every replica uses the latest
-membership in its log, committed or not.
+Membership changes are ordinary log records.  A change swaps one member for
+another, and a majority of ``{A, B, C}`` need not meet a majority of
+``{A, R, C}``; so until the change commits, every decision -- choosing a
+record, winning an election, holding a lease -- needs a quorum of *each*
+membership from the latest committed one to the latest one in the log
+(joint consensus, Raft §6).  Replicas of either membership answer prepares.
+The chaos tests found the simpler rule ("the latest membership in the log,
+committed or not") unsafe: a rebooted old leader with an uncommitted change
+in its log won an election with the new log replica alone and overwrote
+records that the old membership had chosen meanwhile.
 """
 from __future__ import annotations
 
@@ -122,6 +130,8 @@ class Member:
         self.known_commit = 0
         self.catchup_until_s = -math.inf
         self.reported_lease_until = -math.inf
+        self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
+        self.check_targets = 0
         for ev in self.commit_waiters.values():
             if not ev.triggered:
                 ev.succeed(False)
@@ -151,7 +161,9 @@ class Member:
         self.node.send_to(host, PaxosMessage(kind, self.pid, ballot or self.ballot, body))
 
     def _others(self, members: Members | None = None) -> list[str]:
-        return [h for h, _ in (members if members is not None else self.state.config) if h != self.me]
+        if members is None:
+            return [h for h in self.state.active_hosts() if h != self.me]
+        return [h for h, _ in members if h != self.me]
 
     def _quorum(self, members: Members) -> int:
         return quorum_of(members, self.cfg.write_quorum, self.cfg.replicas)
@@ -181,6 +193,8 @@ class Member:
     def step_down(self, reason: str) -> None:
         if self.role == LEADER:
             self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, reason)
+        if self.role != FOLLOWER and self.ballot != NO_BALLOT:
+            self.node.withdraw(self.pid, self.ballot)
         self.role = FOLLOWER
         self.active = False
         self.proposals = {}
@@ -236,16 +250,19 @@ class Member:
         """Until when this leader's lease is valid, from heartbeat timestamps."""
         if not self.is_leader:
             return -math.inf
-        members = self.state.config
-        need = self._quorum(members) - 1
-        if need <= 0:
-            return self.node.now + self.cfg.lease_s
+        until = math.inf
         acked = self.node.ack_send_t
-        times = sorted((acked.get(h, -math.inf) for h in self._others(members)
-                        if h in self.supporters), reverse=True)
-        if len(times) < need:
-            return -math.inf
-        return times[need - 1] + self.cfg.lease_s
+        for members in self.state.active_configs():
+            need = self._quorum(members) - (1 if any(h == self.me for h, _ in members) else 0)
+            if need <= 0:
+                until = min(until, self.node.now + self.cfg.lease_s)
+                continue
+            times = sorted((acked.get(h, -math.inf) for h in self._others(members)
+                            if h in self.supporters), reverse=True)
+            if len(times) < need:
+                return -math.inf
+            until = min(until, times[need - 1] + self.cfg.lease_s)
+        return until
 
     # ------------------------------------------------------------------
     # phase 2: leader side
@@ -255,18 +272,18 @@ class Member:
         if lsn is None:
             lsn = self.next_lsn
             self.next_lsn += 1
-        before = st.config
         st.write(lsn, self.ballot, cmd)
+        if cmd[0] == "config":
+            self.node.membership_changed()
         if "apply_before_commit" in self.node.bugs and self.active:
             st.apply_early(lsn)
-        configs = (before, st.config) if cmd[0] == "config" else (st.config,)
+        configs = st.active_configs()
         proposal = Proposal(cmd, origin, configs, self.node.now)
         self.proposals[lsn] = proposal
         self.node.retransmitting.add(self)
         self.node.persist(self._own_persisted, lsn, self.ballot)
         body = {"entries": [(lsn, cmd)], "commit": st.commit_lsn}
-        targets = self._others(configs[0]) if len(configs) == 1 else sorted(
-            set(self._others(configs[0])) | set(self._others(configs[1])))
+        targets = self._others(configs[0]) if len(configs) == 1 else self._others()
         for host in targets:
             self._send(host, "accept", body)
         return lsn
@@ -392,8 +409,12 @@ class Member:
             self.step_down("preempted")
         lsns = []
         for lsn, cmd in msg.body["entries"]:
-            st.write(lsn, ballot, cmd)
             lsns.append(lsn)
+            if lsn <= st.commit_lsn:
+                continue  # committed here already: final, and durable
+            st.write(lsn, ballot, cmd)
+            if cmd[0] == "config":
+                self.node.membership_changed()
         self.node.persist(self._accepted_persisted, src, lsns, ballot)
         self.learn_commit(msg.body["commit"], ballot)
 
@@ -406,6 +427,20 @@ class Member:
                 st.persisted(lsn)
         self._send(src, "accepted", {"ok": True, "lsns": lsns}, ballot)
         self._try_commit()
+
+    def on_withdrawn(self, ballot: Ballot) -> None:
+        """The host we promised ``ballot`` to no longer stands for it (its
+        heartbeat says so): its lease is void; after a random back-off, stand
+        for election ourselves."""
+        if ballot != self.state.promised or self.role != FOLLOWER or self.withdrawn == ballot:
+            return
+        self.withdrawn = ballot
+        delay = self.node.draws.exponential(self.cfg.election_backoff_s)
+        call_later(self.node.env, delay, self._after_withdrawn, ballot, self.node.host.epoch)
+
+    def _after_withdrawn(self, ballot: Ballot, epoch: int) -> None:
+        if epoch == self.node.host.epoch and self.state.promised == ballot and self.role == FOLLOWER:
+            self.start_election()
 
     def on_commit_notice(self, ballot: Ballot, commit: int) -> None:
         """A heartbeat said the leader of ``ballot`` has committed ``commit``."""
@@ -495,6 +530,8 @@ class Member:
         for lsn, ballot, cmd in body["entries"]:
             if lsn > st.commit_lsn:
                 st.write(lsn, ballot, cmd)
+                if cmd[0] == "config":
+                    self.node.membership_changed()
         last = body["entries"][-1][0] if body["entries"] else body["lsn"]
         self.node.persist(self._catchup_persisted, [e[0] for e in body["entries"]], last)
 
@@ -514,7 +551,8 @@ class Member:
     def start_election(self) -> None:
         """Begin an election attempt, starting with the gray-failure guard."""
         st = self.state
-        if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member():
+        if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member() \
+                or self.me not in st.active_hosts():
             return
         if not self.node.ready:
             return
@@ -523,6 +561,10 @@ class Member:
         attempt = self.attempt
         self.check_replies = {}
         others = self._others()
+        leader = st.promised[1]
+        if leader and leader != self.me and leader not in others:
+            others = [*others, leader]  # a leader we promised that has left the group
+        self.check_targets = len(others)
         for host in others:
             self._send(host, "leader_check", {"attempt": attempt}, st.promised)
         if others:
@@ -536,7 +578,7 @@ class Member:
         promised?  And do *we* lead (the authoritative word about ourselves)?"""
         st = self.state
         leader = st.promised[1]
-        sees = bool(leader) and leader != src and (
+        sees = bool(leader) and leader != src and st.promised != self.withdrawn and (
             self.is_leader or (leader != self.me and self.node.sees(leader)))
         self._send(src, "leader_check_reply", {"attempt": msg.body["attempt"], "sees": sees,
                                                "leader": leader, "leading": self.is_leader},
@@ -547,7 +589,7 @@ class Member:
             return
         self.max_seen_round = max(self.max_seen_round, msg.ballot[0])
         self.check_replies[src] = (msg.body["sees"], msg.body["leader"], msg.body["leading"])
-        if len(self.check_replies) >= len(self._others()):
+        if len(self.check_replies) >= self.check_targets:
             self._check_done(self.attempt, self.node.host.epoch)
 
     def _someone_sees_a_leader(self) -> bool:
@@ -577,7 +619,7 @@ class Member:
         lease_s = self.cfg.lease_s
         wait_until = node.boot_t + lease_s
         leader = self.state.promised[1]
-        if leader and leader != self.me:
+        if leader and leader != self.me and self.state.promised != self.withdrawn:
             wait_until = max(wait_until, node.last_recv.get(leader, -math.inf) + lease_s)
         return wait_until
 
@@ -593,6 +635,7 @@ class Member:
             call_later(self.node.env, wait, self._prepare, attempt, epoch)
             return
         ballot = (max(st.promised[0], self.max_seen_round) + 1, self.me)
+        self.node.withdrawn.pop(self.pid, None)
         self._promise(ballot)
         self.role = CANDIDATE
         self.ballot = ballot
@@ -609,7 +652,8 @@ class Member:
         node = self.node
         ballot = msg.ballot
         refuse = None
-        if not st.is_member() or src not in [h for h, _ in st.config]:
+        active = st.active_hosts()
+        if self.me not in active or src not in active:
             refuse = "not_member"
         elif ballot < st.promised:
             refuse = "promised"
@@ -623,7 +667,8 @@ class Member:
                 if leader == self.me:
                     if self.role == LEADER and self.lease_until() > node.now:
                         refuse = "lease"
-                elif node.now < node.last_recv.get(leader, -math.inf) + self.cfg.lease_s:
+                elif node.now < node.last_recv.get(leader, -math.inf) + self.cfg.lease_s and (
+                        st.promised != self.withdrawn):
                     refuse = "lease"
         if refuse is not None:
             self._send(src, "promise", {"ok": False, "reason": refuse, "promised": st.promised,
@@ -668,8 +713,8 @@ class Member:
         self._check_promises()
 
     def _check_promises(self) -> None:
-        members = self.state.config
-        if self._votes(members, self.promises) >= self._quorum(members):
+        if all(self._votes(members, self.promises) >= self._quorum(members)
+               for members in self.state.active_configs()):
             self._become_leader()
 
     def _candidate_timeout(self, attempt: int, epoch: int) -> None:
@@ -682,6 +727,8 @@ class Member:
         leader shows up meanwhile."""
         if self.role == CANDIDATE:
             self.role = FOLLOWER
+        if self.ballot != NO_BALLOT:
+            self.node.withdraw(self.pid, self.ballot)
         self.electing = False
         self.promises = {}
         attempt = self.attempt

@@ -103,6 +103,26 @@ class ReplicaState:
     def is_member(self) -> bool:
         return any(h == self.host_id for h, _ in self.config)
 
+    def active_configs(self) -> tuple[Members, ...]:
+        """The memberships every decision must satisfy: the latest committed
+        one and each later (uncommitted) one in the log -- usually just one.
+        A membership change swaps a member, so a majority of the old and a
+        majority of the new membership need not intersect: until the change
+        commits, quorums are needed in both (joint consensus, Raft §6)."""
+        configs = self.configs
+        if len(configs) == 1:
+            return (self._config,)
+        first = max(configs.bisect_right(self.commit_lsn) - 1, 0)
+        return tuple(configs.values()[first:])
+
+    def active_hosts(self) -> list[str]:
+        """Every host of the active memberships, in order, once each."""
+        seen: dict[str, None] = {}
+        for members in self.active_configs():
+            for h, _ in members:
+                seen[h] = None
+        return list(seen)
+
     # -- log -------------------------------------------------------------
     def write(self, lsn: int, ballot: Ballot, cmd: tuple[Any, ...]) -> None:
         """Accept ``cmd`` at ``lsn`` in memory; it is volatile until :meth:`persisted`."""

@@ -82,6 +82,9 @@ class StorageNode:
         self.peer_since: dict[str, float] = {}  # when a host became our peer (grace for detection)
         self.retransmitting: set[Member] = set()  # leaders with unacknowledged proposals
         self.lagging: set[Member] = set()  # followers that know of commits they lack
+        # pid -> a ballot this host stood for or led and gave up (told to peers
+        # in every heartbeat until the partition moves on or leaves this host)
+        self.withdrawn: dict[str, Ballot] = {}
         self._peers: list[str] | None = None
 
     @property
@@ -100,6 +103,7 @@ class StorageNode:
     def retire(self, pid: str) -> None:
         """Drop a replica that is no longer in its group's membership."""
         member = self.members.pop(pid, None)
+        self.withdrawn.pop(pid, None)
         if member is not None:
             member.step_down("retired")
             self._peers = None
@@ -108,8 +112,7 @@ class StorageNode:
         if self._peers is None:
             hosts = set()
             for member in self.members.values():
-                for h, _ in member.state.config:
-                    hosts.add(h)
+                hosts.update(member.state.active_hosts())
             hosts.discard(self.host.id)
             self._peers = sorted(hosts)
             for h in self._peers:
@@ -220,7 +223,9 @@ class StorageNode:
                         if m.role == LEADER and self._hosts_partition(peer, pid)]
             else:
                 mine = [c for c in commits if self._hosts_partition(peer, c[0])]
-            self.send_to(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0)))
+            gone = [(pid, b) for pid, b in self.withdrawn.items()
+                    if self._hosts_partition(peer, pid)] if self.withdrawn else None
+            self.send_to(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
         self.resync.clear()
         for member in sorted(self.retransmitting, key=lambda m: m.pid):
             if not member.retransmit():
@@ -234,7 +239,7 @@ class StorageNode:
 
     def _hosts_partition(self, peer: str, pid: str) -> bool:
         member = self.members.get(pid)
-        return member is not None and any(h == peer for h, _ in member.state.config)
+        return member is not None and peer in member.state.active_hosts()
 
     def _detect(self, now: float) -> None:
         timeout = self.cfg.replication.leader_timeout_s
@@ -279,6 +284,11 @@ class StorageNode:
             member = self.members.get(pid)
             if member is not None:
                 member.on_commit_notice(ballot, commit)
+        if msg.withdrawn:
+            for pid, ballot in msg.withdrawn:
+                member = self.members.get(pid)
+                if member is not None:
+                    member.on_withdrawn(ballot)
         self.send_to(src, HeartbeatAck(msg.send_t, list(pending) if pending else []))
 
     def _on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
@@ -303,6 +313,11 @@ class StorageNode:
     # ------------------------------------------------------------------
     def commit_advanced(self, member: Member) -> None:
         self.dirty_commits[member.pid] = member
+
+    def withdraw(self, pid: str, ballot: Ballot) -> None:
+        """Our replica of ``pid`` gave up ``ballot`` (lost the election or
+        stepped down): tell its peers in every heartbeat."""
+        self.withdrawn[pid] = ballot
 
     def membership_changed(self) -> None:
         """A replica here learnt a new membership: recompute the peers."""
