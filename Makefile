@@ -23,6 +23,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/sweep.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check ddbsim tests bench scenarios

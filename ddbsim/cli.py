@@ -1,4 +1,4 @@
-"""The command line: ``ddbsim run | list | keys``.
+"""The command line: ``ddbsim run | list | keys | sweep | chaos | selftest``.
 
 Bad input -- an unknown or mistyped ``--set`` key, an impossible value, a
 missing scenario file, a fault naming a host that does not exist -- gets one
@@ -9,15 +9,21 @@ overrides needed to reproduce it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ddbsim.config import Config, ConfigError, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
+from ddbsim.lab import sweep
 from ddbsim.lab.faults import FaultError
+from ddbsim.lab.sweep import SweepError
 
-USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError)
+USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError, SweepError)
+
+#: The scenario ``ddbsim chaos`` sweeps, relative to the project root.
+GAME_DAY = "scenarios/game_day.py"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +43,23 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios", help="folder of scenario scripts")
     sub.add_parser("keys", help="list every config key with its default")
+    sw = sub.add_parser("sweep", help="run a scenario over many seeds and a grid of overrides")
+    sw.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
+    sw.add_argument("--seeds", required=True, metavar="SEEDS",
+                    help="A:B (half-open, like range), N, or a comma list of those: 0:200, 1,4,10:20")
+    _sweep_options(sw, "sweep-<scenario>.jsonl")
+    ch = sub.add_parser("chaos", help=f"sweep the game-day scenario ({GAME_DAY}) over many seeds")
+    ch.add_argument("--seeds", default="0:200", metavar="SEEDS",
+                    help="A:B (half-open), N, or a comma list of those (default 0:200)")
+    _sweep_options(ch, "chaos.jsonl")
+    st = sub.add_parser("selftest", help="check that the checkers catch deliberate protocol bugs")
+    st.add_argument("--seeds", default="0:20", metavar="SEEDS",
+                    help="seeds to hunt each mutant on, in order (default 0:20)")
+    st.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                    help="only this mutant (repeatable; default: all)")
+    st.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="local worker processes (default: the number of CPUs)")
+    st.add_argument("--json", dest="json_path", metavar="PATH", help="write the report as JSON")
     return p
 
 
@@ -48,11 +71,44 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _sweep_options(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key for every task (repeatable)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="sweep a config key over these values; several --grid make a "
+                        "cartesian product (repeatable)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: the number of CPUs)")
+    where.add_argument("--dask", metavar="ADDRESS",
+                       help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786 "
+                            "(pip install 'ddbsim[dask]')")
+    p.add_argument("--out", metavar="PATH",
+                   help=f"JSON Lines results, appended as tasks finish and resumed on rerun "
+                        f"(default {default_out})")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="run again the tasks recorded with status error")
+    p.add_argument("--summary-json", metavar="PATH", help="write the summary as JSON")
+    p.add_argument("--all-figures", action="store_true",
+                   help="show every figure in the summary, not only the headline ones")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or notes (the summary is still printed)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args.scenario, args)
+        if args.command == "sweep":
+            return _sweep(args.scenario, args, None)
+        if args.command == "chaos":
+            if not Path(GAME_DAY).is_file():
+                raise SweepError(f"chaos sweeps {GAME_DAY}, which does not exist here "
+                                 "(run it from the project root)")
+            return _sweep(GAME_DAY, args, "chaos.jsonl")
+        if args.command == "selftest":
+            return _selftest(args)
         if args.command == "list":
             return _list(args.dir)
         if args.command == "keys":
@@ -114,6 +170,58 @@ def _run(path: str, args: argparse.Namespace) -> int:
                   f"ddbsim run {path} --seed {args.seed} {sets}".rstrip(), file=sys.stderr)
         return 1
     return 0
+
+
+def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise SweepError(f"--workers must be 1 or more, got {args.workers}")
+    spec = sweep.prepare(path, args.seeds, args.sets, args.grid)
+    if args.dask:
+        sweep.require_dask()
+    out = Path(args.out or default_out or f"sweep-{Path(spec.path).stem}.jsonl")
+    sweep.check_writable(out, "--out")
+    if args.summary_json:
+        sweep.check_writable(args.summary_json, "--summary-json")
+    outcome = sweep.run_sweep(spec, out, workers=args.workers, dask=args.dask,
+                              retry_errors=args.retry_errors,
+                              progress=False if args.quiet else None,
+                              notes=None if args.quiet else sys.stderr)
+    if outcome.interrupted:
+        print(f"ddbsim: interrupted: {outcome.done} of {len(spec.tasks)} tasks are in {out}; "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    summary = outcome.summary()
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2)
+            fh.write("\n")
+    print(sweep.format_summary(summary, all_figures=args.all_figures), end="")
+    return 0 if summary["failed"] == 0 and summary["error"] == 0 else 1
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from ddbsim.lab import selftest
+    from ddbsim.service.bugs import KNOWN_BUGS
+
+    if not Path(selftest.SCENARIO).is_file():
+        raise SweepError(f"selftest runs {selftest.SCENARIO}, which does not exist here "
+                         "(run it from the project root)")
+    unknown = [m for m in args.mutant if m not in KNOWN_BUGS]
+    if unknown:
+        raise ConfigError(f"unknown mutant {unknown[0]!r}; known: {', '.join(sorted(KNOWN_BUGS))}")
+    if args.workers is not None and args.workers < 1:
+        raise SweepError(f"--workers must be 1 or more, got {args.workers}")
+    seeds = sweep.parse_seeds(args.seeds)
+    print(f"selftest: hunting each mutant with {selftest.SCENARIO} on seeds {args.seeds}")
+    catches = selftest.run_selftest(seeds, args.mutant or None, args.workers or 0,
+                                    progress=lambda text: print(text, flush=True))
+    missed = [c for c in catches if not c.caught]
+    print(f"selftest: {len(catches) - len(missed)} of {len(catches)} mutants caught")
+    if args.json_path:
+        with open(args.json_path, "w", encoding="utf-8") as fh:
+            json.dump([c.to_dict() for c in catches], fh, indent=2)
+            fh.write("\n")
+    return 1 if missed else 0
 
 
 def _list(folder: str) -> int:

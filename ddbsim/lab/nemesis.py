@@ -16,7 +16,8 @@ records, so a drawn schedule can be printed, saved and replayed):
 ``rack_power``  a whole rack loses power, and comes back
 ``az_power``    a whole AZ loses power, and comes back
 ``router_power`` a request router loses power, and comes back
-``az_cut``      the link between two AZs is cut, both ways or one way
+``az_cut``      an AZ is cut off from every other AZ, or the link between two
+                AZs is cut, both ways or one way
 ``host_cut``    the link between two storage hosts in different AZs is cut,
                 both ways or one way
 ``slow_host``   a storage host's disk and CPU run 5-200x slower (gray failure)
@@ -214,9 +215,15 @@ def _build(kind: str, start_s: float, end_s: float, az: str, rng: np.random.Gene
         router = pick([r for r in routers if r.az == az]).id
         e.faults = [Fault(start_s, "power_off", router), Fault(end_s, "power_on", router)]
     elif kind == "az_cut":
-        peer = pick([a for a in azs if a != az])
-        one_way = bool(rng.random() < 0.5)
-        e.faults = [Fault(start_s, "cut", az, peer, one_way), Fault(end_s, "heal", az, peer, one_way)]
+        shape = rng.random()
+        if shape < 1 / 3:  # the AZ is cut off from every other AZ
+            e.faults = [Fault(start_s, "cut", az, peer) for peer in azs if peer != az]
+            e.faults += [Fault(end_s, "heal", az, peer) for peer in azs if peer != az]
+        else:  # one pair of AZs, both ways or one way
+            peer = pick([a for a in azs if a != az])
+            one_way = bool(shape < 2 / 3)
+            e.faults = [Fault(start_s, "cut", az, peer, one_way),
+                        Fault(end_s, "heal", az, peer, one_way)]
     else:  # loss or delay: region-wide or between two AZs
         if rng.random() < 0.5:
             target, peer = "region", None

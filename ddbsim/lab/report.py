@@ -68,9 +68,11 @@ def one(result: Result) -> list[str]:
     live = ck.get("liveness")
     if live is not None:
         served = live["served_after_heal_s"]
-        lines.append(f"             liveness {_check(live)} (every partition served within "
-                     f"{_s(served['max'])} of the heal, median {_s(served['median'])}; bound "
-                     f"{live['bound_s']:.0f}s; late: {', '.join(live['late_partitions']) or 'none'})")
+        late = live["late_partitions"]
+        lines.append(f"             liveness {_check(live)} ({live['partitions'] - len(late)} of "
+                     f"{live['partitions']} partitions served a strong read within the "
+                     f"{live['bound_s']:.0f}s bound after the heal (median {_s(served['median'])}, "
+                     f"max {_s(served['max'])}); late: {', '.join(late) or 'none'})")
     lin = ck.get("linearizable")
     if lin is not None:
         lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "
