@@ -77,15 +77,20 @@ def run_all(scenarios: list[Scenario], seed: int = 1,
     return head
 
 
-def load(path: str) -> tuple[Callable[..., Any], str]:
-    """Load a scenario script: its builder and its one-line description."""
+def resolve(path: str) -> Path:
+    """The file a scenario argument names: a path, or a name in scenarios/."""
     file = Path(path)
     if not file.exists():
         candidate = Path("scenarios") / f"{path}.py"
-        if candidate.exists():
-            file = candidate
-        else:
+        if not candidate.exists():
             raise ScenarioError(f"scenario file not found: {path}")
+        file = candidate
+    return file
+
+
+def load(path: str) -> tuple[Callable[..., Any], str]:
+    """Load a scenario script: its builder and its one-line description."""
+    file = resolve(path)
     if file.suffix != ".py":
         raise ScenarioError(f"a scenario is a .py file, got {path}")
     name = f"ddbsim_scenario_{file.stem}"

@@ -238,14 +238,7 @@ class SweepSpec:
 
 def resolve_scenario(scenario: str) -> Path:
     """The file a scenario argument names (a path, or a name in scenarios/), absolute."""
-    file = Path(scenario)
-    if not file.exists():
-        candidate = Path("scenarios") / f"{scenario}.py"
-        if candidate.exists():
-            file = candidate
-        else:
-            raise scenario_mod.ScenarioError(f"scenario file not found: {scenario}")
-    return file.resolve()
+    return scenario_mod.resolve(scenario).resolve()
 
 
 def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
