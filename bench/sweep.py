@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if ratio >= 1.7 else 'NOT met'}); efficiency {ratio / 2:.0%}",
         f"  records identical across worker counts (wall_s aside): {'yes' if same else 'NO'}",
     ]
+    busy1 = min(runs["task_wall_s_sum"] for runs in one)
+    busy2 = min(runs["task_wall_s_sum"] for runs in two)
+    if busy2 > 1.25 * busy1:
+        lines.append(f"  NOTE: the tasks took {busy2 / busy1:.2f}x as long on 2 workers as on 1: "
+                     "something else was using the cores, and the speed-up is understated")
     print("\n".join(lines))
     report = {"env": {"python": platform.python_version(), "platform": platform.platform(),
                       "cpus": os.cpu_count(), "quick": args.quick, "reps": args.reps},
