@@ -76,7 +76,7 @@ def one(result: Result) -> list[str]:
     lin = ck.get("linearizable")
     if lin is not None:
         lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "
-                     f"writes on {lin['keys']:,} keys; {len(lin.get('unknown_keys', []))} keys "
+                     f"writes on {lin['keys']:,} keys; {lin.get('unknown_count', 0)} keys "
                      f"unknown)")
     ev = ck.get("eventual_reads")
     if ev is not None:

@@ -82,7 +82,6 @@ class Run:
                             self.service.partition_map.pids())
         self.injector = faults_mod.FaultInjector(self.world, self._role_host)
         self.injector.schedule(schedule)
-        self.liveness: dict[str, Any] = {}
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""

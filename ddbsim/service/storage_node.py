@@ -239,7 +239,8 @@ class StorageNode:
 
     def _hosts_partition(self, peer: str, pid: str) -> bool:
         member = self.members.get(pid)
-        return member is not None and peer in member.state.active_hosts()
+        return member is not None and any(
+            h == peer for members in member.state.active_configs() for h, _ in members)
 
     def _detect(self, now: float) -> None:
         timeout = self.cfg.replication.leader_timeout_s
