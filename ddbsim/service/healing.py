@@ -41,6 +41,8 @@ class Healing:
         self.cfg = service.cfg.healing
         self._active: set[tuple[str, str]] = set()
         self._acks: dict[tuple[str, str, str], simpy.Event] = {}
+        # pid -> fires when the membership change in progress there is done
+        self._changing: dict[str, simpy.Event] = {}
 
     def start(self, member: Member, lost_host: str, last_seen_s: float) -> None:
         key = (member.pid, lost_host)
@@ -104,9 +106,33 @@ class Healing:
     def _join(self, member: Member, host: str, kind: str,
               replaced: str) -> Generator[simpy.Event, object, bool]:
         """Copy the partition to ``host`` as a ``kind`` replica, then commit
-        the membership change that swaps it in for ``replaced``."""
+        the membership change that swaps it in for ``replaced``.
+
+        One change at a time per partition: two healers computing their new
+        membership from the same old one would each undo the other's swap
+        (the last to commit wins, and the first's new replica is retired while
+        the host it replaced is back in the group with no replica on it)."""
+        env = self.env
+        pid = member.pid
+        while pid in self._changing:
+            yield self._changing[pid]
+        done = self._changing[pid] = env.event()
+        try:
+            return (yield from self._change(member, host, kind, replaced))
+        finally:
+            del self._changing[pid]
+            done.succeed()
+
+    def _change(self, member: Member, host: str, kind: str,
+                replaced: str) -> Generator[simpy.Event, object, bool]:
         env = self.env
         st = member.state
+        if st.config_lsn > st.commit_lsn:  # a change from an earlier leader: let it finish
+            committed = yield member.wait_commit(st.config_lsn)
+            if not committed:
+                return False
+        if not self._leading(member, member.ballot) or not _in(st.config, replaced):
+            return False
         new_config: Members = tuple((host, kind) if h == replaced else (h, k) for h, k in st.config)
         body = {
             "kind": kind,
@@ -120,7 +146,7 @@ class Healing:
         self._acks[(member.pid, host, kind)] = ack
         member.node.send_to(host, PaxosMessage("bootstrap", member.pid, member.ballot, body))
         got = yield ack | env.timeout(_ACK_TIMEOUT_S)
-        if ack not in got or not self._leading(member, member.ballot):
+        if ack not in got or not self._leading(member, member.ballot) or not _in(st.config, replaced):
             self._acks.pop((member.pid, host, kind), None)
             return False
         lsn = member.propose(("config", new_config))

@@ -99,8 +99,8 @@ class PaxosMessage:
 
 class Heartbeat:
     """One per host pair per interval: renews every lease the sender holds
-    on partitions the receiver replicates, and carries commit points that
-    advanced since the last heartbeat."""
+    on partitions the receiver replicates, and carries the commit points that
+    advanced since the receiver last acknowledged a heartbeat."""
 
     __slots__ = ("send_t", "commits", "revocations_seen", "withdrawn")
 

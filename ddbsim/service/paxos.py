@@ -46,7 +46,11 @@ lease until ``lease_s`` after the *send* time of the newest heartbeat that
 ``quorum - 1`` of its supporters acknowledged -- computed from those
 timestamps when a strong read needs it, never by a timer.  A supporter that
 later promises a higher ballot says so in its heartbeat acknowledgements
-(a *revocation*), and the old leader steps down.
+(a *revocation*), and the old leader steps down.  So does a replica that
+finds, in a heartbeat's commit points, a leader whose ballot is below the
+one it promised (it stood for election while cut off, and lost): it would
+refuse that leader's records, and never catch up, if the leader did not
+stand again above its ballot.
 
 Membership changes are ordinary log records.  A change swaps one member for
 another, and a majority of ``{A, B, C}`` need not meet a majority of
@@ -131,6 +135,7 @@ class Member:
         self.catchup_until_s = -math.inf
         self.reported_lease_until = -math.inf
         self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
+        self.nacked: Ballot = NO_BALLOT  # a lower-ballot leader we told we promised higher
         self.check_targets = 0
         for ev in self.commit_waiters.values():
             if not ev.triggered:
@@ -195,8 +200,15 @@ class Member:
             self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
             self.node.withdraw(self.pid, self.ballot)
+            if reason != "retired":
+                # Nobody may be left to stand (we led; a revocation does not
+                # say who else will): try again after a back-off unless a
+                # leader shows up.
+                call_later(self.node.env, self.node.draws.exponential(self.cfg.election_backoff_s),
+                           self._retry, self.attempt, self.node.host.epoch)
         self.role = FOLLOWER
         self.active = False
+        self.electing = False  # a candidate's attempt ends here too
         self.proposals = {}
         self.promises = {}
         self.supporters = set()
@@ -328,7 +340,13 @@ class Member:
             src, op_id = proposal.origin
             self.node.reply_id(src, op_id, "ok")
             proposal.origin = None
-        self._check(lsn, proposal)
+        if proposal.chosen:
+            # Chosen on the followers' acks while our own write was in
+            # flight: the commit point waited for it (we apply only what we
+            # hold durably), so advance now.
+            self._advance_commit()
+        else:
+            self._check(lsn, proposal)
 
     def on_accepted(self, src: str, msg: PaxosMessage) -> None:
         body = msg.body
@@ -444,7 +462,16 @@ class Member:
 
     def on_commit_notice(self, ballot: Ballot, commit: int) -> None:
         """A heartbeat said the leader of ``ballot`` has committed ``commit``."""
-        if ballot < self.state.promised or self.role == LEADER:
+        if self.role == LEADER:
+            return
+        if ballot < self.state.promised:
+            # We promised higher (say we stood for election while cut off and
+            # lost): we refuse that leader's records, so we would never catch
+            # up.  Tell it, as a rejected accept would; it steps down and the
+            # group elects again above our ballot.
+            if self.nacked != ballot:
+                self.nacked = ballot
+                self.node.revoke(ballot[1], self.pid, self.state.promised)
             return
         if ballot > self.state.promised:
             self._promise(ballot)
@@ -596,6 +623,7 @@ class Member:
         """True if a replica sees a leader that has not itself told us it
         does not lead (a host can be up and heartbeating yet lead nothing)."""
         not_leading = {h for h, (_s, _l, leading) in self.check_replies.items() if not leading}
+        not_leading.add(self.me)  # we know we do not lead, whatever others promised
         return any(sees and leader not in not_leading
                    for sees, leader, _leading in self.check_replies.values())
 
@@ -603,7 +631,12 @@ class Member:
         if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
             return
         if self._someone_sees_a_leader() or self.role != FOLLOWER:
-            self.electing = False  # someone still sees a leader: stand down
+            # Someone still sees a leader: stand down.  Ask again later in
+            # case that leader is a ghost (alive, leading nothing) whose word
+            # did not reach us; _retry stops once we hear our leader.
+            self.electing = False
+            delay = self.cfg.election_timeout_s + self.node.draws.exponential(self.cfg.election_backoff_s)
+            call_later(self.node.env, delay, self._retry, attempt, epoch)
             return
         node = self.node
         self.check_ballot = self.state.promised

@@ -79,6 +79,11 @@ class StorageNode:
         self.revocations_seen: dict[str, int] = {}
         self.dirty_commits: dict[str, Member] = {}
         self.resync: set[str] = set()  # peers back from silence: tell them every commit point
+        # peer -> pid -> (ballot, commit, first sent): commit points told to a
+        # peer and repeated in every heartbeat until it acknowledges one that
+        # carried them (a heartbeat may be lost; a follower that never learns
+        # the last commit point would never apply it)
+        self.unacked_commits: dict[str, dict[str, tuple[Ballot, int, float]]] = {}
         self.peer_since: dict[str, float] = {}  # when a host became our peer (grace for detection)
         self.retransmitting: set[Member] = set()  # leaders with unacknowledged proposals
         self.lagging: set[Member] = set()  # followers that know of commits they lack
@@ -217,12 +222,20 @@ class StorageNode:
         commits = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.dirty_commits.items()
                    if m.role == LEADER]
         self.dirty_commits = {}
+        unacked = self.unacked_commits
         for peer in self.peers():
             if peer in self.resync:
-                mine = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.members.items()
-                        if m.role == LEADER and self._hosts_partition(peer, pid)]
+                fresh = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.members.items()
+                         if m.role == LEADER and self._hosts_partition(peer, pid)]
             else:
-                mine = [c for c in commits if self._hosts_partition(peer, c[0])]
+                fresh = [c for c in commits if self._hosts_partition(peer, c[0])]
+            pending = unacked.get(peer)
+            if fresh:
+                if pending is None:
+                    pending = unacked[peer] = {}
+                for pid, ballot, commit in fresh:
+                    pending[pid] = (ballot, commit, now)
+            mine = [(pid, b, c) for pid, (b, c, _t) in pending.items()] if pending else []
             gone = [(pid, b) for pid, b in self.withdrawn.items()
                     if self._hosts_partition(peer, pid)] if self.withdrawn else None
             self.send_to(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
@@ -302,6 +315,10 @@ class StorageNode:
                 self.revocations_seen[src] = seq
         if msg.send_t > self.ack_send_t.get(src, -math.inf):
             self.ack_send_t[src] = msg.send_t
+        pending = self.unacked_commits.get(src)
+        if pending:
+            for pid in [pid for pid, (_b, _c, t) in pending.items() if t <= msg.send_t]:
+                del pending[pid]
 
     def revoke(self, host_id: str, pid: str, ballot: Ballot) -> None:
         """Tell ``host_id`` (in every heartbeat ack until it confirms) that we
@@ -364,6 +381,10 @@ class StorageNode:
             return
         for member in self.members.values():
             member.state.replay()
+            if member.state.promised[1] == self.host.id:
+                # We stood for or led this ballot before the power went: we
+                # lead nothing now, so release the followers that promised it.
+                self.withdrawn[member.pid] = member.state.promised
         self.ready = True
         self.boot_t = self.now
         self.start()
