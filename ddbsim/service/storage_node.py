@@ -64,6 +64,10 @@ class StorageNode:
                                   self.cfg.storage.service_time_s, self.draws, host)
         self.ready = True
         self.boot_t = -math.inf
+        # Numbers our revocations; never reset, not even by a reboot: a peer
+        # acknowledges "every revocation up to N", and numbers that started
+        # again from 1 would be taken as already seen.
+        self.revocation_seq = 0
         self._reset_volatile()
         host.listen(on_off=self._power_off, on_on=self._power_on)
         self.net.register(host, self.receive)
@@ -75,7 +79,6 @@ class StorageNode:
         self.suspected: set[str] = set()
         self.unhealthy: set[str] = set()
         self.revocations: dict[str, list[tuple[int, str, Ballot]]] = {}
-        self.revocation_seq = 0
         self.revocations_seen: dict[str, int] = {}
         self.dirty_commits: dict[str, Member] = {}
         self.resync: set[str] = set()  # peers back from silence: tell them every commit point
