@@ -12,12 +12,29 @@ catch by those alone would be a false alarm).
 
 Each mutant is hunted with a *profile*: config overrides that narrow the
 nemesis to the faults that expose it (a stale leader needs a cut, not a
-slow disk) -- the same swarm, aimed.  ``log_replica_counts_twice`` needs the
-correlated failures the default bound rules out (a log replica alone
-chooses a record only while the leader's disk is slow; losing the record
-then takes the leader and that log replica down at once), so its profile
-lifts the bound and the self-test keeps the raw check verdicts rather than
-the "data loss expected" label.
+slow disk) -- the same swarm, aimed.
+
+* ``no_lease_wait``: with the default timings the wait is redundant when the
+  old leader is cut off -- a follower suspects it after ``leader_timeout_s``
+  (1.5 s) and its guard then waits ``election_timeout_s`` (0.5 s) for the
+  old leader's answer, by which time the 2 s lease has run out anyway.  Its
+  profile detects failures faster (``leader_timeout_s`` 0.75 s, as an
+  operator tuning for failover time might), so the new leader would be in
+  office while the old one's lease still runs -- unless it waits.
+* ``follower_strong_read`` answers from a follower that is at most a
+  heartbeat or two behind, so a stale read shows only on a key written in
+  that moment: its profile concentrates the traffic on 64 keys (hot keys,
+  as Jepsen's register tests use).
+* ``log_replica_counts_twice`` cannot change a decision in a group of three
+  with a write quorum of two: the leader (or candidate) always votes, and a
+  leader commits only what it holds durably itself, so one more vote from
+  anyone already makes two real copies.  A doubled vote matters where a
+  quorum needs three: its profile is a region of five AZs with five replicas
+  and a write quorum of three, where a log replica and one other replica
+  make a "quorum" of two copies.  The profile also lifts the one-AZ bound
+  (AZ cuts and power faults only: neither destroys a disk, so the correct
+  protocol must pass every check anyway), and the self-test keeps the raw
+  check verdicts rather than the "data loss expected" label.
 """
 from __future__ import annotations
 
@@ -37,9 +54,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     "ack_before_quorum": {},
     "skip_recovery": {},
     "apply_before_commit": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0},
-    "no_lease_wait": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0},
-    "follower_strong_read": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0},
-    "log_replica_counts_twice": {"nemesis.kinds": "host_power,rack_power,slow_host,host_cut",
+    "no_lease_wait": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0,
+                      "replication.leader_timeout_s": 0.75},
+    "follower_strong_read": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0,
+                             "workload.key_count": 64},
+    "log_replica_counts_twice": {"topology.az_count": 5, "replication.replicas": 5,
+                                 "replication.write_quorum": 3, "nemesis.kinds": "az_cut,host_power",
                                  "nemesis.enable_p": 1.0, "nemesis.bounded": False},
 }
 

@@ -24,6 +24,11 @@ that host less than ``lease_s`` ago), or booted less than ``lease_s`` ago
 (it has forgotten whom it granted a lease).  A promise carries the
 acceptor's log from ``from_lsn`` and its commit point.
 
+A promise that carries a membership change the candidate lacks makes the
+candidate win in that membership too (it sends its prepare to the new
+members): the change may have been chosen, and later records chosen by the
+new membership alone, whose quorum a stale candidate's need not meet.
+
 **Recovery.**  With a quorum of promises the new leader takes, for every
 log position above its own commit point, the value that a promiser already
 knows committed, else the value accepted under the highest ballot, else a
@@ -124,6 +129,9 @@ class Member:
         self.next_lsn = 0
         self.proposals: dict[int, Proposal] = {}
         self.promises: dict[str, tuple[list, int]] = {}
+        # memberships found in promised records (a candidate must win in them too)
+        self.learnt_configs: dict[tuple[int, Members], Members] = {}
+        self.prepared: set[str] = set()  # hosts this candidate sent its prepare to
         self.from_lsn = 0
         self.recovery_lsn = 0
         self.supporters: set[str] = set()
@@ -674,7 +682,10 @@ class Member:
         self.ballot = ballot
         self.from_lsn = st.commit_lsn + 1
         self.promises = {self.me: (st.entries_from(self.from_lsn), st.commit_lsn)}
+        self.learnt_configs = {}
+        self.prepared = {self.me}
         for host in self._others():
+            self.prepared.add(host)
             self._send(host, "prepare", {"from": self.from_lsn})
         call_later(self.node.env, self.cfg.election_timeout_s, self._candidate_timeout, attempt,
                    self.node.host.epoch)
@@ -743,11 +754,29 @@ class Member:
                 self._abandon()
             return
         self.promises[src] = (body["entries"], body["commit"])
+        for lsn, _ballot, cmd in body["entries"]:
+            if cmd[0] == "config" and (lsn, cmd[1]) not in self.learnt_configs:
+                self._learn_config(lsn, cmd[1])
         self._check_promises()
 
+    def _learn_config(self, lsn: int, members: Members) -> None:
+        """A promise holds a membership change we lack.  It may have been
+        chosen, and records after it chosen by a quorum of the new membership
+        alone -- a quorum that need not meet ours (a replica that slept
+        through the change still counts the replica it replaced).  So win in
+        that membership too, and ask its members we have not asked."""
+        self.learnt_configs[(lsn, members)] = members
+        for host, _kind in members:
+            if host not in self.prepared:
+                self.prepared.add(host)
+                self._send(host, "prepare", {"from": self.from_lsn})
+
     def _check_promises(self) -> None:
+        configs = self.state.active_configs()
+        if self.learnt_configs:
+            configs = (*configs, *self.learnt_configs.values())
         if all(self._votes(members, self.promises) >= self._quorum(members)
-               for members in self.state.active_configs()):
+               for members in configs):
             self._become_leader()
 
     def _candidate_timeout(self, attempt: int, epoch: int) -> None:
