@@ -72,7 +72,8 @@ def one(result: Result) -> list[str]:
         lines.append(f"             liveness {_check(live)} ({live['partitions'] - len(late)} of "
                      f"{live['partitions']} partitions served a strong read within the "
                      f"{live['bound_s']:.0f}s bound after the heal (median {_s(served['median'])}, "
-                     f"max {_s(served['max'])}); late: {', '.join(late) or 'none'})")
+                     f"max {_s(served['max'])}{' of those served' if late else ''}); "
+                     f"late: {', '.join(late) or 'none'})")
     lin = ck.get("linearizable")
     if lin is not None:
         lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "

@@ -91,8 +91,9 @@ class Run:
         members = (self.service.replicas_in_config(leader) if leader is not None
                    else self.service.members_of(pid))
         kind = STORAGE if role == "follower" else LOG
+        # A powered one: "leader" then "follower" at one instant are two hosts.
         for m in members:
-            if m.state.kind == kind and m.role != LEADER:
+            if m.state.kind == kind and m.role != LEADER and m.node.host.powered:
                 return m.me
         return None
 

@@ -2,11 +2,12 @@
 local workers and a Dask cluster give the same records, an exception in
 one run is recorded and the sweep goes on, and a killed sweep resumes.
 
-Not covered here: a task whose check fails.  A scenario file alone cannot
-make a correct service lose a write (the protocol bugs of
-``ddbsim.service.bugs`` are switched on only through ``Service.inject_bug``,
-never through a scenario or the config), so the "failed" status and its
-listing are tested on hand-made results in ``tests/unit/test_sweep.py``.
+A task whose check fails: a scenario file cannot make a correct service
+lose a write (the protocol bugs of ``ddbsim.service.bugs`` are switched on
+only through ``Service.inject_bug``), but it can ask for more than the
+service can give -- two replicas of p-0000 off until the heal cannot serve
+within a liveness bound shorter than the 20 s boot.  That failure is listed
+with a command that reproduces it.
 """
 from __future__ import annotations
 
@@ -61,6 +62,21 @@ def build_scenario(**overrides: Any) -> Scenario:
                     faults=plan)
 '''
 
+SLOW_BOOT = '''"""Two replicas of p-0000 lose power at 16 s until the heal (boot: 20 s)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ddbsim.lab import Fault, Scenario
+
+
+def build_scenario(**overrides: Any) -> Scenario:
+    return Scenario(name="slow_boot", duration_s=20.0, final_read_timeout_s=5.0,
+                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5, **overrides},
+                    faults=[Fault(16.0, "power_off", "leader:p-0000"),
+                            Fault(16.0, "power_off", "follower:p-0000")])
+'''
+
 
 @pytest.fixture(scope="module")
 def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -68,7 +84,7 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files = {"tiny": TINY.replace("DURATION_S", "20.0"),
              "slow": TINY.replace("DURATION_S", "60.0").replace('"tiny"', '"slow"')
                          .replace('"workload.rate_per_s": 20', '"workload.rate_per_s": 100'),
-             "flaky": FLAKY}
+             "flaky": FLAKY, "slow_boot": SLOW_BOOT}
     out = {}
     for name, text in files.items():
         out[name] = root / f"{name}.py"
@@ -182,6 +198,28 @@ def test_an_exception_in_one_run_is_recorded_and_the_sweep_goes_on(
     assert "retrying 1 errored task(s)" in retried.stderr
     assert "(3 already done, 1 run now)" in retried.stdout
     assert read(out) == records  # one record per task; the same error again
+
+
+def test_a_failing_check_is_listed_and_its_command_reproduces_it(
+        scripts: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "failing.jsonl"
+    script = str(scripts["slow_boot"])
+    proc = ddbsim("sweep", script, "--seeds", "3", "--set", "run.liveness_bound_s=10",
+                  "--out", str(out), "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    rec = read(out)["seed=3 run.liveness_bound_s=10"]
+    assert rec["status"] == "failed" and rec["failed_checks"] == ["liveness"]
+    assert rec["reproduce"] == \
+        f"ddbsim run {shlex.quote(script)} --seed 3 --set run.liveness_bound_s=10"
+    assert f"seed=3 run.liveness_bound_s=10: liveness\n    reproduce: {rec['reproduce']}" \
+        in proc.stdout
+    again = ddbsim(*shlex.split(rec["reproduce"])[1:], "--quiet", "--json", str(tmp_path / "r.json"))
+    assert again.returncode == 1
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["checks"]["liveness"]["valid"] is False
+    # p-0000 and the two partitions whose leader shares its leader's host
+    assert data["checks"]["liveness"]["late_partitions"] == ["p-0000", "p-0006", "p-0012"]
+    assert sweep.flatten_figures(data) == rec["figures"]
 
 
 def _start(args: list[str]) -> subprocess.Popen[str]:
