@@ -6,8 +6,8 @@ an AZ (``az-2``), a rack (``az-1/r2``) or a host (``az-3/r1/h2``) -- or, for
 actions on hosts, a *role* resolved when the fault fires: ``leader:p-0003``
 (the host leading that partition), ``follower:p-0003`` (a powered storage
 replica that does not lead it) or ``log:p-0003`` (a powered log replica of
-it).  The undoing
-action (``power_on``, ``recover``) hits the host its partner resolved to.
+it).  The undoing action (``power_on``, ``recover``) hits the host its
+partner resolved to.
 
 Actions:
 

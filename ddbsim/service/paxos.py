@@ -16,7 +16,9 @@ and the leader of a ballot is named by it.
 
 **Phase 1 (election).**  A follower that has stopped hearing its leader's
 host first asks the other replicas whether *they* still see the leader
-(the gray-failure guard, paper §5); if any does, it stands down.  Otherwise
+(the gray-failure guard, paper §5); if any does, it stands down, and asks
+again after a back-off until it hears a leader (the one they see may be a
+ghost, up but leading nothing, whose word has not reached us).  Otherwise
 it waits until its own view of the old lease has run out, then sends
 ``prepare(ballot, from_lsn)``.  An acceptor promises unless it has promised
 a higher ballot, or still grants a lease to another leader's host (it heard
@@ -41,8 +43,9 @@ the record (and its promise) are durable.  A record is chosen when a write
 quorum of the group's members has persisted it -- for a membership change,
 a quorum of both the old and the new membership.  The leader commits in log
 order, applies to its B-tree, and answers the client.  Commit points reach
-followers on the next ``accept`` or the next heartbeat; a follower that
-finds a gap asks the leader to catch it up.
+followers on the next ``accept``, and in every heartbeat until the follower
+acknowledges one that carried them; a follower that finds a gap asks the
+leader to catch it up.
 
 **Leases.**  A heartbeat from host L that host F acknowledges renews, for
 every partition led on L, F's promise not to support another leader for
