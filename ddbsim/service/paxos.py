@@ -133,7 +133,7 @@ class Member:
         self.proposals: dict[int, Proposal] = {}
         self.promises: dict[str, tuple[list, int]] = {}
         # memberships found in promised records (a candidate must win in them too)
-        self.learnt_configs: dict[tuple[int, Members], Members] = {}
+        self.learnt_configs: set[tuple[int, Members]] = set()
         self.prepared: set[str] = set()  # hosts this candidate sent its prepare to
         self.from_lsn = 0
         self.recovery_lsn = 0
@@ -685,7 +685,7 @@ class Member:
         self.ballot = ballot
         self.from_lsn = st.commit_lsn + 1
         self.promises = {self.me: (st.entries_from(self.from_lsn), st.commit_lsn)}
-        self.learnt_configs = {}
+        self.learnt_configs = set()
         self.prepared = {self.me}
         for host in self._others():
             self.prepared.add(host)
@@ -768,7 +768,7 @@ class Member:
         alone -- a quorum that need not meet ours (a replica that slept
         through the change still counts the replica it replaced).  So win in
         that membership too, and ask its members we have not asked."""
-        self.learnt_configs[(lsn, members)] = members
+        self.learnt_configs.add((lsn, members))
         for host, _kind in members:
             if host not in self.prepared:
                 self.prepared.add(host)
@@ -777,7 +777,7 @@ class Member:
     def _check_promises(self) -> None:
         configs = self.state.active_configs()
         if self.learnt_configs:
-            configs = (*configs, *self.learnt_configs.values())
+            configs = (*configs, *(members for _lsn, members in self.learnt_configs))
         if all(self._votes(members, self.promises) >= self._quorum(members)
                for members in configs):
             self._become_leader()
