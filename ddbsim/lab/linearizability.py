@@ -1,7 +1,7 @@
 """Linearizability of strong reads and writes, and what eventual reads promise.
 
 The model is the register each key is in a storage replica's B-tree
-(:meth:`ddbsim.service.replica.ReplicaState.apply` and ``read``): a state
+(:meth:`ddbsim.service.storage.replica.ReplicaState.apply` and ``read``): a state
 ``(value, version)``, initially ``(None, 0)``.
 
 * ``put(v)`` makes it ``(v, version + 1)``; ``delete`` makes it

@@ -21,6 +21,7 @@ expected" rather than failing.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +39,9 @@ from ddbsim.lab.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.metrics import Metrics
 from ddbsim.lab.result import Result, build_result
 from ddbsim.lab.workload import Client
-from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
-from ddbsim.service.paxos import LEADER
-from ddbsim.service.region import Service
-from ddbsim.service.replica import LOG, STORAGE
+from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest
+from ddbsim.service.service import Service
+from ddbsim.service.storage.paxos import LEADER
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
@@ -63,6 +63,9 @@ class Run:
         self.metrics = Metrics(cfg.metrics.window_s)
         self.history: History | None = History() if cfg.metrics.history else None
         self.ledger = WriteLedger()
+        # Request ids, unique in the run: clients on one host (the az-1
+        # canary and the final reader) share its replies.
+        self._request_ids = itertools.count(1)
         self.service = Service(self.world, cfg, hooks=self.metrics)
         for bug in bugs:
             self.service.inject_bug(bug)
@@ -83,6 +86,9 @@ class Run:
         self.injector = faults_mod.FaultInjector(self.world, self._role_host)
         self.injector.schedule(schedule)
 
+    def next_request_id(self) -> int:
+        return next(self._request_ids)
+
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""
         leader = self.service.leader_of(pid)
@@ -93,7 +99,7 @@ class Run:
         kind = STORAGE if role == "follower" else LOG
         # A powered one: "leader" then "follower" at one instant are two hosts.
         for m in members:
-            if m.state.kind == kind and m.role != LEADER and m.node.host.powered:
+            if m.state.kind == kind and m.role != LEADER and self.world.topology.hosts[m.me].powered:
                 return m.me
         return None
 
@@ -186,13 +192,13 @@ class Run:
             for m in ordered:
                 st = m.state
                 if m is leader:
-                    log = {lsn: e.cmd for lsn, e in st.log.items() if lsn <= st.commit_lsn}
+                    log = {lsn: e.record for lsn, e in st.log.items() if lsn <= st.commit_lsn}
                     views.append(ReplicaView(m.me, STORAGE, st.applied_lsn, st.checksum(), log))
                 elif st.kind == STORAGE:
                     views.append(ReplicaView(m.me, STORAGE, st.applied_lsn, st.checksum(), {}))
                 else:
                     upto = min(st.commit_lsn, leader.state.commit_lsn)
-                    log = {lsn: e.cmd for lsn, e in st.log.items() if lsn <= upto}
+                    log = {lsn: e.record for lsn, e in st.log.items() if lsn <= upto}
                     views.append(ReplicaView(m.me, st.kind, st.applied_lsn, None, log))
             groups[pid] = views
         return groups
@@ -246,7 +252,7 @@ class _StrongReader:
             return
         self.attempts += 1
         router = self.routers[self.attempts % len(self.routers)]
-        req_id = self.run.service.next_id()
+        req_id = self.run.next_request_id()
         self.pending[req_id] = key
         self.net.send(self.host, router, ClientRequest(req_id, GET_STRONG, key))
         call_later(self.env, self.run.cfg.client.attempt_timeout_s, self._timeout, req_id)

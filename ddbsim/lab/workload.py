@@ -175,7 +175,7 @@ class Client:
             return  # the client died with its host: the operation never completes
         router = self._router(op.attempts)
         op.attempts += 1
-        req_id = self.run.service.next_id()
+        req_id = self.run.next_request_id()
         self.pending[req_id] = (op, router)
         self.net.send(self.host, router,
                       ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))

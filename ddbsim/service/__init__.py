@@ -7,6 +7,6 @@ replication groups they host, healing, and the hooks observation uses.
 from __future__ import annotations
 
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.region import Service
+from ddbsim.service.service import Service
 
 __all__ = ["Service", "ServiceHooks"]

@@ -1,8 +1,11 @@
 """Deliberate protocol bugs, for proving that the checkers can fail.
 
-Tests switch these on through :func:`ddbsim.service.region.Service.inject_bug`;
-they are not part of :class:`~ddbsim.config.Config` and cannot be set from
-the command line.
+Tests and the mutation self-test switch these on through
+:meth:`ddbsim.service.service.Service.inject_bug`, by name; an unknown name
+is an error.  They are not part of :class:`~ddbsim.config.Config` and cannot
+be set from the command line.  Components hold one :class:`Bugs` and read
+its boolean fields on the hot path (a typo is an ``AttributeError``, never a
+switch that is silently off).
 
 * ``ack_before_quorum`` -- the leader acknowledges a write as soon as its
   own WAL record is persisted, without waiting for a quorum.
@@ -25,5 +28,27 @@ the command line.
 """
 from __future__ import annotations
 
-KNOWN_BUGS = frozenset({"ack_before_quorum", "skip_recovery", "no_lease_wait",
-                        "follower_strong_read", "log_replica_counts_twice", "apply_before_commit"})
+from dataclasses import dataclass, fields
+
+
+@dataclass(slots=True)
+class Bugs:
+    ack_before_quorum: bool = False
+    skip_recovery: bool = False
+    no_lease_wait: bool = False
+    follower_strong_read: bool = False
+    log_replica_counts_twice: bool = False
+    apply_before_commit: bool = False
+
+    def enable(self, name: str) -> None:
+        """Switch on the bug called ``name``."""
+        if name not in KNOWN_BUGS:
+            raise ValueError(f"unknown bug {name!r}; known: {', '.join(sorted(KNOWN_BUGS))}")
+        setattr(self, name, True)
+
+    def enabled(self) -> list[str]:
+        return [name for name in KNOWN_BUGS if getattr(self, name)]
+
+
+#: The names of every deliberate bug.
+KNOWN_BUGS: tuple[str, ...] = tuple(f.name for f in fields(Bugs))

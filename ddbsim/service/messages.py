@@ -1,17 +1,42 @@
 """The messages components send each other through the world's network.
 
-Per-message objects use ``__slots__``: millions of them are made in a run.
-Client-facing status codes:
+One slotted class per kind of message, dispatched by type: a receiving
+component keeps a ``{message class: handler}`` table (see
+:data:`ddbsim.service.storage.node.StorageNode` and
+:class:`ddbsim.service.storage.paxos.Member`), and a test checks that every
+class a component can receive has a handler.  Millions of these are made in
+a run, so they carry ``__slots__`` and positional constructors.  Every
+message has a ``checksum`` slot (0 until the durability work fills it in).
+
+Client-facing status codes (``ClientReply.status``, ``StorageReply.status``):
 
 * ``ok`` -- done (for a conditional put, ``applied`` says whether the
   condition held; a failed condition is the customer's outcome, not an error);
 * ``not_leader`` -- this replica does not lead; ``leader_hint`` may name who does;
 * ``unavailable`` -- the leader has no valid lease, or the node is not ready;
 * ``timeout`` -- the router gave up waiting for a storage node.
+
+Paxos messages (:class:`GroupMessage` and its subclasses) are about one
+partition's replication group and carry the ballot they were sent under.
+Log entries travel as tuples: ``(lsn, record)`` in an :class:`Accept` (the
+ballot is the message's) and ``(lsn, ballot, record)`` elsewhere, with
+``record`` a :class:`~ddbsim.service.storage.log.LogRecord`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sortedcontainers import SortedDict
+
+    from ddbsim.service.storage.log import LogRecord
+
+Ballot = tuple[int, str]
+#: A membership: ``(host_id, kind)`` per member, ``kind`` being one of:
+STORAGE = "storage"  # a storage replica: WAL and B-tree; serves reads; may lead
+LOG = "log"  # a log replica: recent WAL only; accepts and counts to the quorum
+Members = tuple[tuple[str, str], ...]
+Entries = list[tuple[int, Ballot, "LogRecord"]]
 
 # Operation kinds.
 GET_STRONG = "get_strong"
@@ -24,13 +49,23 @@ WRITES = (PUT, COND_PUT, DELETE)
 OPERATIONS = READS + WRITES
 
 
-class ClientRequest:
+class Message:
+    """The base of every message: a checksum slot, filled in later."""
+
+    __slots__ = ("checksum",)
+
+
+# ----------------------------------------------------------------------
+# clients, routers and storage nodes
+# ----------------------------------------------------------------------
+class ClientRequest(Message):
     """Client -> router."""
 
     __slots__ = ("req_id", "kind", "key", "value", "expected_version", "size_bytes")
 
     def __init__(self, req_id: int, kind: str, key: str, value: Any = None,
                  expected_version: int | None = None, size_bytes: float = 0.0) -> None:
+        self.checksum = 0
         self.req_id = req_id
         self.kind = kind
         self.key = key
@@ -39,13 +74,14 @@ class ClientRequest:
         self.size_bytes = size_bytes
 
 
-class ClientReply:
+class ClientReply(Message):
     """Router -> client."""
 
     __slots__ = ("req_id", "status", "value", "version", "applied", "pid")
 
     def __init__(self, req_id: int, status: str, value: Any = None, version: int = 0,
                  applied: bool = True, pid: str = "") -> None:
+        self.checksum = 0
         self.req_id = req_id
         self.status = status
         self.value = value
@@ -54,24 +90,26 @@ class ClientReply:
         self.pid = pid
 
 
-class StorageOp:
+class StorageOp(Message):
     """Router -> storage node: one operation on one partition."""
 
     __slots__ = ("op_id", "pid", "request")
 
     def __init__(self, op_id: int, pid: str, request: ClientRequest) -> None:
+        self.checksum = 0
         self.op_id = op_id
         self.pid = pid
         self.request = request
 
 
-class StorageReply:
+class StorageReply(Message):
     """Storage node -> router."""
 
     __slots__ = ("op_id", "status", "value", "version", "applied", "leader_hint")
 
     def __init__(self, op_id: int, status: str, value: Any = None, version: int = 0,
                  applied: bool = True, leader_hint: str | None = None) -> None:
+        self.checksum = 0
         self.op_id = op_id
         self.status = status
         self.value = value
@@ -80,33 +118,19 @@ class StorageReply:
         self.leader_hint = leader_hint
 
 
-class PaxosMessage:
-    """Storage node -> storage node, about one partition's replication group.
-
-    ``kind`` is one of prepare, promise, accept, accepted, catchup_request,
-    catchup, leader_check, leader_check_reply, bootstrap, retire; ``body``
-    is a small dict whose fields depend on the kind.
-    """
-
-    __slots__ = ("kind", "pid", "ballot", "body")
-
-    def __init__(self, kind: str, pid: str, ballot: tuple[int, str], body: dict[str, Any]) -> None:
-        self.kind = kind
-        self.pid = pid
-        self.ballot = ballot
-        self.body = body
-
-
-class Heartbeat:
+# ----------------------------------------------------------------------
+# storage node <-> storage node: heartbeats, one per host pair
+# ----------------------------------------------------------------------
+class Heartbeat(Message):
     """One per host pair per interval: renews every lease the sender holds
     on partitions the receiver replicates, and carries the commit points that
     advanced since the receiver last acknowledged a heartbeat."""
 
     __slots__ = ("send_t", "commits", "revocations_seen", "withdrawn")
 
-    def __init__(self, send_t: float, commits: list[tuple[str, tuple[int, str], int]],
-                 revocations_seen: int,
-                 withdrawn: list[tuple[str, tuple[int, str]]] | None = None) -> None:
+    def __init__(self, send_t: float, commits: list[tuple[str, Ballot, int]],
+                 revocations_seen: int, withdrawn: list[tuple[str, Ballot]] | None = None) -> None:
+        self.checksum = 0
         self.send_t = send_t
         self.commits = commits
         self.revocations_seen = revocations_seen
@@ -115,12 +139,223 @@ class Heartbeat:
         self.withdrawn = withdrawn
 
 
-class HeartbeatAck:
+class HeartbeatAck(Message):
     """The reply to a heartbeat; carries lease revocations (partitions on
     which the acker has promised a higher ballot than the sender's)."""
 
     __slots__ = ("send_t", "revocations")
 
-    def __init__(self, send_t: float, revocations: list[tuple[int, str, tuple[int, str]]]) -> None:
+    def __init__(self, send_t: float, revocations: list[tuple[int, str, Ballot]]) -> None:
+        self.checksum = 0
         self.send_t = send_t
         self.revocations = revocations
+
+
+# ----------------------------------------------------------------------
+# storage node <-> storage node: one partition's replication group
+# ----------------------------------------------------------------------
+class GroupMessage(Message):
+    """About partition ``pid``, sent under ``ballot``."""
+
+    __slots__ = ("pid", "ballot")
+
+
+class Prepare(GroupMessage):
+    """Phase 1a: promise ``ballot``, and send your log from ``from_lsn``."""
+
+    __slots__ = ("from_lsn",)
+
+    def __init__(self, pid: str, ballot: Ballot, from_lsn: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.from_lsn = from_lsn
+
+
+class Promise(GroupMessage):
+    """Phase 1b: promised ``ballot``; the acceptor's log from the asked
+    position and its commit point."""
+
+    __slots__ = ("entries", "commit_lsn")
+
+    def __init__(self, pid: str, ballot: Ballot, entries: Entries, commit_lsn: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.entries = entries
+        self.commit_lsn = commit_lsn
+
+
+class PrepareRefused(GroupMessage):
+    """Phase 1b, negative: ``reason`` is ``not_member``, ``promised``,
+    ``booting`` or ``lease``; the refuser's promise and membership come along
+    (a candidate that was replaced, or missed a change, learns it here)."""
+
+    __slots__ = ("reason", "promised", "config", "config_lsn")
+
+    def __init__(self, pid: str, ballot: Ballot, reason: str, promised: Ballot, config: Members,
+                 config_lsn: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.reason = reason
+        self.promised = promised
+        self.config = config
+        self.config_lsn = config_lsn
+
+
+class Accept(GroupMessage):
+    """Phase 2a: accept these ``(lsn, record)`` entries; the leader has
+    committed up to ``commit_lsn``."""
+
+    __slots__ = ("entries", "commit_lsn")
+
+    def __init__(self, pid: str, ballot: Ballot, entries: list[tuple[int, LogRecord]],
+                 commit_lsn: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.entries = entries
+        self.commit_lsn = commit_lsn
+
+
+class Accepted(GroupMessage):
+    """Phase 2b: these log positions are durable here under ``ballot``."""
+
+    __slots__ = ("lsns",)
+
+    def __init__(self, pid: str, ballot: Ballot, lsns: list[int]) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.lsns = lsns
+
+
+class AcceptRefused(GroupMessage):
+    """Phase 2b, negative: the acceptor has promised a higher ballot."""
+
+    __slots__ = ("promised",)
+
+    def __init__(self, pid: str, ballot: Ballot, promised: Ballot) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.promised = promised
+
+
+class CatchupRequest(GroupMessage):
+    """A follower behind the commit point asks the leader of ``ballot`` for
+    committed records from ``from_lsn`` (``storage``: it keeps a B-tree)."""
+
+    __slots__ = ("from_lsn", "storage")
+
+    def __init__(self, pid: str, ballot: Ballot, from_lsn: int, storage: bool) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.from_lsn = from_lsn
+        self.storage = storage
+
+
+class CatchupEntries(GroupMessage):
+    """Committed records up to ``lsn``."""
+
+    __slots__ = ("entries", "lsn")
+
+    def __init__(self, pid: str, ballot: Ballot, entries: Entries, lsn: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.entries = entries
+        self.lsn = lsn
+
+
+class CatchupSnapshot(GroupMessage):
+    """The leader's log has a gap where the follower needs records (it was
+    installed from a copy): its B-tree at ``lsn`` (None for a log replica),
+    its membership, and the committed records after ``lsn``."""
+
+    __slots__ = ("entries", "lsn", "btree", "config")
+
+    def __init__(self, pid: str, ballot: Ballot, entries: Entries, lsn: int,
+                 btree: SortedDict | None, config: Members) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.entries = entries
+        self.lsn = lsn
+        self.btree = btree
+        self.config = config
+
+
+class LeaderCheck(GroupMessage):
+    """The gray-failure guard: do you still see the leader of ``ballot``?"""
+
+    __slots__ = ("attempt",)
+
+    def __init__(self, pid: str, ballot: Ballot, attempt: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.attempt = attempt
+
+
+class LeaderCheckReply(GroupMessage):
+    """The answer: whether the replier ``sees`` the ``leader`` it promised
+    (``ballot``), and whether it is ``leading`` itself."""
+
+    __slots__ = ("attempt", "sees", "leader", "leading")
+
+    def __init__(self, pid: str, ballot: Ballot, attempt: int, sees: bool, leader: str,
+                 leading: bool) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.attempt = attempt
+        self.sees = sees
+        self.leader = leader
+        self.leading = leading
+
+
+class Bootstrap(GroupMessage):
+    """Healing: become a ``kind`` replica of ``pid`` -- a copy of the
+    leader at commit point ``lsn`` (its B-tree for a storage replica, its
+    committed log for a log replica) in membership ``config``."""
+
+    __slots__ = ("kind", "config", "config_lsn", "lsn", "entries", "btree")
+
+    def __init__(self, pid: str, ballot: Ballot, kind: str, config: Members, config_lsn: int,
+                 lsn: int, entries: Entries, btree: SortedDict | None) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.kind = kind
+        self.config = config
+        self.config_lsn = config_lsn
+        self.lsn = lsn
+        self.entries = entries
+        self.btree = btree
+
+
+class BootstrapAck(GroupMessage):
+    """The copy is installed (and durable) here."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, pid: str, ballot: Ballot, kind: str) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.kind = kind
+
+
+class Retire(GroupMessage):
+    """You are not in ``config``, the committed membership: drop the replica."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, pid: str, ballot: Ballot, config: Members) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.config = config

@@ -220,14 +220,15 @@ def test_run_convergence_detects_a_corrupt_log_replica() -> None:
     from ddbsim.config import Config
     from ddbsim.lab.run import Run
     from ddbsim.lab.scenario import Scenario
-    from ddbsim.service.replica import LOG
+    from ddbsim.service.messages import LOG
+    from ddbsim.service.storage.log import LogRecord
 
     cfg = Config().with_overrides({"table.partitions": "1", "workload.rate_per_s": "0",
                                    "workload.canary_rate_per_s": "0"})
     run = Run(Scenario(name="unit", duration_s=1.0), cfg, 1)
     leader = run.service.leader_of("p-0000")
     assert leader is not None
-    leader.propose(("put", "k", "v", None))
+    leader.propose(LogRecord.put("k", "v"))
     run.world.env.run(until=1.0)
     assert leader.state.commit_lsn >= 1
     follower = next(m for m in run.service.members_of("p-0000") if m is not leader)
@@ -235,7 +236,7 @@ def test_run_convergence_detects_a_corrupt_log_replica() -> None:
     follower.state.kind = LOG
     follower.state.btree = None
     lsn = max(lsn for lsn in follower.state.log if lsn <= follower.state.commit_lsn)
-    follower.state.log[lsn].cmd = ("put", "k", "corrupted", None)
+    follower.state.log[lsn].record = LogRecord.put("k", "corrupted")
     out = check_convergence(run._replica_views(), cfg.replication.replicas)
     assert out["valid"] is False
 

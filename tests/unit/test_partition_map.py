@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from ddbsim.service.hashing import HASH_SPACE, key_hash
-from ddbsim.service.partition_map import PartitionMap
-from ddbsim.service.replica import LOG, STORAGE
+from ddbsim.service.messages import LOG, STORAGE
+from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
+from ddbsim.service.metadata.partition_map import PartitionMap
 
 
 def test_key_hash_is_blake2b_8_bytes_big_endian() -> None:

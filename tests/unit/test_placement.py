@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 from ddbsim.config import Config
-from ddbsim.service.placement import Placement
-from ddbsim.service.region import Service
-from ddbsim.service.replica import STORAGE
+from ddbsim.service.autoadmin.placement import Placement
+from ddbsim.service.messages import STORAGE
+from ddbsim.service.service import Service
 from ddbsim.world import World
 
 

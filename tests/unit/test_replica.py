@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ddbsim.service.replica import (
-    CHECKPOINT_EVERY,
-    LOG,
-    NO_BALLOT,
-    STORAGE,
-    ReplicaState,
-)
+from ddbsim.service.messages import LOG, STORAGE
+from ddbsim.service.storage.log import NOOP_RECORD, LogRecord
+from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
+
+CHECKPOINT_EVERY = 1000  # the default of storage.checkpoint_every_records
 
 MEMBERS = (("h1", STORAGE), ("h2", STORAGE), ("h3", STORAGE))
 B1 = (1, "h1")
@@ -20,11 +18,11 @@ def replica(kind: str = STORAGE, host: str = "h1") -> ReplicaState:
     return ReplicaState("p-0000", host, kind, MEMBERS)
 
 
-def put(key: str, value: str, expected: int | None = None) -> tuple:
-    return ("put", key, value, expected)
+def put(key: str, value: str, expected: int | None = None) -> LogRecord:
+    return LogRecord.put(key, value, expected)
 
 
-def commit_all(st: ReplicaState, cmds: list[tuple], ballot: tuple = B1) -> list:
+def commit_all(st: ReplicaState, cmds: list[LogRecord], ballot: tuple = B1) -> list:
     """Append, persist and commit ``cmds`` after the current log end."""
     first = st.last_lsn + 1
     for i, cmd in enumerate(cmds):
@@ -93,7 +91,7 @@ def test_commit_to_never_goes_backwards_or_beyond_the_target() -> None:
 
 def test_noop_and_config_apply_without_touching_items() -> None:
     st = replica()
-    res = commit_all(st, [("noop",), ("config", MEMBERS)])
+    res = commit_all(st, [NOOP_RECORD, LogRecord.config(MEMBERS)])
     assert [r for _, _, r in res] == [(True, 0), (True, 0)]
     assert len(st.btree) == 0
 
@@ -132,19 +130,19 @@ def test_conditional_put_expecting_a_version_of_a_missing_item_is_refused() -> N
 
 def test_delete_leaves_a_tombstone_and_versions_keep_counting() -> None:
     st = replica()
-    res = commit_all(st, [put("k", "a"), put("k", "b"), ("delete", "k")])
+    res = commit_all(st, [put("k", "a"), put("k", "b"), LogRecord.delete("k")])
     assert res[-1][2] == (True, 3)
     assert st.read("k") == (None, 3)
     assert st.btree["k"] == (None, 3)  # a tombstone, not a removal
     # After a delete, "must not exist" holds again and the version goes on.
-    res = commit_all(st, [put("k", "c", 3), put("k", "c", 0), ("delete", "k"), ("delete", "k")])
+    res = commit_all(st, [put("k", "c", 3), put("k", "c", 0), LogRecord.delete("k"), LogRecord.delete("k")])
     assert [r for _, _, r in res] == [(False, 3), (True, 4), (True, 5), (True, 6)]
     assert st.read("k") == (None, 6)
 
 
 def test_log_replica_keeps_no_items() -> None:
     st = replica(LOG)
-    res = commit_all(st, [put("k", "a"), ("delete", "k")])
+    res = commit_all(st, [put("k", "a"), LogRecord.delete("k")])
     assert [r for _, _, r in res] == [(True, 0), (True, 0)]
     assert st.btree is None
     assert st.commit_lsn == st.applied_lsn == 2
@@ -177,7 +175,7 @@ def test_crash_restores_an_overwritten_durable_entry() -> None:
     assert not st.is_durable(1)
     st.crash()
     assert st.log[1].ballot == B1
-    assert st.log[1].cmd == put("k", "old")
+    assert st.log[1].record == put("k", "old")
     assert st.is_durable(1)
 
 
@@ -199,7 +197,7 @@ def test_crash_restores_the_durable_promise() -> None:
 def test_crash_reverts_btree_to_checkpoint_and_replay_restores_it() -> None:
     st = replica()
     cmds = [put(f"k{i % 7}", f"v{i}") for i in range(30)]
-    cmds += [("delete", "k3"), put("k3", "again", 0), put("k1", "x", 999), ("noop",)]
+    cmds += [LogRecord.delete("k3"), put("k3", "again", 0), put("k1", "x", 999), NOOP_RECORD]
     commit_all(st, cmds)
     before = st.checksum()
     items = dict(st.btree)
@@ -222,7 +220,7 @@ def test_crash_after_a_checkpoint_keeps_the_checkpointed_items() -> None:
     commit_all(st, [put(f"k{i % 50}", f"v{i}") for i in range(CHECKPOINT_EVERY)])
     assert st.checkpoint_lsn == CHECKPOINT_EVERY
     at_checkpoint = st.checksum()
-    commit_all(st, [put("k1", "late"), ("delete", "k2"), put("new", "n")])
+    commit_all(st, [put("k1", "late"), LogRecord.delete("k2"), put("new", "n")])
     before = st.checksum()
     st.crash()
     assert st.applied_lsn == CHECKPOINT_EVERY
@@ -254,7 +252,7 @@ def test_config_entries_change_config() -> None:
     assert st.config == MEMBERS and st.is_member()
     new = (("h2", STORAGE), ("h3", STORAGE), ("h4", LOG))
     st.write(1, B1, put("k", "v"))
-    st.write(2, B1, ("config", new))
+    st.write(2, B1, LogRecord.config(new))
     # Uncommitted and even non-durable: the latest config in the log counts.
     assert st.config == new
     assert not st.is_member()
@@ -269,20 +267,20 @@ def test_config_entries_change_config() -> None:
 def test_overwriting_a_config_entry_with_another_command_removes_it() -> None:
     st = replica()
     new = (("h1", STORAGE), ("h2", STORAGE), ("h5", STORAGE))
-    st.write(1, B1, ("config", new))
+    st.write(1, B1, LogRecord.config(new))
     st.persisted(1)
     assert st.config == new
-    st.write(1, B2, ("noop",))  # a new leader filled the slot with something else
+    st.write(1, B2, NOOP_RECORD)  # a new leader filled the slot with something else
     assert st.config == MEMBERS
     st.crash()  # the overwrite was not durable: the config entry comes back
     assert st.config == new
-    assert st.log[1].cmd == ("config", new)
+    assert st.log[1].record == LogRecord.config(new)
 
 
 def test_durable_config_survives_a_crash() -> None:
     st = replica(host="h2")
     new = (("h2", STORAGE), ("h3", STORAGE), ("h4", STORAGE))
-    commit_all(st, [("config", new)])
+    commit_all(st, [LogRecord.config(new)])
     st.crash()
     assert st.config == new
     assert st.replay() == 1
@@ -292,7 +290,7 @@ def test_durable_config_survives_a_crash() -> None:
 
 def _source() -> ReplicaState:
     src = replica()
-    commit_all(src, [put("a", "1"), put("b", "2"), ("delete", "a"), put("c", "3", 0)])
+    commit_all(src, [put("a", "1"), put("b", "2"), LogRecord.delete("a"), put("c", "3", 0)])
     return src
 
 
@@ -338,7 +336,7 @@ def test_install_log_replica_copies_the_wal() -> None:
 def test_install_log_replica_takes_config_from_its_entries() -> None:
     new = (("h1", STORAGE), ("h2", STORAGE), ("h4", LOG))
     dst = ReplicaState("p-0000", "h4", LOG, new, config_lsn=1)
-    dst.install(2, None, [(1, B1, ("config", new)), (2, B1, ("noop",))])
+    dst.install(2, None, [(1, B1, LogRecord.config(new)), (2, B1, NOOP_RECORD)])
     assert dst.config == new and dst.is_member()
 
 

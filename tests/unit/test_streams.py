@@ -121,7 +121,7 @@ def test_streams_draws_wraps_the_named_stream() -> None:
 _SNIPPET = """
 import sys
 from ddbsim.config import Config
-from ddbsim.service.region import Service
+from ddbsim.service.service import Service
 from ddbsim.world import Streams, World
 s = Streams(2024)
 names = {"network", "client/az-1/client-1", "storage/az-2/r1/h3", "lab/faults"}

@@ -16,8 +16,8 @@ from typing import Protocol
 
 from sortedcontainers import SortedDict
 
-from ddbsim.service.hashing import HASH_SPACE, key_hash
-from ddbsim.service.replica import STORAGE, Members
+from ddbsim.service.messages import STORAGE, Members
+from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 
 
 class PartitionInfo:

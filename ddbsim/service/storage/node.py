@@ -3,65 +3,94 @@
 Paper §3: storage nodes host replicas of many partitions.  A node
 
 * queues client operations and serves them with a service-time model
-  (:class:`~ddbsim.service.service_queue.ServiceQueue`);
-* carries its replicas' Paxos messages and persists their WAL records with
-  a disk-latency model;
+  (:class:`~ddbsim.world.queueing.ServiceQueue`);
+* carries its replicas' Paxos messages (it is their
+  :class:`~ddbsim.service.storage.replica_host.ReplicaHost`) and persists
+  their WAL records on the host's :class:`~ddbsim.world.disk.Disk`;
 * sends **one heartbeat per peer host per interval** for all the groups the
   two hosts share (paper §5 leases, coalesced so that an idle region costs
   nothing per partition), and from the replies computes leases and notices
   peers that fell silent -- suspicion after ``leader_timeout_s`` starts
   elections, unhealthiness after ``healing.detection_s`` starts healing;
+* tells the control plane (:class:`ControlPlane`) when a replica here takes
+  the lead or commits a membership change;
 * on power-off loses everything volatile; on power-on boots, replays each
   replica's WAL from its B-tree checkpoint, and asks its peers who leads.
+
+Messages are dispatched by type: :data:`NODE_HANDLERS` for what the node
+handles itself, and every :class:`~ddbsim.service.messages.GroupMessage`
+kind of :data:`ddbsim.service.storage.paxos.HANDLERS` goes to the replica
+of its partition.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ddbsim.config import Config
+from ddbsim.service.bugs import Bugs
+from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.messages import (
+    STORAGE,
+    Ballot,
+    Bootstrap,
+    BootstrapAck,
+    GroupMessage,
     Heartbeat,
     HeartbeatAck,
-    PaxosMessage,
+    Members,
+    Message,
+    Retire,
     StorageOp,
     StorageReply,
 )
-from ddbsim.service.paxos import LEADER, Member
-from ddbsim.service.replica import STORAGE, Ballot, Members, ReplicaState
-from ddbsim.service.service_queue import ServiceQueue
+from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
+from ddbsim.service.storage.paxos import LEADER, Member
+from ddbsim.service.storage.replica import ReplicaState
+from ddbsim.world.disk import Disk
+from ddbsim.world.queueing import ServiceQueue
+from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
-if TYPE_CHECKING:
-    from ddbsim.service.region import Service
 
-_PAXOS_HANDLERS = {
-    "accept": "on_accept",
-    "accepted": "on_accepted",
-    "prepare": "on_prepare",
-    "promise": "on_promise",
-    "catchup_request": "on_catchup_request",
-    "catchup": "on_catchup",
-    "leader_check": "on_leader_check",
-    "leader_check_reply": "on_leader_check_reply",
-}
+class ControlPlane(Protocol):
+    """What a storage node tells the control plane (the authoritative
+    partition map, and through it the routers)."""
+
+    def leader_changed(self, pid: str, host_id: str) -> None:
+        """A replica on ``host_id`` now leads ``pid``."""
+
+    def membership_committed(self, pid: str, members: Members) -> None:
+        """``pid``'s leader committed the membership ``members``."""
+
+
+class Healing(Protocol):
+    def start(self, member: Member, lost_host: str, last_seen_s: float) -> None: ...
+
+    def bootstrap_acked(self, pid: str, host: str, kind: str) -> None: ...
 
 
 class StorageNode:
-    def __init__(self, service: Service, host: Host) -> None:
-        self.service = service
+    def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
+                 control: ControlPlane) -> None:
         self.host = host
-        world = service.world
+        self.host_id = host.id
         self.env = world.env
         self.net = world.network
-        self.cfg = service.cfg
-        self.hooks = service.hooks
-        self.bugs = service.bugs
-        self.draws = world.streams.draws(f"storage/{host.id}")
+        self._hosts = world.topology.hosts
+        self.cfg = cfg
+        self.hooks = hooks
+        self.bugs = bugs
+        self.control = control
+        self.healing: Healing | None = None
+        draws = world.streams.draws(f"storage/{host.id}")
+        self.draws = draws
+        self.disk = Disk(self.env, host, cfg.storage.wal_persist_s, 0.3, draws)
         self.members: dict[str, Member] = {}
-        self.queue = ServiceQueue(self.env, self.cfg.storage.servers_per_node,
-                                  self.cfg.storage.service_time_s, self.draws, host)
+        self.queue = ServiceQueue(self.env, cfg.storage.servers_per_node,
+                                  cfg.storage.service_time_s, draws, host)
         self.ready = True
         self.boot_t = -math.inf
         # Numbers our revocations; never reset, not even by a reboot: a peer
@@ -89,7 +118,7 @@ class StorageNode:
         self.unacked_commits: dict[str, dict[str, tuple[Ballot, int, float]]] = {}
         self.peer_since: dict[str, float] = {}  # when a host became our peer (grace for detection)
         self.retransmitting: set[Member] = set()  # leaders with unacknowledged proposals
-        self.lagging: set[Member] = set()  # followers that know of commits they lack
+        self._lagging: set[Member] = set()  # followers that know of commits they lack
         # pid -> a ballot this host stood for or led and gave up (told to peers
         # in every heartbeat until the partition moves on or leaves this host)
         self.withdrawn: dict[str, Ballot] = {}
@@ -103,10 +132,14 @@ class StorageNode:
     # replicas
     # ------------------------------------------------------------------
     def add_replica(self, state: ReplicaState) -> Member:
-        member = Member(self, state)
+        member = Member(self, state, self.cfg.replication, self.draws, self.hooks, self.bugs)
         self.members[state.pid] = member
         self._peers = None
         return member
+
+    def new_state(self, pid: str, kind: str, config: Members, config_lsn: int = 0) -> ReplicaState:
+        """An empty replica of ``pid`` for this host."""
+        return ReplicaState(pid, self.host_id, kind, config, config_lsn)
 
     def retire(self, pid: str) -> None:
         """Drop a replica that is no longer in its group's membership."""
@@ -116,56 +149,50 @@ class StorageNode:
             member.step_down("retired")
             self._peers = None
 
+    def holds(self, member: Member) -> bool:
+        return self.members.get(member.pid) is member
+
     def peers(self) -> list[str]:
         if self._peers is None:
             hosts = set()
             for member in self.members.values():
                 hosts.update(member.state.active_hosts())
-            hosts.discard(self.host.id)
+            hosts.discard(self.host_id)
             self._peers = sorted(hosts)
             for h in self._peers:
                 self.peer_since.setdefault(h, self.now)
         return self._peers
 
     # ------------------------------------------------------------------
-    # transport and disk
+    # transport, disk, timers
     # ------------------------------------------------------------------
-    def send_to(self, host_id: str, msg: Any) -> None:
-        self.net.send(self.host, self.service.world.topology.hosts[host_id], msg)
+    def send(self, host_id: str, msg: Message) -> None:
+        self.net.send(self.host, self._hosts[host_id], msg)
 
     def persist(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` once the disk has persisted a write issued now;
-        never, if the host loses power first."""
-        delay = self.draws.lognormal(self.cfg.storage.wal_persist_s, 0.3) * self.host.slowdown
-        call_later(self.env, delay, self._persisted, self.host.epoch, fn, args)
+        self.disk.write(fn, *args)
 
-    def _persisted(self, epoch: int, fn: Callable[..., Any], args: tuple) -> None:
-        if epoch == self.host.epoch and self.host.powered:
+    def later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> None:
+        call_later(self.env, delay_s, self._timer, self.host.epoch, fn, args)
+
+    def _timer(self, epoch: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if epoch == self.host.epoch:
             fn(*args)
 
     def reply(self, src: str, op: StorageOp, status: str, value: Any = None, version: int = 0,
               applied: bool = True, leader_hint: str | None = None) -> None:
         self.hooks.storage_request(self.now, op.pid, op.request.kind, status)
-        self.send_to(src, StorageReply(op.op_id, status, value, version, applied, leader_hint))
-
-    def reply_id(self, src: str, op_id: int, status: str, value: Any = None, version: int = 0,
-                 applied: bool = True) -> None:
-        self.send_to(src, StorageReply(op_id, status, value, version, applied, None))
+        self.send(src, StorageReply(op.op_id, status, value, version, applied, leader_hint))
 
     # ------------------------------------------------------------------
     # receiving
     # ------------------------------------------------------------------
-    def receive(self, src: Host, msg: Any) -> None:
-        if not self.ready:
-            return
-        if isinstance(msg, PaxosMessage):
-            self._on_paxos(src.id, msg)
-        elif isinstance(msg, StorageOp):
-            self.queue.submit(self._serve, src.id, msg, self.host.epoch)
-        elif isinstance(msg, Heartbeat):
-            self._on_heartbeat(src.id, msg)
-        elif isinstance(msg, HeartbeatAck):
-            self._on_heartbeat_ack(src.id, msg)
+    def receive(self, src: Host, msg: Message) -> None:
+        if self.ready:
+            NODE_HANDLERS[type(msg)](self, src.id, msg)
+
+    def _on_op(self, src: str, op: StorageOp) -> None:
+        self.queue.submit(self._serve, src, op, self.host.epoch)
 
     def _serve(self, src: str, op: StorageOp, epoch: int) -> None:
         if epoch != self.host.epoch or not self.ready:
@@ -176,40 +203,35 @@ class StorageNode:
             return
         member.handle_op(src, op)
 
-    def _on_paxos(self, src: str, msg: PaxosMessage) -> None:
-        if msg.kind == "bootstrap":
-            self._on_bootstrap(src, msg)
-            return
-        if msg.kind == "bootstrap_ack":
-            self.service.healing.bootstrap_acked(msg.pid, src, msg.body["kind"])
-            return
-        if msg.kind == "retire":
-            member = self.members.get(msg.pid)
-            if member is not None and self.host.id not in [h for h, _ in msg.body["config"]] \
-                    and msg.ballot >= member.state.promised:
-                self.retire(msg.pid)
-            return
+    def _to_member(self, src: str, msg: GroupMessage) -> None:
         member = self.members.get(msg.pid)
-        if member is None:
-            return
-        getattr(member, _PAXOS_HANDLERS[msg.kind])(src, msg)
+        if member is not None:
+            MEMBER_HANDLERS[type(msg)](member, src, msg)
 
-    def _on_bootstrap(self, src: str, msg: PaxosMessage) -> None:
+    def _on_retire(self, src: str, msg: Retire) -> None:
+        member = self.members.get(msg.pid)
+        if member is not None and self.host_id not in [h for h, _ in msg.config] \
+                and msg.ballot >= member.state.promised:
+            self.retire(msg.pid)
+
+    def _on_bootstrap(self, src: str, msg: Bootstrap) -> None:
         """A leader copied its partition here (healing): become a replica."""
-        body = msg.body
-        kind = body["kind"]
+        kind = msg.kind
         member = self.members.get(msg.pid)
         if member is not None and member.state.kind != STORAGE and kind == STORAGE:
             member.state.kind = STORAGE  # the log replica here becomes a storage replica
         else:
-            member = self.add_replica(ReplicaState(msg.pid, self.host.id, kind, body["config"],
-                                                   body["config_lsn"]))
+            member = self.add_replica(self.new_state(msg.pid, kind, msg.config, msg.config_lsn))
         st = member.state
         if st.promised < msg.ballot:
             st.promise(msg.ballot)
             st.promise_persisted(msg.ballot)
-        st.install(body["lsn"], body.get("btree"), body["entries"])
-        self.send_to(src, PaxosMessage("bootstrap_ack", msg.pid, msg.ballot, {"kind": body["kind"]}))
+        st.install(msg.lsn, msg.btree, msg.entries)
+        self.send(src, BootstrapAck(msg.pid, msg.ballot, kind))
+
+    def _on_bootstrap_ack(self, src: str, msg: BootstrapAck) -> None:
+        if self.healing is not None:
+            self.healing.bootstrap_acked(msg.pid, src, msg.kind)
 
     # ------------------------------------------------------------------
     # heartbeats, leases, failure detection
@@ -241,14 +263,14 @@ class StorageNode:
             mine = [(pid, b, c) for pid, (b, c, _t) in pending.items()] if pending else []
             gone = [(pid, b) for pid, b in self.withdrawn.items()
                     if self._hosts_partition(peer, pid)] if self.withdrawn else None
-            self.send_to(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
+            self.send(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
         self.resync.clear()
         for member in sorted(self.retransmitting, key=lambda m: m.pid):
             if not member.retransmit():
                 self.retransmitting.discard(member)
         # A follower behind the commit point asks again for the missing
         # records (its last request, or the answer, may have been lost).
-        for member in sorted(self.lagging, key=lambda m: m.pid):
+        for member in sorted(self._lagging, key=lambda m: m.pid):
             member.catch_up()
         self._detect(now)
         call_later(self.env, self.cfg.replication.heartbeat_interval_s, self._tick, epoch)
@@ -273,7 +295,14 @@ class StorageNode:
                 self.unhealthy.add(peer)
                 for member in list(self.members.values()):
                     if member.is_leader and any(h == peer for h, _ in member.state.config):
-                        self.service.healing.start(member, peer, heard)
+                        if self.healing is not None:
+                            self.healing.start(member, peer, heard)
+
+    def heard_at(self, host_id: str) -> float:
+        return self.last_recv.get(host_id, -math.inf)
+
+    def acked_at(self, host_id: str) -> float:
+        return self.ack_send_t.get(host_id, -math.inf)
 
     def sees(self, host_id: str) -> bool:
         """Whether this node heard a heartbeat from ``host_id`` recently."""
@@ -306,7 +335,7 @@ class StorageNode:
                 member = self.members.get(pid)
                 if member is not None:
                     member.on_withdrawn(ballot)
-        self.send_to(src, HeartbeatAck(msg.send_t, list(pending) if pending else []))
+        self.send(src, HeartbeatAck(msg.send_t, list(pending) if pending else []))
 
     def _on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
         self._heard(src)
@@ -330,15 +359,27 @@ class StorageNode:
         self.revocations.setdefault(host_id, []).append((self.revocation_seq, pid, ballot))
 
     # ------------------------------------------------------------------
-    # callbacks from replicas
+    # callbacks from replicas (the ReplicaHost protocol)
     # ------------------------------------------------------------------
     def commit_advanced(self, member: Member) -> None:
         self.dirty_commits[member.pid] = member
+
+    def retransmit_later(self, member: Member) -> None:
+        self.retransmitting.add(member)
+
+    def lagging(self, member: Member, behind: bool) -> None:
+        if behind:
+            self._lagging.add(member)
+        else:
+            self._lagging.discard(member)
 
     def withdraw(self, pid: str, ballot: Ballot) -> None:
         """Our replica of ``pid`` gave up ``ballot`` (lost the election or
         stepped down): tell its peers in every heartbeat."""
         self.withdrawn[pid] = ballot
+
+    def unwithdraw(self, pid: str) -> None:
+        self.withdrawn.pop(pid, None)
 
     def membership_changed(self) -> None:
         """A replica here learnt a new membership: recompute the peers."""
@@ -347,21 +388,20 @@ class StorageNode:
     def config_committed(self, member: Member, members: Members) -> None:
         self._peers = None
         if member.role == LEADER:
-            self.service.partition_map.set_members(member.pid, members)
+            self.control.membership_committed(member.pid, members)
             removed = [h for h, _ in member.state.config_before(member.state.commit_lsn)
                        if h not in [m for m, _ in members]]
             for host in removed:
-                self.send_to(host, PaxosMessage("retire", member.pid, member.ballot,
-                                                {"config": members}))
+                self.send(host, Retire(member.pid, member.ballot, members))
         elif not member.state.is_member():
             self.retire(member.pid)
 
     def leader_active(self, member: Member) -> None:
-        self.hooks.leader_elected(self.now, member.pid, member.ballot, self.host.id)
-        self.service.partition_map.set_leader(member.pid, self.host.id)
+        self.hooks.leader_elected(self.now, member.pid, member.ballot, self.host_id)
+        self.control.leader_changed(member.pid, self.host_id)
         for peer, _kind in member.state.config:
-            if peer in self.unhealthy:
-                self.service.healing.start(member, peer, self.last_heard.get(peer, self.now))
+            if peer in self.unhealthy and self.healing is not None:
+                self.healing.start(member, peer, self.last_heard.get(peer, self.now))
 
     # ------------------------------------------------------------------
     # power
@@ -384,7 +424,7 @@ class StorageNode:
             return
         for member in self.members.values():
             member.state.replay()
-            if member.state.promised[1] == self.host.id:
+            if member.state.promised[1] == self.host_id:
                 # We stood for or led this ballot before the power went: we
                 # lead nothing now, so release the followers that promised it.
                 self.withdrawn[member.pid] = member.state.promised
@@ -402,5 +442,17 @@ class StorageNode:
         if epoch != self.host.epoch or self.members.get(member.pid) is not member:
             return
         leader = member.state.promised[1]
-        if not leader or leader == self.host.id or not self.sees(leader):
+        if not leader or leader == self.host_id or not self.sees(leader):
             member.start_election()
+
+
+#: What a storage node does with each message, by type.
+NODE_HANDLERS: dict[type, Callable[[StorageNode, str, Any], None]] = {
+    StorageOp: StorageNode._on_op,
+    Heartbeat: StorageNode._on_heartbeat,
+    HeartbeatAck: StorageNode._on_heartbeat_ack,
+    Bootstrap: StorageNode._on_bootstrap,
+    BootstrapAck: StorageNode._on_bootstrap_ack,
+    Retire: StorageNode._on_retire,
+    **{kind: StorageNode._to_member for kind in MEMBER_HANDLERS},
+}

@@ -1,25 +1,42 @@
-"""The service of one region: storage nodes, routers, partitions, healing.
+"""The service of one region, composed: storage nodes, routers, partitions.
 
 Builds a table's partitions on the storage hosts (three replicas in three
-AZs, paper §3), elects the first leaders by fiat (round-robin over the AZs,
-as if the table had been running), starts every node's heartbeats, and
-puts a request router on every router host.
+AZs, paper §3), makes the first replica of each partition its leader by
+fiat (round-robin over the AZs, as if the table had been running), starts
+every node's heartbeats, and puts a request router on every router host.
+
+:class:`Service` only wires components together -- each is handed the
+collaborators it needs (the world's clock and network, its config section,
+the hooks, the partition map as a routing source or a control plane), never
+the service itself -- and offers the lab read-only views for its checks.
 """
 from __future__ import annotations
 
-import itertools
-
 from ddbsim.config import Config
-from ddbsim.service.bugs import KNOWN_BUGS
-from ddbsim.service.healing import Healing
+from ddbsim.service.autoadmin.placement import Placement
+from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.partition_map import PartitionMap
-from ddbsim.service.paxos import LEADER, Member
-from ddbsim.service.placement import Placement
-from ddbsim.service.replica import STORAGE, Members, ReplicaState
-from ddbsim.service.router import Router
-from ddbsim.service.storage_node import StorageNode
+from ddbsim.service.messages import STORAGE, Members
+from ddbsim.service.metadata.partition_map import PartitionMap
+from ddbsim.service.routing.router import Router
+from ddbsim.service.storage.healing import Healing
+from ddbsim.service.storage.node import StorageNode
+from ddbsim.service.storage.paxos import Member
 from ddbsim.world.region import World
+
+
+class _MapControlPlane:
+    """The control plane as storage nodes see it: today their word updates
+    the authoritative partition map at once."""
+
+    def __init__(self, partition_map: PartitionMap) -> None:
+        self._map = partition_map
+
+    def leader_changed(self, pid: str, host_id: str) -> None:
+        self._map.set_leader(pid, host_id)
+
+    def membership_committed(self, pid: str, members: Members) -> None:
+        self._map.set_members(pid, members)
 
 
 class Service:
@@ -27,17 +44,20 @@ class Service:
         self.world = world
         self.cfg = cfg
         self.hooks = hooks or ServiceHooks()
-        self.bugs: set[str] = set()
-        self._ids = itertools.count(1)
+        self.bugs = Bugs()
         topo = world.topology
         self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
+        control = _MapControlPlane(self.partition_map)
         self.nodes: dict[str, StorageNode] = {
-            h.id: StorageNode(self, h) for h in topo.of_kind("storage")}
+            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control)
+            for h in topo.of_kind("storage")}
         self.placement = Placement(topo, load=lambda h: len(self.nodes[h].members),
                                    holds=lambda h, pid: pid in self.nodes[h].members)
-        self.healing = Healing(self)
+        self.healing = Healing(world.env, cfg.healing, topo, self.placement, self.hooks)
+        for node in self.nodes.values():
+            node.healing = self.healing
         self.routers: dict[str, Router] = {
-            h.id: Router(self, h, self.partition_map) for h in topo.of_kind("router")}
+            h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
         self._place_partitions()
         for node in self.nodes.values():
             node.start()
@@ -50,33 +70,22 @@ class Service:
             leader_host = hosts[0].id
             ballot = (1, leader_host)
             for h in hosts:
-                state = ReplicaState(info.pid, h.id, STORAGE, members)
+                node = self.nodes[h.id]
+                state = node.new_state(info.pid, STORAGE, members)
                 state.promise(ballot)
                 state.promise_persisted(ballot)
-                member = self.nodes[h.id].add_replica(state)
+                member = node.add_replica(state)
                 if h.id == leader_host:
-                    self._crown(member, ballot, [x.id for x in hosts if x.id != leader_host])
+                    member.assume_leadership(ballot, [x.id for x in hosts if x.id != leader_host])
             self.partition_map.set_members(info.pid, members)
             self.partition_map.set_leader(info.pid, leader_host)
 
-    def _crown(self, member: Member, ballot: tuple[int, str], followers: list[str]) -> None:
-        member.role = LEADER
-        member.active = True
-        member.ballot = ballot
-        member.next_lsn = 1
-        member.supporters = set(followers)
-        self.hooks.leader_elected(self.world.now, member.pid, ballot, member.me)
-
     # ------------------------------------------------------------------
-    def next_id(self) -> int:
-        return next(self._ids)
-
     def inject_bug(self, name: str) -> None:
         """Switch on a deliberate protocol bug (tests only)."""
-        if name not in KNOWN_BUGS:
-            raise ValueError(f"unknown bug {name!r}; known: {', '.join(sorted(KNOWN_BUGS))}")
-        self.bugs.add(name)
+        self.bugs.enable(name)
 
+    # -- read-only views for the lab's checks and role targets ------------
     def members_of(self, pid: str) -> list[Member]:
         """The replicas of ``pid`` in the membership the partition map names."""
         return self._replicas(pid, self.partition_map.partition(pid).members)

@@ -3,7 +3,8 @@
 Paper §3 and §5: each partition is a replication group; its replicas use
 Multi-Paxos to agree on a write-ahead log.  This module is one replica's
 side of that protocol (:class:`Member`); the storage node it lives on
-(:mod:`ddbsim.service.storage_node`) carries its messages, its disk writes
+(:mod:`ddbsim.service.storage.node`, through the
+:class:`~ddbsim.service.storage.replica_host.ReplicaHost` protocol) carries its messages, its disk writes
 and the heartbeats of every group on the host.
 
 **Roles.**  A *follower* accepts; a *candidate* runs phase 1; a *leader*
@@ -74,30 +75,55 @@ records that the old membership had chosen meanwhile.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-import simpy
-
-from ddbsim.service.messages import GET_EVENTUAL, GET_STRONG, PaxosMessage, StorageOp
-from ddbsim.service.replica import LOG, NO_BALLOT, STORAGE, Ballot, Members, ReplicaState
-from ddbsim.world.scheduling import call_later
-
-if TYPE_CHECKING:
-    from ddbsim.service.storage_node import StorageNode
+from ddbsim.service.bugs import Bugs
+from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.messages import (
+    COND_PUT,
+    GET_EVENTUAL,
+    GET_STRONG,
+    LOG,
+    STORAGE,
+    Accept,
+    Accepted,
+    AcceptRefused,
+    Ballot,
+    CatchupEntries,
+    CatchupRequest,
+    CatchupSnapshot,
+    GroupMessage,
+    LeaderCheck,
+    LeaderCheckReply,
+    Members,
+    Prepare,
+    PrepareRefused,
+    Promise,
+    StorageOp,
+)
+from ddbsim.service.messages import DELETE as DELETE_REQUEST
+from ddbsim.service.storage.log import CONFIG, NOOP_RECORD, LogRecord
+from ddbsim.service.storage.log import DELETE as DELETE_RECORD
+from ddbsim.service.storage.log import PUT as PUT_RECORD
+from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
+from ddbsim.service.storage.replica_host import ReplicaHost
+from ddbsim.world.streams import Draws
 
 FOLLOWER = "follower"
 CANDIDATE = "candidate"
 LEADER = "leader"
-NOOP = ("noop",)
+
+CommitCallback = Callable[[bool], Any]
 
 
 class Proposal:
-    __slots__ = ("cmd", "origin", "configs", "acks", "chosen", "sent_s")
+    __slots__ = ("record", "origin", "configs", "acks", "chosen", "sent_s")
 
-    def __init__(self, cmd: tuple, origin: tuple[str, int] | None, configs: tuple[Members, ...],
-                 sent_s: float) -> None:
-        self.cmd = cmd
-        self.origin = origin  # (router host id, op id) to answer, if any
+    def __init__(self, record: LogRecord, origin: tuple[str, StorageOp] | None,
+                 configs: tuple[Members, ...], sent_s: float) -> None:
+        self.record = record
+        self.origin = origin  # (router host id, its operation) to answer, if any
         self.configs = configs
         self.acks: set[str] = set()
         self.chosen = False
@@ -110,17 +136,34 @@ def quorum_of(members: Members, write_quorum: int, replicas: int) -> int:
 
 
 class Member:
-    """One replica's part in its partition's Multi-Paxos group."""
+    """One replica's part in its partition's Multi-Paxos group.
 
-    def __init__(self, node: StorageNode, state: ReplicaState) -> None:
-        self.node = node
+    It is handed what it needs: its host (:class:`ReplicaHost`: messages,
+    the disk, timers, the failure detector's timestamps), its durable state,
+    the replication config, the host's ``paxos`` random stream (election
+    back-offs), the hooks observation listens on, and the bug switches.
+    """
+
+    def __init__(self, host: ReplicaHost, state: ReplicaState, cfg: Any, draws: Draws,
+                 hooks: ServiceHooks, bugs: Bugs) -> None:
+        self.host = host
         self.state = state
         self.pid = state.pid
-        self.me = node.host.id
-        self.cfg = node.cfg.replication
-        self.commit_waiters: dict[int, simpy.Event] = {}
+        self.me = host.host_id
+        self.cfg = cfg
+        self.draws = draws
+        self.hooks = hooks
+        self.bugs = bugs
+        self.commit_waiters: dict[int, CommitCallback] = {}
         self.max_seen_round = 0
         self.reset_volatile()
+
+    # ------------------------------------------------------------------
+    # dispatch
+    # ------------------------------------------------------------------
+    def receive(self, src: str, msg: GroupMessage) -> None:
+        """Handle a message about this partition from host ``src``."""
+        HANDLERS[type(msg)](self, src, msg)
 
     # ------------------------------------------------------------------
     # volatile state
@@ -148,15 +191,18 @@ class Member:
         self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
         self.nacked: Ballot = NO_BALLOT  # a lower-ballot leader we told we promised higher
         self.check_targets = 0
-        for ev in self.commit_waiters.values():
-            if not ev.triggered:
-                ev.succeed(False)
+        self._fail_commit_waiters()
+
+    def _fail_commit_waiters(self) -> None:
+        waiters = self.commit_waiters
         self.commit_waiters = {}
+        for callback in waiters.values():
+            callback(False)
 
     def crash(self) -> None:
         """The host lost power: volatile state goes, durable state stays."""
         if self.role == LEADER:
-            self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, "power_off")
+            self.hooks.leader_lost(self.host.now, self.pid, self.ballot, self.me, "power_off")
         self.state.crash()
         self.reset_volatile()
 
@@ -173,9 +219,6 @@ class Member:
         host = self.state.promised[1]
         return host or None
 
-    def _send(self, host: str, kind: str, body: dict[str, Any], ballot: Ballot | None = None) -> None:
-        self.node.send_to(host, PaxosMessage(kind, self.pid, ballot or self.ballot, body))
-
     def _others(self, members: Members | None = None) -> list[str]:
         if members is None:
             return [h for h in self.state.active_hosts() if h != self.me]
@@ -186,7 +229,7 @@ class Member:
 
     def _votes(self, members: Members, voters: set[str] | dict[str, Any]) -> int:
         """How many of ``members`` are among ``voters``: one vote each."""
-        if "log_replica_counts_twice" in self.node.bugs:
+        if self.bugs.log_replica_counts_twice:
             return sum(2 if kind == LOG else 1 for h, kind in members if h in voters)
         return sum(1 for h, _ in members if h in voters)
 
@@ -201,86 +244,84 @@ class Member:
             self.step_down("preempted")
         st.promise(ballot)
         if persist:
-            self.node.persist(st.promise_persisted, ballot)
+            self.host.persist(st.promise_persisted, ballot)
         if old[1] and old[1] != ballot[1] and old[1] != self.me:
-            self.node.revoke(old[1], self.pid, ballot)
+            self.host.revoke(old[1], self.pid, ballot)
         self.max_seen_round = max(self.max_seen_round, ballot[0])
 
     def step_down(self, reason: str) -> None:
+        host = self.host
         if self.role == LEADER:
-            self.node.hooks.leader_lost(self.node.now, self.pid, self.ballot, self.me, reason)
+            self.hooks.leader_lost(host.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
-            self.node.withdraw(self.pid, self.ballot)
+            host.withdraw(self.pid, self.ballot)
             if reason != "retired":
                 # Nobody may be left to stand (we led; a revocation does not
                 # say who else will): try again after a back-off unless a
                 # leader shows up.
-                call_later(self.node.env, self.node.draws.exponential(self.cfg.election_backoff_s),
-                           self._retry, self.attempt, self.node.host.epoch)
+                host.later(self.draws.exponential(self.cfg.election_backoff_s), self._retry,
+                           self.attempt)
         self.role = FOLLOWER
         self.active = False
         self.electing = False  # a candidate's attempt ends here too
         self.proposals = {}
         self.promises = {}
         self.supporters = set()
-        for ev in self.commit_waiters.values():
-            if not ev.triggered:
-                ev.succeed(False)
-        self.commit_waiters = {}
+        self._fail_commit_waiters()
 
     # ------------------------------------------------------------------
     # client operations
     # ------------------------------------------------------------------
     def handle_op(self, src: str, op: StorageOp) -> None:
         req = op.request
-        node = self.node
+        host = self.host
         st = self.state
         if req.kind == GET_EVENTUAL:
             if st.kind != STORAGE or not st.is_member():
-                node.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+                host.reply(src, op, "not_leader", leader_hint=self.leader_hint())
                 return
             value, version = st.read(req.key)
-            node.reply(src, op, "ok", value=value, version=version)
+            host.reply(src, op, "ok", value=value, version=version)
             return
         if not self.is_leader:
-            if req.kind == GET_STRONG and "follower_strong_read" in node.bugs and (
+            if req.kind == GET_STRONG and self.bugs.follower_strong_read and (
                     st.kind == STORAGE and st.is_member()):
                 value, version = st.read(req.key)
-                node.reply(src, op, "ok", value=value, version=version)
+                host.reply(src, op, "ok", value=value, version=version)
                 return
-            node.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+            host.reply(src, op, "not_leader", leader_hint=self.leader_hint())
             return
         if req.kind == GET_STRONG:
             until = self.lease_until()
-            now = node.now
+            now = host.now
             if until <= now:
-                node.reply(src, op, "unavailable", leader_hint=self.me)
+                host.reply(src, op, "unavailable", leader_hint=self.me)
                 return
             if until > self.reported_lease_until:
-                node.hooks.lease_held(self.pid, self.ballot, now, until)
+                self.hooks.lease_held(self.pid, self.ballot, now, until)
                 self.reported_lease_until = until
             value, version = st.read(req.key)
-            node.reply(src, op, "ok", value=value, version=version)
+            host.reply(src, op, "ok", value=value, version=version)
             return
-        if req.kind == "delete":
-            cmd: tuple = ("delete", req.key)
+        if req.kind == DELETE_REQUEST:
+            record = LogRecord.delete(req.key)
         else:
-            expected = req.expected_version if req.kind == "cond_put" else None
-            cmd = ("put", req.key, req.value, expected)
-        self.propose(cmd, origin=(src, op.op_id))
+            expected = req.expected_version if req.kind == COND_PUT else None
+            record = LogRecord.put(req.key, req.value, expected)
+        self.propose(record, origin=(src, op))
 
     def lease_until(self) -> float:
         """Until when this leader's lease is valid, from heartbeat timestamps."""
         if not self.is_leader:
             return -math.inf
         until = math.inf
-        acked = self.node.ack_send_t
+        acked_at = self.host.acked_at
         for members in self.state.active_configs():
             need = self._quorum(members) - (1 if any(h == self.me for h, _ in members) else 0)
             if need <= 0:
-                until = min(until, self.node.now + self.cfg.lease_s)
+                until = min(until, self.host.now + self.cfg.lease_s)
                 continue
-            times = sorted((acked.get(h, -math.inf) for h in self._others(members)
+            times = sorted((acked_at(h) for h in self._others(members)
                             if h in self.supporters), reverse=True)
             if len(times) < need:
                 return -math.inf
@@ -290,25 +331,26 @@ class Member:
     # ------------------------------------------------------------------
     # phase 2: leader side
     # ------------------------------------------------------------------
-    def propose(self, cmd: tuple, origin: tuple[str, int] | None = None, lsn: int | None = None) -> int:
+    def propose(self, record: LogRecord, origin: tuple[str, StorageOp] | None = None,
+                lsn: int | None = None) -> int:
         st = self.state
+        host = self.host
         if lsn is None:
             lsn = self.next_lsn
             self.next_lsn += 1
-        st.write(lsn, self.ballot, cmd)
-        if cmd[0] == "config":
-            self.node.membership_changed()
-        if "apply_before_commit" in self.node.bugs and self.active:
+        st.write(lsn, self.ballot, record)
+        if record.op == CONFIG:
+            host.membership_changed()
+        if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
-        proposal = Proposal(cmd, origin, configs, self.node.now)
+        proposal = Proposal(record, origin, configs, host.now)
         self.proposals[lsn] = proposal
-        self.node.retransmitting.add(self)
-        self.node.persist(self._own_persisted, lsn, self.ballot)
-        body = {"entries": [(lsn, cmd)], "commit": st.commit_lsn}
+        host.retransmit_later(self)
+        host.persist(self._own_persisted, lsn, self.ballot)
         targets = self._others(configs[0]) if len(configs) == 1 else self._others()
-        for host in targets:
-            self._send(host, "accept", body)
+        for target in targets:
+            host.send(target, Accept(self.pid, self.ballot, [(lsn, record)], st.commit_lsn))
         return lsn
 
     def retransmit(self) -> bool:
@@ -317,9 +359,9 @@ class Member:
         lost).  Returns False once nothing is outstanding."""
         if self.role != LEADER or not self.proposals:
             return False
-        now = self.node.now
+        now = self.host.now
         stale = now - self.cfg.election_timeout_s
-        missing: dict[str, list[tuple[int, tuple]]] = {}
+        missing: dict[str, list[tuple[int, LogRecord]]] = {}
         for lsn in sorted(self.proposals):
             p = self.proposals[lsn]
             if p.sent_s > stale:
@@ -329,9 +371,9 @@ class Member:
                     if host != self.me and host not in p.acks:
                         batch = missing.setdefault(host, [])
                         if len(batch) < self.cfg.catchup_batch and (not batch or batch[-1][0] != lsn):
-                            batch.append((lsn, p.cmd))
+                            batch.append((lsn, p.record))
         for host in sorted(missing):
-            self._send(host, "accept", {"entries": missing[host], "commit": self.state.commit_lsn})
+            self.host.send(host, Accept(self.pid, self.ballot, missing[host], self.state.commit_lsn))
         return True
 
     def _own_persisted(self, lsn: int, ballot: Ballot) -> None:
@@ -345,11 +387,12 @@ class Member:
         if proposal is None:
             return
         proposal.acks.add(self.me)
-        cmd = proposal.cmd
-        if "ack_before_quorum" in self.node.bugs and proposal.origin is not None and (
-                cmd[0] == "delete" or (cmd[0] == "put" and cmd[3] is None)):
-            src, op_id = proposal.origin
-            self.node.reply_id(src, op_id, "ok")
+        record = proposal.record
+        if self.bugs.ack_before_quorum and proposal.origin is not None and (
+                record.op == DELETE_RECORD or (record.op == PUT_RECORD
+                                               and record.expected_version is None)):
+            src, op = proposal.origin
+            self.host.reply(src, op, "ok")
             proposal.origin = None
         if proposal.chosen:
             # Chosen on the followers' acks while our own write was in
@@ -359,20 +402,19 @@ class Member:
         else:
             self._check(lsn, proposal)
 
-    def on_accepted(self, src: str, msg: PaxosMessage) -> None:
-        body = msg.body
-        if not body["ok"]:
-            if body["promised"] > self.state.promised:
-                self._promise(body["promised"])
-            return
+    def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role != LEADER or msg.ballot != self.ballot:
             return
         self.supporters.add(src)
-        for lsn in body["lsns"]:
+        for lsn in msg.lsns:
             proposal = self.proposals.get(lsn)
             if proposal is not None:
                 proposal.acks.add(src)
                 self._check(lsn, proposal)
+
+    def on_accept_refused(self, src: str, msg: AcceptRefused) -> None:
+        if msg.promised > self.state.promised:
+            self._promise(msg.promised)
 
     def _check(self, lsn: int, proposal: Proposal) -> None:
         if proposal.chosen:
@@ -395,57 +437,55 @@ class Member:
         if commit == st.commit_lsn:
             return
         applied = st.commit_to(commit)
-        node = self.node
-        for lsn, cmd, (ok, version) in applied:
+        host = self.host
+        for lsn, record, (ok, version) in applied:
             proposal = proposals.pop(lsn, None)
             if proposal is not None and proposal.origin is not None:
-                src, op_id = proposal.origin
-                node.reply_id(src, op_id, "ok", version=version, applied=ok,
-                              value=cmd[2] if cmd[0] == "put" else None)
-            if cmd[0] == "config":
-                node.config_committed(self, cmd[1])
+                src, op = proposal.origin
+                host.reply(src, op, "ok", version=version, applied=ok,
+                           value=record.value if record.op == PUT_RECORD else None)
+            if record.op == CONFIG:
+                host.config_committed(self, record.members)
             waiter = self.commit_waiters.pop(lsn, None)
-            if waiter is not None and not waiter.triggered:
-                waiter.succeed(True)
-        node.commit_advanced(self)
+            if waiter is not None:
+                waiter(True)
+        host.commit_advanced(self)
         if self.role == LEADER and not self.active and st.commit_lsn >= self.recovery_lsn:
             self._activate()
 
-    def wait_commit(self, lsn: int) -> simpy.Event:
-        """An event that succeeds with True when ``lsn`` commits here, or
-        with False if this replica stops leading first."""
-        ev = self.node.env.event()
+    def on_commit(self, lsn: int, callback: CommitCallback) -> None:
+        """Call ``callback(True)`` when ``lsn`` commits here, or
+        ``callback(False)`` if this replica stops leading first."""
         if self.state.commit_lsn >= lsn:
-            ev.succeed(True)
+            callback(True)
         elif self.role != LEADER:
-            ev.succeed(False)
+            callback(False)
         else:
-            self.commit_waiters[lsn] = ev
-        return ev
+            self.commit_waiters[lsn] = callback
 
     # ------------------------------------------------------------------
     # phase 2: acceptor side
     # ------------------------------------------------------------------
-    def on_accept(self, src: str, msg: PaxosMessage) -> None:
+    def on_accept(self, src: str, msg: Accept) -> None:
         st = self.state
         ballot = msg.ballot
         if ballot < st.promised:
-            self._send(src, "accepted", {"ok": False, "promised": st.promised, "lsns": []}, ballot)
+            self.host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
         if ballot > st.promised:
             self._promise(ballot, persist=False)
         elif self.role != FOLLOWER and ballot != self.ballot:
             self.step_down("preempted")
         lsns = []
-        for lsn, cmd in msg.body["entries"]:
+        for lsn, record in msg.entries:
             lsns.append(lsn)
             if lsn <= st.commit_lsn:
                 continue  # committed here already: final, and durable
-            st.write(lsn, ballot, cmd)
-            if cmd[0] == "config":
-                self.node.membership_changed()
-        self.node.persist(self._accepted_persisted, src, lsns, ballot)
-        self.learn_commit(msg.body["commit"], ballot)
+            st.write(lsn, ballot, record)
+            if record.op == CONFIG:
+                self.host.membership_changed()
+        self.host.persist(self._accepted_persisted, src, lsns, ballot)
+        self.learn_commit(msg.commit_lsn, ballot)
 
     def _accepted_persisted(self, src: str, lsns: list[int], ballot: Ballot) -> None:
         st = self.state
@@ -454,7 +494,7 @@ class Member:
             entry = st.log.get(lsn)
             if entry is not None and entry.ballot == ballot:
                 st.persisted(lsn)
-        self._send(src, "accepted", {"ok": True, "lsns": lsns}, ballot)
+        self.host.send(src, Accepted(self.pid, ballot, lsns))
         self._try_commit()
 
     def on_withdrawn(self, ballot: Ballot) -> None:
@@ -464,11 +504,11 @@ class Member:
         if ballot != self.state.promised or self.role != FOLLOWER or self.withdrawn == ballot:
             return
         self.withdrawn = ballot
-        delay = self.node.draws.exponential(self.cfg.election_backoff_s)
-        call_later(self.node.env, delay, self._after_withdrawn, ballot, self.node.host.epoch)
+        self.host.later(self.draws.exponential(self.cfg.election_backoff_s),
+                        self._after_withdrawn, ballot)
 
-    def _after_withdrawn(self, ballot: Ballot, epoch: int) -> None:
-        if epoch == self.node.host.epoch and self.state.promised == ballot and self.role == FOLLOWER:
+    def _after_withdrawn(self, ballot: Ballot) -> None:
+        if self.state.promised == ballot and self.role == FOLLOWER:
             self.start_election()
 
     def on_commit_notice(self, ballot: Ballot, commit: int) -> None:
@@ -482,7 +522,7 @@ class Member:
             # group elects again above our ballot.
             if self.nacked != ballot:
                 self.nacked = ballot
-                self.node.revoke(ballot[1], self.pid, self.state.promised)
+                self.host.revoke(ballot[1], self.pid, self.state.promised)
             return
         if ballot > self.state.promised:
             self._promise(ballot)
@@ -508,78 +548,84 @@ class Member:
             if entry is None or entry.ballot != ballot or not st.is_durable(commit + 1):
                 break
             commit += 1
-        for _lsn, cmd, _res in st.commit_to(commit):
-            if cmd[0] == "config":
-                self.node.config_committed(self, cmd[1])
+        for _lsn, record, _res in st.commit_to(commit):
+            if record.op == CONFIG:
+                self.host.config_committed(self, record.members)
         if st.commit_lsn < target:
-            self.node.lagging.add(self)
+            self.host.lagging(self, True)
             self._request_catchup()
         else:
-            self.node.lagging.discard(self)
+            self.host.lagging(self, False)
 
     def catch_up(self) -> None:
         """Called on every heartbeat tick while this follower lags."""
         if self.role == LEADER or self.state.commit_lsn >= self.known_commit \
-                or self.node.members.get(self.pid) is not self:
-            self.node.lagging.discard(self)
+                or not self.host.holds(self):
+            self.host.lagging(self, False)
             return
         self._try_commit()
 
     def _request_catchup(self) -> None:
-        now = self.node.now
+        now = self.host.now
         leader = self.state.promised[1]
         if now < self.catchup_until_s or not leader or leader == self.me:
             return
         self.catchup_until_s = now + self.cfg.election_timeout_s
-        self._send(leader, "catchup_request", {"from": self.state.commit_lsn + 1,
-                                               "storage": self.state.kind == STORAGE},
-                   self.state.promised)
+        self.host.send(leader, CatchupRequest(self.pid, self.state.promised,
+                                              self.state.commit_lsn + 1,
+                                              self.state.kind == STORAGE))
 
-    def on_catchup_request(self, src: str, msg: PaxosMessage) -> None:
+    def on_catchup_request(self, src: str, msg: CatchupRequest) -> None:
         # Committed records are final: a leader still recovering may send them.
         if self.role != LEADER:
             return
         st = self.state
-        first = msg.body["from"]
+        first = msg.from_lsn
         upto = min(st.commit_lsn, first + self.cfg.catchup_batch - 1)
         if upto < first:
             return
         entries = st.entries_from(first, upto)
         if len(entries) == upto - first + 1:
-            body: dict[str, Any] = {"entries": entries, "lsn": upto}
+            self.host.send(src, CatchupEntries(self.pid, self.ballot, entries, upto))
         else:  # our log has a gap there (we were installed from a copy): send the B-tree
-            body = {"entries": st.entries_from(st.applied_lsn + 1, st.commit_lsn),
-                    "lsn": st.applied_lsn,
-                    "btree": st.snapshot() if msg.body["storage"] else None,
-                    "config": st.config}
-        self._send(src, "catchup", body)
+            self.host.send(src, CatchupSnapshot(
+                self.pid, self.ballot, st.entries_from(st.applied_lsn + 1, st.commit_lsn),
+                st.applied_lsn, st.snapshot() if msg.storage else None, st.config))
 
-    def on_catchup(self, src: str, msg: PaxosMessage) -> None:
+    def on_catchup_entries(self, src: str, msg: CatchupEntries) -> None:
         st = self.state
         if msg.ballot != st.promised or self.role == LEADER:
             return
-        body = msg.body
-        if "btree" in body:
-            if st.kind == STORAGE and body["btree"] is None:
-                return
-            st.install(body["lsn"], body["btree"], [])
-            if st.config != body["config"]:
-                st.adopt_config(body["lsn"], body["config"])
-        for lsn, ballot, cmd in body["entries"]:
-            if lsn > st.commit_lsn:
-                st.write(lsn, ballot, cmd)
-                if cmd[0] == "config":
-                    self.node.membership_changed()
-        last = body["entries"][-1][0] if body["entries"] else body["lsn"]
-        self.node.persist(self._catchup_persisted, [e[0] for e in body["entries"]], last)
+        self._take_catchup(msg.entries, msg.lsn)
+
+    def on_catchup_snapshot(self, src: str, msg: CatchupSnapshot) -> None:
+        st = self.state
+        if msg.ballot != st.promised or self.role == LEADER:
+            return
+        if st.kind == STORAGE and msg.btree is None:
+            return
+        st.install(msg.lsn, msg.btree, [])
+        if st.config != msg.config:
+            st.adopt_config(msg.lsn, msg.config)
+        self._take_catchup(msg.entries, msg.lsn)
+
+    def _take_catchup(self, entries: list, lsn: int) -> None:
+        st = self.state
+        for entry_lsn, ballot, record in entries:
+            if entry_lsn > st.commit_lsn:
+                st.write(entry_lsn, ballot, record)
+                if record.op == CONFIG:
+                    self.host.membership_changed()
+        last = entries[-1][0] if entries else lsn
+        self.host.persist(self._catchup_persisted, [e[0] for e in entries], last)
 
     def _catchup_persisted(self, lsns: list[int], last: int) -> None:
         st = self.state
         for lsn in lsns:
             st.persisted(lsn)
-        for _lsn, cmd, _res in st.commit_to(last):  # these records are known chosen
-            if cmd[0] == "config":
-                self.node.config_committed(self, cmd[1])
+        for _lsn, record, _res in st.commit_to(last):  # these records are known chosen
+            if record.op == CONFIG:
+                self.host.config_committed(self, record.members)
         self.catchup_until_s = -math.inf
         self._try_commit()
 
@@ -592,7 +638,7 @@ class Member:
         if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member() \
                 or self.me not in st.active_hosts():
             return
-        if not self.node.ready:
+        if not self.host.ready:
             return
         self.electing = True
         self.attempt += 1
@@ -604,31 +650,29 @@ class Member:
             others = [*others, leader]  # a leader we promised that has left the group
         self.check_targets = len(others)
         for host in others:
-            self._send(host, "leader_check", {"attempt": attempt}, st.promised)
+            self.host.send(host, LeaderCheck(self.pid, st.promised, attempt))
         if others:
-            call_later(self.node.env, self.cfg.election_timeout_s, self._check_done, attempt,
-                       self.node.host.epoch)
+            self.host.later(self.cfg.election_timeout_s, self._check_done, attempt)
         else:
-            self._check_done(attempt, self.node.host.epoch)
+            self._check_done(attempt)
 
-    def on_leader_check(self, src: str, msg: PaxosMessage) -> None:
+    def on_leader_check(self, src: str, msg: LeaderCheck) -> None:
         """Answer the gray-failure guard: do we still see the leader we
         promised?  And do *we* lead (the authoritative word about ourselves)?"""
         st = self.state
         leader = st.promised[1]
         sees = bool(leader) and leader != src and st.promised != self.withdrawn and (
-            self.is_leader or (leader != self.me and self.node.sees(leader)))
-        self._send(src, "leader_check_reply", {"attempt": msg.body["attempt"], "sees": sees,
-                                               "leader": leader, "leading": self.is_leader},
-                   st.promised)
+            self.is_leader or (leader != self.me and self.host.sees(leader)))
+        self.host.send(src, LeaderCheckReply(self.pid, st.promised, msg.attempt, sees, leader,
+                                             self.is_leader))
 
-    def on_leader_check_reply(self, src: str, msg: PaxosMessage) -> None:
-        if not self.electing or msg.body["attempt"] != self.attempt or self.role != FOLLOWER:
+    def on_leader_check_reply(self, src: str, msg: LeaderCheckReply) -> None:
+        if not self.electing or msg.attempt != self.attempt or self.role != FOLLOWER:
             return
         self.max_seen_round = max(self.max_seen_round, msg.ballot[0])
-        self.check_replies[src] = (msg.body["sees"], msg.body["leader"], msg.body["leading"])
+        self.check_replies[src] = (msg.sees, msg.leader, msg.leading)
         if len(self.check_replies) >= self.check_targets:
-            self._check_done(self.attempt, self.node.host.epoch)
+            self._check_done(self.attempt)
 
     def _someone_sees_a_leader(self) -> bool:
         """True if a replica sees a leader that has not itself told us it
@@ -638,48 +682,47 @@ class Member:
         return any(sees and leader not in not_leading
                    for sees, leader, _leading in self.check_replies.values())
 
-    def _check_done(self, attempt: int, epoch: int) -> None:
-        if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
+    def _check_done(self, attempt: int) -> None:
+        if attempt != self.attempt or not self.electing:
             return
         if self._someone_sees_a_leader() or self.role != FOLLOWER:
             # Someone still sees a leader: stand down.  Ask again later in
             # case that leader is a ghost (alive, leading nothing) whose word
             # did not reach us; _retry stops once we hear our leader.
             self.electing = False
-            delay = self.cfg.election_timeout_s + self.node.draws.exponential(self.cfg.election_backoff_s)
-            call_later(self.node.env, delay, self._retry, attempt, epoch)
+            delay = self.cfg.election_timeout_s + self.draws.exponential(self.cfg.election_backoff_s)
+            self.host.later(delay, self._retry, attempt)
             return
-        node = self.node
         self.check_ballot = self.state.promised
-        wait = max(0.0, self._lease_wait_until() - node.now)
-        call_later(node.env, wait, self._prepare, attempt, node.host.epoch)
+        wait = max(0.0, self._lease_wait_until() - self.host.now)
+        self.host.later(wait, self._prepare, attempt)
 
     def _lease_wait_until(self) -> float:
         """Until when we still grant a lease to the leader we promised (or
         may have, if we rebooted since): no new ballot of ours before then."""
-        node = self.node
-        if "no_lease_wait" in node.bugs:
+        host = self.host
+        if self.bugs.no_lease_wait:
             return -math.inf
         lease_s = self.cfg.lease_s
-        wait_until = node.boot_t + lease_s
+        wait_until = host.boot_t + lease_s
         leader = self.state.promised[1]
         if leader and leader != self.me and self.state.promised != self.withdrawn:
-            wait_until = max(wait_until, node.last_recv.get(leader, -math.inf) + lease_s)
+            wait_until = max(wait_until, host.heard_at(leader) + lease_s)
         return wait_until
 
-    def _prepare(self, attempt: int, epoch: int) -> None:
-        if attempt != self.attempt or not self.electing or epoch != self.node.host.epoch:
+    def _prepare(self, attempt: int) -> None:
+        if attempt != self.attempt or not self.electing:
             return
         st = self.state
         if self.role != FOLLOWER or not st.is_member() or st.promised != self.check_ballot:
             self.electing = False  # a leader appeared while we waited: stand down
             return
-        wait = self._lease_wait_until() - self.node.now
+        wait = self._lease_wait_until() - self.host.now
         if wait > 0:  # the leader we promised was heard from meanwhile: wait on
-            call_later(self.node.env, wait, self._prepare, attempt, epoch)
+            self.host.later(wait, self._prepare, attempt)
             return
         ballot = (max(st.promised[0], self.max_seen_round) + 1, self.me)
-        self.node.withdrawn.pop(self.pid, None)
+        self.host.unwithdraw(self.pid)
         self._promise(ballot)
         self.role = CANDIDATE
         self.ballot = ballot
@@ -689,14 +732,13 @@ class Member:
         self.prepared = {self.me}
         for host in self._others():
             self.prepared.add(host)
-            self._send(host, "prepare", {"from": self.from_lsn})
-        call_later(self.node.env, self.cfg.election_timeout_s, self._candidate_timeout, attempt,
-                   self.node.host.epoch)
+            self.host.send(host, Prepare(self.pid, ballot, self.from_lsn))
+        self.host.later(self.cfg.election_timeout_s, self._candidate_timeout, attempt)
         self._check_promises()
 
-    def on_prepare(self, src: str, msg: PaxosMessage) -> None:
+    def on_prepare(self, src: str, msg: Prepare) -> None:
         st = self.state
-        node = self.node
+        host = self.host
         ballot = msg.ballot
         refuse = None
         active = st.active_hosts()
@@ -704,63 +746,62 @@ class Member:
             refuse = "not_member"
         elif ballot < st.promised:
             refuse = "promised"
-        elif "no_lease_wait" in node.bugs:
+        elif self.bugs.no_lease_wait:
             pass
-        elif node.now < node.boot_t + self.cfg.lease_s:
+        elif host.now < host.boot_t + self.cfg.lease_s:
             refuse = "booting"
         else:
             leader = st.promised[1]
             if leader and leader != src and ballot != st.promised:
                 if leader == self.me:
-                    if self.role == LEADER and self.lease_until() > node.now:
+                    if self.role == LEADER and self.lease_until() > host.now:
                         refuse = "lease"
-                elif node.now < node.last_recv.get(leader, -math.inf) + self.cfg.lease_s and (
+                elif host.now < host.heard_at(leader) + self.cfg.lease_s and (
                         st.promised != self.withdrawn):
                     refuse = "lease"
         if refuse is not None:
-            self._send(src, "promise", {"ok": False, "reason": refuse, "promised": st.promised,
-                                        "config": st.config, "config_lsn": st.config_lsn},
-                       ballot)
+            host.send(src, PrepareRefused(self.pid, ballot, refuse, st.promised, st.config,
+                                          st.config_lsn))
             return
         self._promise(ballot, persist=False)
-        node.persist(self._promise_persisted, src, ballot, msg.body["from"])
+        host.persist(self._promise_persisted, src, ballot, msg.from_lsn)
 
     def _promise_persisted(self, src: str, ballot: Ballot, from_lsn: int) -> None:
         st = self.state
         st.promise_persisted(ballot)
         if st.promised != ballot:
             return
-        self._send(src, "promise", {"ok": True, "entries": st.entries_from(from_lsn),
-                                    "commit": st.commit_lsn}, ballot)
+        self.host.send(src, Promise(self.pid, ballot, st.entries_from(from_lsn), st.commit_lsn))
 
-    def on_promise(self, src: str, msg: PaxosMessage) -> None:
+    def on_promise(self, src: str, msg: Promise) -> None:
         if self.role != CANDIDATE or msg.ballot != self.ballot:
             return
-        body = msg.body
-        if not body["ok"]:
-            st = self.state
-            if body["reason"] == "not_member":
-                hosts = [h for h, _ in body["config"]]
-                if self.me not in hosts and body["promised"] >= st.promised:
-                    self.node.retire(self.pid)  # we were replaced while away
-                    return
-                if self.me in hosts and src not in hosts and body["config_lsn"] > st.config_lsn:
-                    # The membership changed while we were away: we are still
-                    # in it, the refuser is not.  Take the newer membership (as
-                    # if we had its log record) and stand again among it.
-                    st.adopt_config(body["config_lsn"], body["config"])
-                    self.node.membership_changed()
-                    self._abandon()
-                    return
-            if body["promised"] > self.ballot:
-                self._promise(body["promised"])
-                self._abandon()
-            return
-        self.promises[src] = (body["entries"], body["commit"])
-        for lsn, _ballot, cmd in body["entries"]:
-            if cmd[0] == "config" and (lsn, cmd[1]) not in self.learnt_configs:
-                self._learn_config(lsn, cmd[1])
+        self.promises[src] = (msg.entries, msg.commit_lsn)
+        for lsn, _ballot, record in msg.entries:
+            if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:
+                self._learn_config(lsn, record.members)
         self._check_promises()
+
+    def on_prepare_refused(self, src: str, msg: PrepareRefused) -> None:
+        if self.role != CANDIDATE or msg.ballot != self.ballot:
+            return
+        st = self.state
+        if msg.reason == "not_member":
+            hosts = [h for h, _ in msg.config]
+            if self.me not in hosts and msg.promised >= st.promised:
+                self.host.retire(self.pid)  # we were replaced while away
+                return
+            if self.me in hosts and src not in hosts and msg.config_lsn > st.config_lsn:
+                # The membership changed while we were away: we are still
+                # in it, the refuser is not.  Take the newer membership (as
+                # if we had its log record) and stand again among it.
+                st.adopt_config(msg.config_lsn, msg.config)
+                self.host.membership_changed()
+                self._abandon()
+                return
+        if msg.promised > self.ballot:
+            self._promise(msg.promised)
+            self._abandon()
 
     def _learn_config(self, lsn: int, members: Members) -> None:
         """A promise holds a membership change we lack.  It may have been
@@ -772,7 +813,7 @@ class Member:
         for host, _kind in members:
             if host not in self.prepared:
                 self.prepared.add(host)
-                self._send(host, "prepare", {"from": self.from_lsn})
+                self.host.send(host, Prepare(self.pid, self.ballot, self.from_lsn))
 
     def _check_promises(self) -> None:
         configs = self.state.active_configs()
@@ -782,8 +823,8 @@ class Member:
                for members in configs):
             self._become_leader()
 
-    def _candidate_timeout(self, attempt: int, epoch: int) -> None:
-        if attempt == self.attempt and self.role == CANDIDATE and epoch == self.node.host.epoch:
+    def _candidate_timeout(self, attempt: int) -> None:
+        if attempt == self.attempt and self.role == CANDIDATE:
             self.role = FOLLOWER
             self._abandon()
 
@@ -793,18 +834,17 @@ class Member:
         if self.role == CANDIDATE:
             self.role = FOLLOWER
         if self.ballot != NO_BALLOT:
-            self.node.withdraw(self.pid, self.ballot)
+            self.host.withdraw(self.pid, self.ballot)
         self.electing = False
         self.promises = {}
-        attempt = self.attempt
-        delay = self.node.draws.exponential(self.cfg.election_backoff_s)
-        call_later(self.node.env, delay, self._retry, attempt, self.node.host.epoch)
+        self.host.later(self.draws.exponential(self.cfg.election_backoff_s), self._retry,
+                        self.attempt)
 
-    def _retry(self, attempt: int, epoch: int) -> None:
-        if attempt != self.attempt or epoch != self.node.host.epoch or self.role != FOLLOWER:
+    def _retry(self, attempt: int) -> None:
+        if attempt != self.attempt or self.role != FOLLOWER:
             return
         leader = self.state.promised[1]
-        if leader and leader != self.me and self.node.sees(leader):
+        if leader and leader != self.me and self.host.sees(leader):
             return
         self.start_election()
 
@@ -814,25 +854,51 @@ class Member:
         self.active = False
         self.electing = False
         self.supporters = {h for h in self.promises if h != self.me}
-        merged: dict[int, tuple[tuple, Ballot, bool]] = {}
+        merged: dict[int, tuple[LogRecord, Ballot, bool]] = {}
         # The bug "skip_recovery" looks only at its own log, not the promises.
-        sources = ([self.promises[self.me]] if "skip_recovery" in self.node.bugs
+        sources = ([self.promises[self.me]] if self.bugs.skip_recovery
                    else list(self.promises.values()))
         for entries, commit in sources:
-            for lsn, ballot, cmd in entries:
+            for lsn, ballot, record in entries:
                 chosen = lsn <= commit
                 have = merged.get(lsn)
                 if have is None or (chosen and not have[2]) or (not have[2] and ballot > have[1]):
-                    merged[lsn] = (cmd, ballot, chosen)
+                    merged[lsn] = (record, ballot, chosen)
         last = max(merged, default=self.from_lsn - 1)
         self.promises = {}
         self.next_lsn = max(last, st.commit_lsn) + 1
         for lsn in range(self.from_lsn, last + 1):
-            self.propose(merged[lsn][0] if lsn in merged else NOOP, lsn=lsn)
-        self.recovery_lsn = self.propose(NOOP)
+            self.propose(merged[lsn][0] if lsn in merged else NOOP_RECORD, lsn=lsn)
+        self.recovery_lsn = self.propose(NOOP_RECORD)
         if not st.is_member():
             self.step_down("not_member")
 
+    def assume_leadership(self, ballot: Ballot, supporters: list[str]) -> None:
+        """Lead from the start under ``ballot``, as if elected with an empty
+        log (a table that was already running when the simulation began)."""
+        self.role = LEADER
+        self.active = True
+        self.ballot = ballot
+        self.next_lsn = 1
+        self.supporters = set(supporters)
+        self.hooks.leader_elected(self.host.now, self.pid, ballot, self.me)
+
     def _activate(self) -> None:
         self.active = True
-        self.node.leader_active(self)
+        self.host.leader_active(self)
+
+
+#: What a replica does with each message about its partition, by type.
+HANDLERS: dict[type, Callable[[Member, str, Any], None]] = {
+    Prepare: Member.on_prepare,
+    Promise: Member.on_promise,
+    PrepareRefused: Member.on_prepare_refused,
+    Accept: Member.on_accept,
+    Accepted: Member.on_accepted,
+    AcceptRefused: Member.on_accept_refused,
+    CatchupRequest: Member.on_catchup_request,
+    CatchupEntries: Member.on_catchup_entries,
+    CatchupSnapshot: Member.on_catchup_snapshot,
+    LeaderCheck: Member.on_leader_check,
+    LeaderCheckReply: Member.on_leader_check_reply,
+}

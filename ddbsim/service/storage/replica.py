@@ -10,18 +10,13 @@ Durability is explicit.  Every change first lands in memory; a change is
 *durable* once the host's disk has persisted it (the caller says when).
 :meth:`ReplicaState.crash` throws away what was not yet durable, which is
 exactly what a power-off does.  The B-tree is checkpointed every
-``CHECKPOINT_EVERY`` applied records; on restart :meth:`replay` re-applies
-the WAL from the checkpoint (the records are idempotent).
+``checkpoint_every`` applied records (``storage.checkpoint_every_records``);
+on restart :meth:`replay` re-applies the WAL from the checkpoint (the
+records are idempotent).
 
-Log commands are small tuples:
-
-* ``("put", key, value, expected_version)`` -- ``expected_version`` is
-  ``None`` for an unconditional put, else the version the item must have
-  (0: the item must not exist);
-* ``("delete", key)``;
-* ``("config", members)`` -- a membership change; ``members`` is a tuple of
-  ``(host_id, kind)``;
-* ``("noop",)`` -- what a new leader proposes to fill gaps and to commit.
+The log holds :class:`~ddbsim.service.storage.log.Entry` objects: a
+:class:`~ddbsim.service.storage.log.LogRecord` and the ballot it was
+accepted under.
 """
 from __future__ import annotations
 
@@ -30,22 +25,10 @@ from typing import Any
 
 from sortedcontainers import SortedDict
 
-STORAGE = "storage"
-LOG = "log"
-CHECKPOINT_EVERY = 1000
+from ddbsim.service.messages import STORAGE, Ballot, Entries, Members
+from ddbsim.service.storage.log import CONFIG, DELETE, PUT, Entry, LogRecord
 
-Ballot = tuple[int, str]
-Members = tuple[tuple[str, str], ...]
 NO_BALLOT: Ballot = (0, "")
-
-
-class Entry:
-    __slots__ = ("ballot", "cmd")
-
-    def __init__(self, ballot: Ballot, cmd: tuple[Any, ...]) -> None:
-        self.ballot = ballot
-        self.cmd = cmd
-
 
 _MISSING = object()
 
@@ -54,7 +37,7 @@ class ReplicaState:
     """The persistent state of one replica, with its not-yet-durable edge."""
 
     def __init__(self, pid: str, host_id: str, kind: str, config: Members,
-                 config_lsn: int = 0) -> None:
+                 config_lsn: int = 0, checkpoint_every: int = 1000) -> None:
         self.pid = pid
         self.host_id = host_id
         self.kind = kind
@@ -64,6 +47,7 @@ class ReplicaState:
         self.commit_lsn = 0
         self.applied_lsn = 0
         self.checkpoint_lsn = 0
+        self.checkpoint_every = checkpoint_every
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
         self.configs: SortedDict = SortedDict({config_lsn: config})
@@ -124,15 +108,15 @@ class ReplicaState:
         return list(seen)
 
     # -- log -------------------------------------------------------------
-    def write(self, lsn: int, ballot: Ballot, cmd: tuple[Any, ...]) -> None:
-        """Accept ``cmd`` at ``lsn`` in memory; it is volatile until :meth:`persisted`."""
+    def write(self, lsn: int, ballot: Ballot, record: LogRecord) -> None:
+        """Accept ``record`` at ``lsn`` in memory; it is volatile until :meth:`persisted`."""
         if lsn not in self._volatile:
             self._volatile[lsn] = self.log.get(lsn, _MISSING)
-        self.log[lsn] = Entry(ballot, cmd)
+        self.log[lsn] = Entry(ballot, record)
         if lsn > self.last_lsn:
             self.last_lsn = lsn
-        if cmd[0] == "config":
-            self.configs[lsn] = cmd[1]
+        if record.op == CONFIG:
+            self.configs[lsn] = record.members
             self._configs_changed()
         elif lsn in self.configs and lsn != self._base_lsn:
             del self.configs[lsn]
@@ -151,22 +135,22 @@ class ReplicaState:
         if ballot > self._durable_promised:
             self._durable_promised = ballot
 
-    def entries_from(self, lsn: int, upto: int | None = None) -> list[tuple[int, Ballot, tuple]]:
+    def entries_from(self, lsn: int, upto: int | None = None) -> Entries:
         end = self.last_lsn if upto is None else min(upto, self.last_lsn)
         out = []
         log = self.log
         for i in range(lsn, end + 1):
             e = log.get(i)
             if e is not None:
-                out.append((i, e.ballot, e.cmd))
+                out.append((i, e.ballot, e.record))
         return out
 
     # -- commit and apply --------------------------------------------------
-    def commit_to(self, lsn: int) -> list[tuple[int, tuple, tuple[bool, int]]]:
+    def commit_to(self, lsn: int) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
         """Commit up to ``lsn`` -- as far as this replica holds the records
         durably and without gaps -- and apply what was committed.
 
-        Returns ``(lsn, cmd, (applied, version))`` for each newly applied record.
+        Returns ``(lsn, record, (applied, version))`` for each newly applied record.
         """
         log, volatile = self.log, self._volatile
         commit = self.commit_lsn
@@ -175,7 +159,7 @@ class ReplicaState:
         self.commit_lsn = commit
         return self._apply_committed()
 
-    def _apply_committed(self) -> list[tuple[int, tuple, tuple[bool, int]]]:
+    def _apply_committed(self) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
         out = []
         while self.applied_lsn < self.commit_lsn:
             nxt = self.applied_lsn + 1
@@ -183,32 +167,32 @@ class ReplicaState:
             if entry is None:  # a gap below the commit point: wait for catch-up
                 self.commit_lsn = self.applied_lsn
                 break
-            cmd = entry.cmd
+            record = entry.record
             early = self._applied_early.pop(nxt, None) if self._applied_early else None
-            out.append((nxt, cmd, early if early is not None else self.apply(cmd)))
+            out.append((nxt, record, early if early is not None else self.apply(record)))
             self.applied_lsn = nxt
-        if self.applied_lsn - self.checkpoint_lsn >= CHECKPOINT_EVERY:
+        if self.applied_lsn - self.checkpoint_lsn >= self.checkpoint_every:
             self.checkpoint_lsn = self.applied_lsn
             self._undo.clear()
         return out
 
-    def apply(self, cmd: tuple) -> tuple[bool, int]:
-        """Apply one command to the B-tree; returns (applied, item version)."""
-        op = cmd[0]
-        if op not in ("put", "delete"):
+    def apply(self, record: LogRecord) -> tuple[bool, int]:
+        """Apply one record to the B-tree; returns (applied, item version)."""
+        op = record.op
+        if op != PUT and op != DELETE:
             return True, 0
         btree = self.btree
         if btree is None:  # a log replica keeps no items
             return True, 0
-        key = cmd[1]
+        key = record.key
         old = btree.get(key)
         value, version = old if old is not None else (None, 0)
-        if op == "put":
-            expected = cmd[3]
+        if op == PUT:
+            expected = record.expected_version
             current = version if value is not None else 0
             if expected is not None and expected != current:
                 return False, version
-            new = (cmd[2], version + 1)
+            new = (record.value, version + 1)
         else:
             new = (None, version + 1)
         self._undo.append((key, old))
@@ -220,7 +204,7 @@ class ReplicaState:
         ``apply_before_commit`` does this; the commit then skips it."""
         entry = self.log.get(lsn)
         if entry is not None and lsn > self.applied_lsn and lsn not in self._applied_early:
-            self._applied_early[lsn] = self.apply(entry.cmd)
+            self._applied_early[lsn] = self.apply(entry.record)
 
     def read(self, key: str) -> tuple[Any, int]:
         if self.btree is None:
@@ -250,8 +234,8 @@ class ReplicaState:
                     del self.configs[lsn]
             else:
                 self.log[lsn] = old
-                if old.cmd[0] == "config":
-                    self.configs[lsn] = old.cmd[1]
+                if old.record.op == CONFIG:
+                    self.configs[lsn] = old.record.members
                 elif lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
         self._volatile.clear()
@@ -270,8 +254,7 @@ class ReplicaState:
             raise RuntimeError("a log replica has no B-tree to copy")
         return SortedDict(self.btree)
 
-    def install(self, lsn: int, btree: SortedDict | None,
-                entries: list[tuple[int, Ballot, tuple]]) -> None:
+    def install(self, lsn: int, btree: SortedDict | None, entries: Entries) -> None:
         """Become a copy of another replica at commit point ``lsn``: its B-tree
         (for a storage replica) and the WAL records it sent (all durable: the
         copy is written to disk before it is installed)."""
@@ -280,8 +263,8 @@ class ReplicaState:
                 raise ValueError("a storage replica needs a B-tree to install")
             self.btree = btree
         self._undo.clear()
-        for entry_lsn, ballot, cmd in entries:
-            self.write(entry_lsn, ballot, cmd)
+        for entry_lsn, ballot, record in entries:
+            self.write(entry_lsn, ballot, record)
             self.persisted(entry_lsn)
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
@@ -297,5 +280,5 @@ class ReplicaState:
         else:
             for lsn in range(1, self.commit_lsn + 1):
                 entry = self.log.get(lsn)
-                digest.update(f"{lsn}\x00{entry.cmd if entry else None}\x01".encode())
+                digest.update(f"{lsn}\x00{entry.record if entry else None}\x01".encode())
         return digest.hexdigest()

@@ -14,27 +14,29 @@ the client -- except for an eventually consistent read, which has no side
 effect and is tried at once on another replica.
 
 Routers reach the partition map through a
-:class:`~ddbsim.service.partition_map.RoutingSource` -- today the
+:class:`~ddbsim.service.metadata.partition_map.RoutingSource` -- today the
 authoritative map; MemDS and the router caches plug in there.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import itertools
+from collections.abc import Callable
+from typing import Any
 
+from ddbsim.config import RouterConfig
 from ddbsim.service.messages import (
     GET_EVENTUAL,
     ClientReply,
     ClientRequest,
+    Message,
     StorageOp,
     StorageReply,
 )
-from ddbsim.service.partition_map import RoutingSource
-from ddbsim.service.service_queue import ServiceQueue
+from ddbsim.service.metadata.partition_map import RoutingSource
+from ddbsim.world.queueing import ServiceQueue
+from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines
 from ddbsim.world.topology import Host
-
-if TYPE_CHECKING:
-    from ddbsim.service.region import Service
 
 
 class _Pending:
@@ -49,15 +51,14 @@ class _Pending:
 
 
 class Router:
-    def __init__(self, service: Service, host: Host, routing: RoutingSource) -> None:
-        self.service = service
+    def __init__(self, host: Host, world: World, cfg: RouterConfig, routing: RoutingSource) -> None:
         self.host = host
         self.routing = routing
-        world = service.world
         self.env = world.env
         self.net = world.network
         self.hosts = world.topology.hosts
-        self.cfg = service.cfg.router
+        self.cfg = cfg
+        self._op_ids = itertools.count(1)
         self.draws = world.streams.draws(f"router/{host.id}")
         self.queue = ServiceQueue(self.env, self.cfg.servers_per_router, self.cfg.service_time_s,
                                   self.draws, host)
@@ -76,15 +77,15 @@ class Router:
         self.suspect_until.clear()
         self.queue.reset()
 
-    def receive(self, src: Host, msg: Any) -> None:
-        if isinstance(msg, StorageReply):
-            self._on_reply(src.id, msg)
-        elif isinstance(msg, ClientRequest):
-            # The request waits its turn and is served; the router decides
-            # where it goes on arrival and the forward leaves when service
-            # ends (one event for both).
-            info = self.routing.partition_for(msg.key)
-            self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve())
+    def receive(self, src: Host, msg: Message) -> None:
+        ROUTER_HANDLERS[type(msg)](self, src, msg)
+
+    def _on_request(self, src: Host, msg: ClientRequest) -> None:
+        # The request waits its turn and is served; the router decides
+        # where it goes on arrival and the forward leaves when service
+        # ends (one event for both).
+        info = self.routing.partition_for(msg.key)
+        self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve())
 
     # ------------------------------------------------------------------
 
@@ -113,7 +114,7 @@ class Router:
             self._answer(p, "unavailable", after_s=after_s)
             return
         p.tried.append(target)
-        op_id = self.service.next_id()
+        op_id = next(self._op_ids)
         self.pending[op_id] = p
         self.net.send(self.host, self.hosts[target], StorageOp(op_id, p.pid, p.request), after_s)
         self._deadlines.add(op_id)
@@ -132,7 +133,8 @@ class Router:
             return
         self._answer(p, "timeout")
 
-    def _on_reply(self, src: str, msg: StorageReply) -> None:
+    def _on_reply(self, src_host: Host, msg: StorageReply) -> None:
+        src = src_host.id
         p = self.pending.pop(msg.op_id, None)
         if p is None:
             return  # late: the request already timed out
@@ -158,3 +160,10 @@ class Router:
                 applied: bool = True, after_s: float = 0.0) -> None:
         self.net.send(self.host, self.hosts[p.client],
                       ClientReply(p.request.req_id, status, value, version, applied, p.pid), after_s)
+
+
+#: What a router does with each message, by type.
+ROUTER_HANDLERS: dict[type, Callable[[Router, Host, Any], None]] = {
+    ClientRequest: Router._on_request,
+    StorageReply: Router._on_reply,
+}

@@ -20,25 +20,28 @@ failures, not with the number of partitions.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 
 import simpy
 
-from ddbsim.service.messages import PaxosMessage
-from ddbsim.service.replica import LOG, STORAGE, Members
-
-if TYPE_CHECKING:
-    from ddbsim.service.paxos import Member
-    from ddbsim.service.region import Service
+from ddbsim.config import HealingConfig
+from ddbsim.service.autoadmin.placement import Placement
+from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.messages import LOG, STORAGE, Bootstrap, Members
+from ddbsim.service.storage.log import LogRecord
+from ddbsim.service.storage.paxos import Member
+from ddbsim.world.topology import Topology
 
 _ACK_TIMEOUT_S = 5.0
 
 
 class Healing:
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.env = service.world.env
-        self.cfg = service.cfg.healing
+    def __init__(self, env: simpy.Environment, cfg: HealingConfig, topology: Topology,
+                 placement: Placement, hooks: ServiceHooks) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.topology = topology
+        self.placement = placement
+        self.hooks = hooks
         self._active: set[tuple[str, str]] = set()
         self._acks: dict[tuple[str, str, str], simpy.Event] = {}
         # pid -> fires when the membership change in progress there is done
@@ -65,27 +68,26 @@ class Healing:
             self._active.discard(key)
 
     def _leading(self, member: Member, ballot: tuple[int, str]) -> bool:
-        node = member.node
-        return (node.members.get(member.pid) is member and member.is_leader
-                and member.ballot == ballot and node.host.powered)
+        node = member.host
+        return (node.holds(member) and member.is_leader
+                and member.ballot == ballot and node.host.powered)  # type: ignore[attr-defined]
 
     def _replace(self, member: Member, lost: str,
                  last_seen_s: float) -> Generator[simpy.Event, object, None]:
-        service = self.service
         env = self.env
         cfg = self.cfg
         ballot = member.ballot
-        node = member.node
+        node = member.host
         pid = member.pid
-        az = service.world.topology.hosts[lost].az
-        service.hooks.replica_lost(env.now, pid, lost, last_seen_s)
+        az = self.topology.hosts[lost].az
+        self.hooks.replica_lost(env.now, pid, lost, last_seen_s)
         # Find a host in the same AZ; wait while there is none (AZ outage).
         while True:
             if not self._leading(member, ballot) or not _in(member.state.config, lost):
                 return
-            if node.is_healthy(lost):
+            if node.is_healthy(lost):  # type: ignore[attr-defined]
                 return  # it came back before we replaced it
-            target = service.placement.replacement(pid, az)
+            target = self.placement.replacement(pid, az)
             if target is not None:
                 break
             yield env.timeout(cfg.retry_s)
@@ -128,33 +130,33 @@ class Healing:
         env = self.env
         st = member.state
         if st.config_lsn > st.commit_lsn:  # a change from an earlier leader: let it finish
-            committed = yield member.wait_commit(st.config_lsn)
+            committed = yield self._wait_commit(member, st.config_lsn)
             if not committed:
                 return False
         if not self._leading(member, member.ballot) or not _in(st.config, replaced):
             return False
         new_config: Members = tuple((host, kind) if h == replaced else (h, k) for h, k in st.config)
-        body = {
-            "kind": kind,
-            "config": new_config,
-            "config_lsn": st.commit_lsn,
-            "lsn": st.commit_lsn,
-            "entries": st.entries_from(1, st.commit_lsn) if kind == LOG else [],
-            "btree": st.snapshot() if kind == STORAGE else None,
-        }
+        msg = Bootstrap(member.pid, member.ballot, kind, new_config, st.commit_lsn, st.commit_lsn,
+                        st.entries_from(1, st.commit_lsn) if kind == LOG else [],
+                        st.snapshot() if kind == STORAGE else None)
         ack = env.event()
         self._acks[(member.pid, host, kind)] = ack
-        member.node.send_to(host, PaxosMessage("bootstrap", member.pid, member.ballot, body))
+        member.host.send(host, msg)
         got = yield ack | env.timeout(_ACK_TIMEOUT_S)
         if ack not in got or not self._leading(member, member.ballot) or not _in(st.config, replaced):
             self._acks.pop((member.pid, host, kind), None)
             return False
-        lsn = member.propose(("config", new_config))
-        committed = yield member.wait_commit(lsn)
+        lsn = member.propose(LogRecord.config(new_config))
+        committed = yield self._wait_commit(member, lsn)
         if not committed:
             return False
-        self.service.hooks.replica_added(env.now, member.pid, host, kind, replaced)
+        self.hooks.replica_added(env.now, member.pid, host, kind, replaced)
         return True
+
+    def _wait_commit(self, member: Member, lsn: int) -> simpy.Event:
+        ev = self.env.event()
+        member.on_commit(lsn, ev.succeed)
+        return ev
 
 
 def _in(members: Members, host: str) -> bool:

@@ -1,0 +1,1 @@
+"""The control plane's placement of replicas (paper §3)."""
