@@ -169,13 +169,15 @@ class NetworkConfig:
     same_az_latency_s: float = 0.00025  # [chosen]
     cross_az_latency_s: float = 0.0008  # [chosen] AZs are "single-digit ms" apart at most
     latency_sigma: float = 0.25  # [chosen] log-normal shape
+    impair_delay_sigma: float = 0.5  # [chosen] log-normal shape of an impaired link's extra delay
 
     def __post_init__(self) -> None:
         _check_types("network", self)
         _positive("network", same_host_latency_s=self.same_host_latency_s,
                   same_az_latency_s=self.same_az_latency_s,
                   cross_az_latency_s=self.cross_az_latency_s)
-        _non_negative("network", latency_sigma=self.latency_sigma)
+        _non_negative("network", latency_sigma=self.latency_sigma,
+                      impair_delay_sigma=self.impair_delay_sigma)
 
 
 @dataclass(frozen=True)
@@ -185,12 +187,16 @@ class StorageConfig:
     wal_persist_s: float = 0.0005  # [chosen] median time to persist one WAL record
     boot_s: float = 20.0  # [chosen] from power-on to serving, before WAL replay
     replay_per_record_s: float = 0.000002  # [chosen] WAL replay cost per record
+    wal_persist_sigma: float = 0.3  # [chosen] log-normal shape of a WAL write's latency
+    checkpoint_every_records: int = 1000  # [chosen] B-tree checkpoint interval, in applied records
 
     def __post_init__(self) -> None:
         _check_types("storage", self)
         _positive("storage", service_time_s=self.service_time_s,
-                  servers_per_node=self.servers_per_node, wal_persist_s=self.wal_persist_s)
-        _non_negative("storage", boot_s=self.boot_s, replay_per_record_s=self.replay_per_record_s)
+                  servers_per_node=self.servers_per_node, wal_persist_s=self.wal_persist_s,
+                  checkpoint_every_records=self.checkpoint_every_records)
+        _non_negative("storage", boot_s=self.boot_s, replay_per_record_s=self.replay_per_record_s,
+                      wal_persist_sigma=self.wal_persist_sigma)
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,7 @@ class HealingConfig:
     log_copy_bytes_per_s: float = 100e6  # [chosen] -> a log replica in ~3 s ("seconds")
     rebuild_bytes_per_s: float = 40e6  # [chosen] -> a storage replica in ~4 min ("minutes")
     retry_s: float = 10.0  # [chosen] wait before retrying when no host can take a replica
+    bootstrap_timeout_s: float = 5.0  # [chosen] a leader's wait for a new replica to confirm its copy
 
     def __post_init__(self) -> None:
         _check_types("healing", self)
@@ -243,7 +250,8 @@ class HealingConfig:
                   unarchived_wal_bytes=self.unarchived_wal_bytes,
                   partition_size_bytes=self.partition_size_bytes,
                   log_copy_bytes_per_s=self.log_copy_bytes_per_s,
-                  rebuild_bytes_per_s=self.rebuild_bytes_per_s, retry_s=self.retry_s)
+                  rebuild_bytes_per_s=self.rebuild_bytes_per_s, retry_s=self.retry_s,
+                  bootstrap_timeout_s=self.bootstrap_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -357,11 +365,23 @@ class RunConfig:
     # strong read within this: boot (storage.boot_s, 20 s) + WAL replay + the
     # lease a rebooted acceptor waits out (2 s) + a few election rounds.
     liveness_bound_s: float = 40.0
+    liveness_retry_s: float = 0.5  # [chosen] the liveness probe's wait before re-reading a partition
+    final_read_timeout_s: float = 120.0  # [chosen] how long the final reads of every key may take
+    final_read_window: int = 64  # [chosen] strong reads in flight at once (final reads, liveness probe)
+    final_read_retry_s: float = 0.5  # [chosen] wait before retrying a failed final read
+    # [chosen] after the final reads, let the last commit points reach every
+    # follower before the convergence check: 4 heartbeats at the default
+    # replication.heartbeat_interval_s (0.5 s); raise it with the heartbeat.
+    commit_settle_s: float = 2.0
 
     def __post_init__(self) -> None:
         _check_types("run", self)
-        _non_negative("run", quiesce_s=self.quiesce_s)
-        _positive("run", liveness_bound_s=self.liveness_bound_s)
+        _non_negative("run", quiesce_s=self.quiesce_s, commit_settle_s=self.commit_settle_s)
+        _positive("run", liveness_bound_s=self.liveness_bound_s,
+                  liveness_retry_s=self.liveness_retry_s,
+                  final_read_timeout_s=self.final_read_timeout_s,
+                  final_read_window=self.final_read_window,
+                  final_read_retry_s=self.final_read_retry_s)
 
 
 #: The kinds of fault the nemesis can draw (see ddbsim.lab.nemesis).

@@ -408,9 +408,18 @@ def test_keys_show_ranges_as_set_takes_them() -> None:
             assert Config().with_overrides({key: format_value(value)}) == cfg, key
 
 
-# -- new keys: the nemesis' numbers ------------------------------------------
+# -- new keys: the nemesis' and the run's numbers, keys for code in progress --
 
 @pytest.mark.parametrize("key, default", [
+    ("storage.checkpoint_every_records", 1000),
+    ("storage.wal_persist_sigma", 0.3),
+    ("healing.bootstrap_timeout_s", 5.0),
+    ("network.impair_delay_sigma", 0.5),
+    ("run.final_read_timeout_s", 120.0),
+    ("run.final_read_window", 64),
+    ("run.final_read_retry_s", 0.5),
+    ("run.liveness_retry_s", 0.5),
+    ("run.commit_settle_s", 2.0),
     ("nemesis.mean_gap_s", (15.0, 90.0)),
     ("nemesis.slowdown", (5.0, 200.0)),
     ("nemesis.loss", (0.01, 0.30)),
@@ -430,6 +439,28 @@ def test_new_keys_exist_with_their_defaults(key: str, default: object) -> None:
     section, name = key.split(".")
     value = getattr(getattr(Config(), section), name)
     assert value == default and type(value) is type(default)
+
+
+@pytest.mark.parametrize("key, text, match", [
+    ("storage.checkpoint_every_records", "0", "must be a positive number"),
+    ("storage.checkpoint_every_records", "2.5", "takes an int"),
+    ("storage.wal_persist_sigma", "-0.1", "must be zero or more"),
+    ("healing.bootstrap_timeout_s", "0", "must be a positive number"),
+    ("network.impair_delay_sigma", "nan", "must be zero or more"),
+    ("run.final_read_timeout_s", "0", "must be a positive number"),
+    ("run.final_read_window", "0", "must be a positive number"),
+    ("run.final_read_window", "1.5", "takes an int"),
+    ("run.final_read_retry_s", "-1", "must be a positive number"),
+    ("run.liveness_retry_s", "inf", "must be a positive number"),
+    ("run.commit_settle_s", "-1", "must be zero or more"),
+])
+def test_new_keys_are_validated(key: str, text: str, match: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(key) + " " + match):
+        Config().with_overrides({key: text})
+
+
+def test_commit_settle_may_be_zero() -> None:
+    assert Config().with_overrides({"run.commit_settle_s": "0"}).run.commit_settle_s == 0.0
 
 
 # -- the nemesis reads its numbers from the options ---------------------------
