@@ -12,8 +12,9 @@ from ddbsim.lab import Scenario, outage
 
 def build_scenario(**overrides: Any) -> Scenario:
     return Scenario(
-        name="bench_sweep", duration_s=120.0, final_read_timeout_s=30.0,
-        overrides={"workload.rate_per_s": 150, "run.quiesce_s": 10, **overrides},
+        name="bench_sweep", duration_s=120.0,
+        overrides={"workload.rate_per_s": 150, "run.quiesce_s": 10,
+                   "run.final_read_timeout_s": 30.0, **overrides},
         description="power off the leader of p-0000 for 30 s",
         faults=outage("leader:p-0000", 30.0, 30.0))
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ddbsim.config import Config, ConfigError, parse_assignments
+from ddbsim.config import Config, ConfigError, format_value, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.faults import FaultError
@@ -248,7 +248,7 @@ def _keys() -> int:
     cfg = Config()
     for key in Config.keys():
         section, name = key.split(".", 1)
-        print(f"{key} = {getattr(getattr(cfg, section), name)!r}")
+        print(f"{key} = {format_value(getattr(getattr(cfg, section), name))}")
     return 0
 
 

@@ -12,15 +12,33 @@ validated when it is built, so an impossible region (fewer than three AZs, a
 quorum larger than the replica set, a negative rate) never starts.  Overrides
 are dotted keys (``replication.lease_s=3``); an unknown key is an error that
 names the key and suggests the closest valid one.
+
+Every field is type-checked from its declared type (:func:`_check_types`,
+called first by each section's ``__post_init__``): an ``int`` field takes an
+int (not a bool, and not a float -- even an int-valued one like ``4.0``,
+which is more likely a slip than a count); a ``float`` field takes an int or
+a float and stores a float; a ``bool`` field takes only a bool; a ``str``
+field only a str; a :data:`Range` field (``tuple[float, float]``, a range
+lo..hi) a pair of numbers, stored as a tuple of floats, finite, with
+``0 <= lo <= hi``.  From the command line (``--set``) values are text and
+are parsed first: ``"1e3"`` is a fine int, ``"yes"``/``"off"`` are bools, and
+a range is written ``lo,hi`` or ``lo:hi`` (``--set nemesis.host_power_s=1,60``;
+in a sweep's ``--grid``, whose values are comma-separated, use ``1:60``).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
+import numbers
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+#: The declared type of a range field: a pair ``(lo, hi)`` of floats.
+Range = tuple[float, float]
 
 
 class ConfigError(ValueError):
@@ -43,6 +61,90 @@ def _non_negative(section: str, **values: float) -> None:
             raise ConfigError(f"{section}.{name} must be zero or more, got {value!r}")
 
 
+# -- types ---------------------------------------------------------------
+# A field's kind, from its declared type: int, float, bool, str, Range, or a
+# section class (the fields of Config).
+_RANGE = "range"
+_KIND_NAMES: dict[Any, str] = {
+    int: "an int", float: "a float", bool: "a bool", str: "a str",
+    _RANGE: "a range lo,hi of two numbers (e.g. 1,60 or 1:60)",
+}
+
+
+@functools.cache
+def _field_kinds(cls: type) -> dict[str, Any]:
+    """Each field of a config dataclass with its kind, from its declared type."""
+    hints = typing.get_type_hints(cls)
+    kinds: dict[str, Any] = {}
+    for f in fields(cls):
+        hint = hints[f.name]
+        if hint in (int, float, bool, str):
+            kinds[f.name] = hint
+        elif typing.get_origin(hint) is tuple and typing.get_args(hint) == (float, float):
+            kinds[f.name] = _RANGE
+        elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            kinds[f.name] = hint
+        else:  # a programming error, not a user's: say so loudly
+            raise TypeError(f"{cls.__name__}.{f.name}: config fields are int, float, bool, str, "
+                            f"Range or a section, not {hint!r}")
+    return kinds
+
+
+def _kind_name(kind: Any) -> str:
+    return _KIND_NAMES.get(kind) or f"a {kind.__name__}"
+
+
+def _typed(key: str, value: Any, kind: Any) -> Any:
+    """``value`` as a field of this kind holds it (an int as a float for a
+    float field, a pair as a tuple of floats for a range), or a ConfigError
+    naming ``key``."""
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        value = int(value) if ok else value
+    elif kind is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif kind is str:
+        ok = isinstance(value, str)
+    elif kind == _RANGE:
+        ok = (isinstance(value, (tuple, list)) and len(value) == 2
+              and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value))
+        if ok:
+            value = (float(value[0]), float(value[1]))
+            lo, hi = value
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi):
+                raise ConfigError(f"{key} must be a range lo,hi of finite numbers with "
+                                  f"0 <= lo <= hi, got {format_value(value)}")
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise ConfigError(f"{key} takes {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _check_types(section: str, obj: Any) -> None:
+    """Check every field of a config dataclass against its declared type (see
+    the module docstring), naming the dotted key ``section.field`` of a wrong
+    one, and store the normalised value (a float field's int as a float, a
+    range as a tuple of floats).  Each section's ``__post_init__`` calls this
+    first, before its range checks."""
+    for name, kind in _field_kinds(type(obj)).items():
+        value = getattr(obj, name)
+        typed = _typed(f"{section}.{name}" if section else name, value, kind)
+        if typed is not value:
+            object.__setattr__(obj, name, typed)
+
+
+def format_value(value: Any) -> str:
+    """A field's value as ``ddbsim keys`` shows it: a range as ``lo,hi`` (what
+    ``--set`` takes), anything else as its repr."""
+    if isinstance(value, tuple):
+        return ",".join(repr(v) for v in value)
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class TopologyConfig:
     az_count: int = 3  # [paper §3] a region has three AZs
@@ -51,6 +153,7 @@ class TopologyConfig:
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
 
     def __post_init__(self) -> None:
+        _check_types("topology", self)
         if self.az_count < 3:
             raise ConfigError(
                 f"topology.az_count must be at least 3 (replicas live in three AZs), got {self.az_count}"
@@ -66,12 +169,15 @@ class NetworkConfig:
     same_az_latency_s: float = 0.00025  # [chosen]
     cross_az_latency_s: float = 0.0008  # [chosen] AZs are "single-digit ms" apart at most
     latency_sigma: float = 0.25  # [chosen] log-normal shape
+    impair_delay_sigma: float = 0.5  # [chosen] log-normal shape of an impaired link's extra delay
 
     def __post_init__(self) -> None:
+        _check_types("network", self)
         _positive("network", same_host_latency_s=self.same_host_latency_s,
                   same_az_latency_s=self.same_az_latency_s,
                   cross_az_latency_s=self.cross_az_latency_s)
-        _non_negative("network", latency_sigma=self.latency_sigma)
+        _non_negative("network", latency_sigma=self.latency_sigma,
+                      impair_delay_sigma=self.impair_delay_sigma)
 
 
 @dataclass(frozen=True)
@@ -81,11 +187,16 @@ class StorageConfig:
     wal_persist_s: float = 0.0005  # [chosen] median time to persist one WAL record
     boot_s: float = 20.0  # [chosen] from power-on to serving, before WAL replay
     replay_per_record_s: float = 0.000002  # [chosen] WAL replay cost per record
+    wal_persist_sigma: float = 0.3  # [chosen] log-normal shape of a WAL write's latency
+    checkpoint_every_records: int = 1000  # [chosen] B-tree checkpoint interval, in applied records
 
     def __post_init__(self) -> None:
+        _check_types("storage", self)
         _positive("storage", service_time_s=self.service_time_s,
-                  servers_per_node=self.servers_per_node, wal_persist_s=self.wal_persist_s)
-        _non_negative("storage", boot_s=self.boot_s, replay_per_record_s=self.replay_per_record_s)
+                  servers_per_node=self.servers_per_node, wal_persist_s=self.wal_persist_s,
+                  checkpoint_every_records=self.checkpoint_every_records)
+        _non_negative("storage", boot_s=self.boot_s, replay_per_record_s=self.replay_per_record_s,
+                      wal_persist_sigma=self.wal_persist_sigma)
 
 
 @dataclass(frozen=True)
@@ -100,6 +211,7 @@ class ReplicationConfig:
     catchup_batch: int = 2000  # [chosen] log entries per catch-up message
 
     def __post_init__(self) -> None:
+        _check_types("replication", self)
         _positive("replication", replicas=self.replicas, write_quorum=self.write_quorum,
                   heartbeat_interval_s=self.heartbeat_interval_s,
                   leader_timeout_s=self.leader_timeout_s, lease_s=self.lease_s,
@@ -130,13 +242,16 @@ class HealingConfig:
     log_copy_bytes_per_s: float = 100e6  # [chosen] -> a log replica in ~3 s ("seconds")
     rebuild_bytes_per_s: float = 40e6  # [chosen] -> a storage replica in ~4 min ("minutes")
     retry_s: float = 10.0  # [chosen] wait before retrying when no host can take a replica
+    bootstrap_timeout_s: float = 5.0  # [chosen] a leader's wait for a new replica to confirm its copy
 
     def __post_init__(self) -> None:
+        _check_types("healing", self)
         _positive("healing", detection_s=self.detection_s,
                   unarchived_wal_bytes=self.unarchived_wal_bytes,
                   partition_size_bytes=self.partition_size_bytes,
                   log_copy_bytes_per_s=self.log_copy_bytes_per_s,
-                  rebuild_bytes_per_s=self.rebuild_bytes_per_s, retry_s=self.retry_s)
+                  rebuild_bytes_per_s=self.rebuild_bytes_per_s, retry_s=self.retry_s,
+                  bootstrap_timeout_s=self.bootstrap_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -145,6 +260,7 @@ class TableConfig:
     partitions: int = 16  # [chosen]
 
     def __post_init__(self) -> None:
+        _check_types("table", self)
         if not self.name:
             raise ConfigError("table.name must not be empty")
         _positive("table", partitions=self.partitions)
@@ -159,6 +275,7 @@ class RouterConfig:
     suspect_s: float = 30.0  # [chosen] how long a router avoids a storage host that timed out
 
     def __post_init__(self) -> None:
+        _check_types("router", self)
         _positive("router", service_time_s=self.service_time_s,
                   servers_per_router=self.servers_per_router,
                   request_timeout_s=self.request_timeout_s)
@@ -178,6 +295,7 @@ class ClientConfig:
     router_suspect_s: float = 30.0  # [chosen] a client avoids a router that timed out (its LB)
 
     def __post_init__(self) -> None:
+        _check_types("client", self)
         _positive("client", max_attempts=self.max_attempts, base_backoff_s=self.base_backoff_s,
                   throttled_base_backoff_s=self.throttled_base_backoff_s,
                   max_backoff_s=self.max_backoff_s, attempt_timeout_s=self.attempt_timeout_s)
@@ -205,6 +323,7 @@ class WorkloadConfig:
     canary_rate_per_s: float = 1.0  # [chosen] per AZ, strong reads and puts alternately
 
     def __post_init__(self) -> None:
+        _check_types("workload", self)
         _non_negative("workload", rate_per_s=self.rate_per_s,
                       canary_rate_per_s=self.canary_rate_per_s, get_strong=self.get_strong,
                       get_eventual=self.get_eventual, put=self.put, cond_put=self.cond_put,
@@ -231,6 +350,7 @@ class MetricsConfig:
     history: bool = False  # record every client operation (invoke/ok/fail/info)
 
     def __post_init__(self) -> None:
+        _check_types("metrics", self)
         _positive("metrics", window_s=self.window_s)
         if not 0 <= self.alarm_error_rate <= 1:
             raise ConfigError(
@@ -245,10 +365,23 @@ class RunConfig:
     # strong read within this: boot (storage.boot_s, 20 s) + WAL replay + the
     # lease a rebooted acceptor waits out (2 s) + a few election rounds.
     liveness_bound_s: float = 40.0
+    liveness_retry_s: float = 0.5  # [chosen] the liveness probe's wait before re-reading a partition
+    final_read_timeout_s: float = 120.0  # [chosen] how long the final reads of every key may take
+    final_read_window: int = 64  # [chosen] strong reads in flight at once (final reads, liveness probe)
+    final_read_retry_s: float = 0.5  # [chosen] wait before retrying a failed final read
+    # [chosen] after the final reads, let the last commit points reach every
+    # follower before the convergence check: 4 heartbeats at the default
+    # replication.heartbeat_interval_s (0.5 s); raise it with the heartbeat.
+    commit_settle_s: float = 2.0
 
     def __post_init__(self) -> None:
-        _non_negative("run", quiesce_s=self.quiesce_s)
-        _positive("run", liveness_bound_s=self.liveness_bound_s)
+        _check_types("run", self)
+        _non_negative("run", quiesce_s=self.quiesce_s, commit_settle_s=self.commit_settle_s)
+        _positive("run", liveness_bound_s=self.liveness_bound_s,
+                  liveness_retry_s=self.liveness_retry_s,
+                  final_read_timeout_s=self.final_read_timeout_s,
+                  final_read_window=self.final_read_window,
+                  final_read_retry_s=self.final_read_retry_s)
 
 
 #: The kinds of fault the nemesis can draw (see ddbsim.lab.nemesis).
@@ -267,9 +400,46 @@ class NemesisConfig:
     enable_p: float = 0.5  # [chosen] chance that the swarm enables each kind
     start_s: float = 10.0  # [chosen] quiet warm-up before the first fault
     end_s: float = 150.0  # [chosen] no fault starts after this
+    # Ranges lo,hi (``--set nemesis.host_power_s=1,60``).  How long a fault of
+    # each kind lasts, ``<kind>_s``: uniform between lo and hi, in s.  Host and
+    # rack outages straddle the failure-detection time (healing.detection_s,
+    # 5 s), so some are healed by a reboot and some by a replacement replica.
+    host_power_s: Range = (1.0, 60.0)  # [chosen]
+    rack_power_s: Range = (2.0, 60.0)  # [chosen]
+    az_power_s: Range = (5.0, 60.0)  # [chosen]
+    router_power_s: Range = (2.0, 60.0)  # [chosen]
+    az_cut_s: Range = (1.0, 40.0)  # [chosen]
+    host_cut_s: Range = (1.0, 40.0)  # [chosen]
+    slow_host_s: Range = (5.0, 60.0)  # [chosen]
+    loss_s: Range = (2.0, 40.0)  # [chosen]
+    delay_s: Range = (2.0, 40.0)  # [chosen] how long a delay fault lasts (see extra_delay_s)
+    mean_gap_s: Range = (15.0, 90.0)  # [chosen] mean time between faults of a kind, log-uniform
+    slowdown: Range = (5.0, 200.0)  # [chosen] how many times slower a slow host runs, log-uniform
+    loss: Range = (0.01, 0.30)  # [chosen] probability a lossy link loses a message, uniform
+    extra_delay_s: Range = (0.005, 0.200)  # [chosen] median extra delay of a delay fault, log-uniform
 
     def __post_init__(self) -> None:
+        _check_types("nemesis", self)
         _non_negative("nemesis", start_s=self.start_s)
+        if not math.isfinite(self.end_s):
+            raise ConfigError(f"nemesis.end_s must be finite, got {self.end_s}")
+        for kind in NEMESIS_KINDS:
+            if not self.duration_range(kind)[0] > 0:
+                raise ConfigError(f"nemesis.{kind}_s must be above 0 s, got "
+                                  f"{format_value(self.duration_range(kind))}")
+        # Drawn mean gaps are rounded to the ms: a zero one would never end.
+        if not self.mean_gap_s[0] >= 0.001:
+            raise ConfigError(f"nemesis.mean_gap_s must be at least 0.001 s, got "
+                              f"{format_value(self.mean_gap_s)}")
+        if not self.slowdown[0] >= 1.0:
+            raise ConfigError(f"nemesis.slowdown must be at least 1 (times slower), got "
+                              f"{format_value(self.slowdown)}")
+        if not self.loss[1] <= 1.0:
+            raise ConfigError(f"nemesis.loss is a probability, at most 1, got "
+                              f"{format_value(self.loss)}")
+        if not self.extra_delay_s[0] > 0:
+            raise ConfigError(f"nemesis.extra_delay_s must be above 0 s (it is drawn "
+                              f"log-uniform), got {format_value(self.extra_delay_s)}")
         if not self.end_s > self.start_s:
             raise ConfigError(f"nemesis.end_s ({self.end_s}) must be after nemesis.start_s "
                               f"({self.start_s})")
@@ -279,6 +449,11 @@ class NemesisConfig:
         if unknown or not self.kind_list():
             raise ConfigError(f"nemesis.kinds: unknown {', '.join(unknown) or 'empty list'}; use "
                               f"'all' or a comma-separated list of {', '.join(NEMESIS_KINDS)}")
+
+    def duration_range(self, kind: str) -> Range:
+        """How long a fault of this kind lasts: the field ``<kind>_s``."""
+        value: Range = getattr(self, f"{kind}_s")
+        return value
 
     def kind_list(self) -> tuple[str, ...]:
         if self.kinds.strip() == "all":
@@ -302,6 +477,7 @@ class Config:
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
 
     def __post_init__(self) -> None:
+        _check_types("", self)
         if self.replication.replicas > self.topology.az_count:
             raise ConfigError(
                 f"replication.replicas ({self.replication.replicas}) cannot exceed "
@@ -326,7 +502,8 @@ class Config:
         """A new Config with dotted-key overrides applied and validated.
 
         Values may be given as strings (from the command line); they are
-        parsed to the field's type.
+        parsed to the field's type.  Other values are type-checked by the
+        section (see the module docstring).
         """
         sections: dict[str, dict[str, Any]] = {}
         valid = self.keys()
@@ -334,9 +511,8 @@ class Config:
             if key not in valid:
                 raise ConfigError(_unknown_key_message(key, valid))
             section_name, field_name = key.split(".", 1)
-            section = getattr(self, section_name)
-            current = getattr(section, field_name)
-            sections.setdefault(section_name, {})[field_name] = _coerce(key, raw, current)
+            kind = _field_kinds(type(getattr(self, section_name)))[field_name]
+            sections.setdefault(section_name, {})[field_name] = _coerce(key, raw, kind)
         replaced = {name: dataclasses.replace(getattr(self, name), **changes)
                     for name, changes in sections.items()}
         return dataclasses.replace(self, **replaced)
@@ -358,19 +534,13 @@ def _unknown_key_message(key: str, valid: list[str]) -> str:
     return f"unknown config key '{key}'{hint}"
 
 
-def _coerce(key: str, raw: Any, current: Any) -> Any:
-    kind = type(current)
-    article = "an" if kind.__name__[0] in "aeiou" else "a"
-    wrong = ConfigError(f"{key} takes {article} {kind.__name__}, got {raw!r}")
+def _coerce(key: str, raw: Any, kind: Any) -> Any:
+    """Parse command-line text to a field of this kind; other values pass
+    through, to be type-checked by their section."""
     if not isinstance(raw, str):
-        if isinstance(raw, bool) != (kind is bool):
-            raise wrong
-        if kind is float and isinstance(raw, int):
-            return float(raw)
-        if isinstance(raw, kind):
-            return raw
-        raise wrong
+        return raw
     text = raw.strip()
+    wrong = ConfigError(f"{key} takes {_kind_name(kind)}, got {raw!r}")
     try:
         if kind is bool:
             lowered = text.lower()
@@ -386,9 +556,24 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
             return int(number)
         if kind is float:
             return float(text)
+        if kind == _RANGE:
+            return _parse_range(text)
     except ValueError:
         raise wrong from None
     return text
+
+
+def _parse_range(text: str) -> tuple[float, float]:
+    """``"1,60"``, ``"1:60"``, ``"(1, 60)"`` or ``"[1, 60]"`` -> ``(1.0, 60.0)``;
+    ValueError if it is not two numbers."""
+    if text[:1] + text[-1:] in ("()", "[]"):
+        text = text[1:-1]
+    sep = "," if "," in text else ":"
+    parts = text.split(sep)
+    if len(parts) != 2:
+        raise ValueError(text)
+    lo, hi = (float(part) for part in parts)  # float() takes surrounding spaces
+    return lo, hi
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:

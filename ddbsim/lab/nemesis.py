@@ -27,6 +27,12 @@ records, so a drawn schedule can be printed, saved and replayed):
                 between two AZs
 ==============  ==============================================================
 
+The numbers (the defaults above) are options too: how long a fault of each
+kind lasts (``nemesis.<kind>_s``, a range lo,hi), the mean gap between faults
+of a kind (``mean_gap_s``), a slow host's slowdown (``slowdown``), a lossy
+link's loss (``loss``) and a delay fault's median extra delay
+(``extra_delay_s``) -- see :class:`~ddbsim.config.NemesisConfig`.
+
 **The bound.**  The design promises to survive the loss of one AZ's worth
 of replicas of every partition at once -- each partition has one replica
 per AZ (paper §3), so that means: at any moment, every *hard* fault (power,
@@ -62,25 +68,6 @@ from ddbsim.world.region import World
 SOFT = ("loss", "delay")
 HARD = tuple(k for k in NEMESIS_KINDS if k not in SOFT)
 
-# [chosen] how long a fault of each kind lasts: uniform between these, in s.
-# Host and rack outages straddle the failure-detection time (5 s), so some
-# are healed by a reboot and some by a replacement replica.
-_DURATION_S: dict[str, tuple[float, float]] = {
-    "host_power": (1.0, 60.0),
-    "rack_power": (2.0, 60.0),
-    "az_power": (5.0, 60.0),
-    "router_power": (2.0, 60.0),
-    "az_cut": (1.0, 40.0),
-    "host_cut": (1.0, 40.0),
-    "slow_host": (5.0, 60.0),
-    "loss": (2.0, 40.0),
-    "delay": (2.0, 40.0),
-}
-_MEAN_GAP_S = (15.0, 90.0)  # [chosen] mean time between faults of a kind, log-uniform
-_SLOWDOWN = (5.0, 200.0)  # [chosen] log-uniform
-_LOSS = (0.01, 0.30)  # [chosen] uniform
-_DELAY_S = (0.005, 0.200)  # [chosen] log-uniform median extra delay
-
 
 class FaultSchedule(list):
     """A list of faults that also carries what the nemesis drew (``info``)."""
@@ -107,7 +94,7 @@ def draw_swarm(rng: np.random.Generator, options: NemesisConfig) -> dict[str, fl
     enabled = [k for k in candidates if rng.random() < options.enable_p]
     if not enabled:
         enabled = [candidates[int(rng.integers(len(candidates)))]]
-    lo, hi = np.log(_MEAN_GAP_S[0]), np.log(_MEAN_GAP_S[1])
+    lo, hi = np.log(options.mean_gap_s[0]), np.log(options.mean_gap_s[1])
     return {k: round(float(np.exp(rng.uniform(lo, hi))), 3) for k in enabled}
 
 
@@ -136,7 +123,7 @@ def draw_schedule(world: World, rng: np.random.Generator,
 
     episodes: list[_Episode] = []
     for drawn_s, _order, kind in starts:
-        lo, hi = _DURATION_S[kind]
+        lo, hi = options.duration_range(kind)
         length_s = float(rng.uniform(lo, hi))
         az = azs[int(rng.integers(len(azs)))]
         start_s = drawn_s
@@ -153,7 +140,8 @@ def draw_schedule(world: World, rng: np.random.Generator,
             if start_s >= options.end_s:
                 continue
         end_s = round(start_s + length_s, 3)
-        episodes.append(_build(kind, start_s, end_s, az, rng, azs, storage, racks, routers))
+        episodes.append(_build(kind, start_s, end_s, az, rng, options, azs, storage, racks,
+                               routers))
 
     faults = sorted((f for e in episodes for f in e.faults), key=lambda f: f.t_s)
     exceeded = _bound_exceeded(episodes)
@@ -186,7 +174,8 @@ def _bound_exceeded(episodes: list[_Episode]) -> bool:
 
 
 def _build(kind: str, start_s: float, end_s: float, az: str, rng: np.random.Generator,
-           azs: list[str], storage: list, racks: list[str], routers: list) -> _Episode:
+           options: NemesisConfig, azs: list[str], storage: list, racks: list[str],
+           routers: list) -> _Episode:
     def pick(items: list) -> Any:
         return items[int(rng.integers(len(items)))]
 
@@ -199,7 +188,7 @@ def _build(kind: str, start_s: float, end_s: float, az: str, rng: np.random.Gene
         if kind == "host_power":
             e.faults = [Fault(start_s, "power_off", host), Fault(end_s, "power_on", host)]
         elif kind == "slow_host":
-            factor = round(log_uniform(_SLOWDOWN), 1)
+            factor = round(log_uniform(options.slowdown), 1)
             e.faults = [Fault(start_s, "slow", host, factor=factor), Fault(end_s, "recover", host)]
         else:
             peer = pick([h for h in storage if h.az != az]).id
@@ -230,9 +219,11 @@ def _build(kind: str, start_s: float, end_s: float, az: str, rng: np.random.Gene
         else:
             target, peer = az, pick([a for a in azs if a != az])
         if kind == "loss":
-            impair = Fault(start_s, "impair", target, peer, loss=round(float(rng.uniform(*_LOSS)), 3))
+            loss = round(float(rng.uniform(*options.loss)), 3)
+            impair = Fault(start_s, "impair", target, peer, loss=loss)
         else:
-            impair = Fault(start_s, "impair", target, peer, delay_s=round(log_uniform(_DELAY_S), 4))
+            delay_s = round(log_uniform(options.extra_delay_s), 4)
+            impair = Fault(start_s, "impair", target, peer, delay_s=delay_s)
         e.faults = [impair, Fault(end_s, "restore", target, peer)]
     return e
 

@@ -49,10 +49,6 @@ from ddbsim.world.topology import Host
 if TYPE_CHECKING:
     from ddbsim.lab.scenario import Scenario
 
-_FINAL_READ_WINDOW = 64
-_FINAL_READ_RETRY_S = 0.5
-
-
 class Run:
     def __init__(self, scenario: Scenario, cfg: Config, seed: int,
                  bugs: tuple[str, ...] = ()) -> None:
@@ -121,7 +117,7 @@ class Run:
         probe.stop()
         final = self._final_reads()
         # Let the last commit points reach every follower.
-        env.run(until=env.now + 4 * self.cfg.replication.heartbeat_interval_s)
+        env.run(until=env.now + self.cfg.run.commit_settle_s)
         checks: dict[str, Any] = {
             "durability": check_durability(self.ledger, final),
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
@@ -153,7 +149,7 @@ class Run:
             while pmap.partition_for(f"liveness-{pid}-{i}").pid != pid:
                 i += 1
             keys.append(f"liveness-{pid}-{i}")
-        probe = _StrongReader(self, retry_s=0.5)
+        probe = _StrongReader(self, retry_s=self.cfg.run.liveness_retry_s)
         probe.start(keys)
         return probe
 
@@ -170,10 +166,10 @@ class Run:
     # ------------------------------------------------------------------
     def _final_reads(self) -> dict[str, tuple[bool, Any]]:
         """Strong-read every key written, through the routers."""
-        reader = _StrongReader(self, retry_s=_FINAL_READ_RETRY_S)
+        reader = _StrongReader(self, retry_s=self.cfg.run.final_read_retry_s)
         reader.start(self.ledger.keys())
         env = self.world.env
-        deadline = env.now + self.scenario.final_read_timeout_s
+        deadline = env.now + self.cfg.run.final_read_timeout_s
         while not reader.done() and env.now < deadline:
             env.run(until=min(deadline, env.now + 1.0))
         reader.stop()
@@ -231,7 +227,7 @@ class _StrongReader:
     def start(self, keys: list[str]) -> None:
         self.todo = list(reversed(keys))
         self.total = len(keys)
-        for _ in range(min(_FINAL_READ_WINDOW, len(keys))):
+        for _ in range(min(self.run.cfg.run.final_read_window, len(keys))):
             self._next()
 
     def done(self) -> bool:

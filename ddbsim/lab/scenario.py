@@ -43,7 +43,6 @@ class Scenario:
     overrides: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     variant: str = ""
-    final_read_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
         if not self.duration_s > 0:

@@ -37,8 +37,9 @@ from ddbsim.lab import Scenario, outage
 
 
 def build_scenario(**overrides: Any) -> Scenario:
-    return Scenario(name="tiny", duration_s=DURATION_S, final_read_timeout_s=5.0,
-                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5, **overrides},
+    return Scenario(name="tiny", duration_s=DURATION_S,
+                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5,
+                               "run.final_read_timeout_s": 5.0, **overrides},
                     faults=outage("leader:p-0000", 5.0, 5.0))
 '''
 
@@ -57,8 +58,9 @@ def plan(world, rng):
 
 
 def build_scenario(**overrides: Any) -> Scenario:
-    return Scenario(name="flaky", duration_s=20.0, final_read_timeout_s=5.0,
-                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5, **overrides},
+    return Scenario(name="flaky", duration_s=20.0,
+                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5,
+                               "run.final_read_timeout_s": 5.0, **overrides},
                     faults=plan)
 '''
 
@@ -71,8 +73,9 @@ from ddbsim.lab import Fault, Scenario
 
 
 def build_scenario(**overrides: Any) -> Scenario:
-    return Scenario(name="slow_boot", duration_s=20.0, final_read_timeout_s=5.0,
-                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5, **overrides},
+    return Scenario(name="slow_boot", duration_s=20.0,
+                    overrides={"workload.rate_per_s": 20, "run.quiesce_s": 5,
+                               "run.final_read_timeout_s": 5.0, **overrides},
                     faults=[Fault(16.0, "power_off", "leader:p-0000"),
                             Fault(16.0, "power_off", "follower:p-0000")])
 '''
