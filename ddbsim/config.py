@@ -243,6 +243,9 @@ class HealingConfig:
     rebuild_bytes_per_s: float = 40e6  # [chosen] -> a storage replica in ~4 min ("minutes")
     retry_s: float = 10.0  # [chosen] wait before retrying when no host can take a replica
     bootstrap_timeout_s: float = 5.0  # [chosen] a leader's wait for a new replica to confirm its copy
+    # [chosen] slack the healing check allows a log replica beyond detection + log copy +
+    # rebuild (the copy's confirmation, a membership change's commit, a retry or two)
+    check_margin_s: float = 30.0
 
     def __post_init__(self) -> None:
         _check_types("healing", self)
@@ -252,6 +255,17 @@ class HealingConfig:
                   log_copy_bytes_per_s=self.log_copy_bytes_per_s,
                   rebuild_bytes_per_s=self.rebuild_bytes_per_s, retry_s=self.retry_s,
                   bootstrap_timeout_s=self.bootstrap_timeout_s)
+        _non_negative("healing", check_margin_s=self.check_margin_s)
+
+    @property
+    def log_copy_s(self) -> float:
+        """How long copying the unarchived WAL to a log replica takes."""
+        return self.unarchived_wal_bytes / self.log_copy_bytes_per_s
+
+    @property
+    def rebuild_s(self) -> float:
+        """How long rebuilding a storage replica (copying the B-tree) takes."""
+        return self.partition_size_bytes / self.rebuild_bytes_per_s
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.messages import READS
+from ddbsim.service.messages import READS, Members
 
 # Latency histogram: bucket i holds latencies in [B**i, B**(i+1)) microseconds.
 _BUCKET_BASE = 1.04
@@ -26,6 +26,11 @@ _LOG_BASE = math.log(_BUCKET_BASE)
 
 OK, ERROR, THROTTLED = "ok", "error", "throttled"
 OUTCOMES = (OK, ERROR, THROTTLED)
+
+# How a healing episode ends.
+STORAGE_REPLICA = "storage replica"  # a storage replica took the lost one's place
+RETURNED = "returned"  # the lost host came back before it was replaced
+REPLACEMENT_LOST = "replacement lost"  # its log replica was lost too: a new episode goes on
 
 
 class LatencyHistogram:
@@ -76,9 +81,11 @@ class Metrics(ServiceHooks):
         self.leader_changes: list[dict[str, Any]] = []
         self.leader_losses: list[dict[str, Any]] = []
         self.lease_spans: dict[tuple[str, tuple[int, str]], list[float]] = {}
-        self.healing: dict[tuple[str, str], dict[str, Any]] = {}
-        self._heal_by_target: dict[tuple[str, str], tuple[str, str]] = {}
-        self.enabled = True
+        # Healing episodes: one per replica a leader set out to replace,
+        # from detection until a storage replica took its place (or why not).
+        self.healing: list[dict[str, Any]] = []
+        self._open: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, lost host) -> episode
+        self._by_replica: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, new replica's host)
 
     # -- client side -----------------------------------------------------
     def record(self, t_s: float, kind: str, outcome: str, latency_s: float, pid: str | None,
@@ -131,20 +138,49 @@ class Metrics(ServiceHooks):
             span[1] = max(span[1], until_s)
 
     def replica_lost(self, t_s: float, pid: str, host: str, last_seen_s: float) -> None:
-        self.healing[(pid, host)] = {
-            "partition": pid, "lost_host": host, "lost_at_s": round(last_seen_s, 6),
-            "detected_at_s": round(t_s, 6), "log_replica_host": None, "log_replica_at_s": None,
-            "storage_replica_host": None, "storage_replica_at_s": None}
+        if (pid, host) in self._open:
+            return  # a later leader resuming the same job
+        earlier = self._by_replica.get((pid, host))
+        if earlier is not None:  # the replacement of an open episode was lost in turn
+            self._end(earlier, t_s, f"{REPLACEMENT_LOST}: its replica on {host} was lost too "
+                                    "(healed in that episode)")
+        rec = {"partition": pid, "lost_host": host, "lost_at_s": round(last_seen_s, 6),
+               "detected_at_s": round(t_s, 6), "log_replica_host": None, "log_replica_at_s": None,
+               "storage_replica_host": None, "storage_replica_at_s": None,
+               "ended_at_s": None, "end": None, "blocked": None}
+        self.healing.append(rec)
+        self._open[(pid, host)] = rec
 
     def replica_added(self, t_s: float, pid: str, host: str, kind: str, replaces: str) -> None:
-        key = (pid, replaces) if (pid, replaces) in self.healing else self._heal_by_target.get(
-            (pid, replaces))
-        if key is None:
-            return
-        rec = self.healing[key]
-        rec[f"{kind}_replica_host"] = host
-        rec[f"{kind}_replica_at_s"] = round(t_s, 6)
-        self._heal_by_target[(pid, host)] = key
+        rec = self._open.get((pid, replaces)) or self._by_replica.get((pid, replaces))
+        if rec is None or rec["end"] is not None:
+            return  # not a replacement of a lost replica
+        if rec[f"{kind}_replica_at_s"] is None:
+            rec[f"{kind}_replica_host"] = host
+            rec[f"{kind}_replica_at_s"] = round(t_s, 6)
+        self._by_replica[(pid, host)] = rec
+        if kind == "storage":
+            self._end(rec, t_s, STORAGE_REPLICA)
+
+    def healing_blocked(self, t_s: float, pid: str, host: str, reason: str) -> None:
+        rec = self._open.get((pid, host))
+        if rec is not None:
+            rec["blocked"] = reason
+
+    def group_whole(self, t_s: float, pid: str, members: Members) -> None:
+        hosts = {h for h, _ in members}
+        for (p, lost), rec in list(self._open.items()):
+            if p == pid:
+                self._end(rec, t_s, RETURNED if lost in hosts else
+                          "the group is whole, but not through this episode's replacement")
+
+    def _end(self, rec: dict[str, Any], t_s: float, how: str) -> None:
+        rec["ended_at_s"] = round(t_s, 6)
+        rec["end"] = how
+        pid = rec["partition"]
+        self._open.pop((pid, rec["lost_host"]), None)
+        for key in [k for k, r in self._by_replica.items() if r is rec]:
+            del self._by_replica[key]
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         self.server[status] += 1

@@ -74,6 +74,18 @@ def one(result: Result) -> list[str]:
                      f"{live['bound_s']:.0f}s bound after the heal (median {_s(served['median'])}, "
                      f"max {_s(served['max'])}{' of those served' if late else ''}); "
                      f"late: {', '.join(late) or 'none'})")
+    place, heal_ck = ck.get("placement"), ck.get("healing")
+    if place is not None and heal_ck is not None:
+        age = heal_ck["log_replica_age_s"]
+        whole = place["partitions"] - place["misplaced_count"] - len(place["unknown_partitions"])
+        lines.append(f"             placement {_check(place)} ({whole}"
+                     f" of {place['partitions']} partitions whole on distinct hosts, racks and AZs)"
+                     f"  healing {_check(heal_ck)} ({heal_ck['ended']} of {heal_ck['episodes']} "
+                     f"episodes ended; log replicas lived median {_s(age['median'])}, max "
+                     f"{_s(age['max'])}, bound {_s(heal_ck['bound_s'])} + a rebuild per leader change)")
+        for problem in (place["misplaced"] + heal_ck["problems"])[:5]:
+            lines.append(f"             {problem['partition']}: "
+                         f"{problem.get('problem') or '; '.join(problem.get('problems', []))}")
     lin = ck.get("linearizable")
     if lin is not None:
         lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "

@@ -118,7 +118,7 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
 
     failovers = _failovers(m.leader_losses, m.leader_changes)
     healing = []
-    for rec in m.healing.values():
+    for rec in m.healing:
         r = dict(rec)
         first_back = r["log_replica_at_s"] if r["log_replica_at_s"] is not None else r[
             "storage_replica_at_s"]

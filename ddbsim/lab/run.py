@@ -6,13 +6,20 @@ every link up and unimpaired, every slow host recovered; traffic stops),
 **quiesce** (``run.quiesce_s``: elections, catch-up) while a **liveness
 probe** strong-reads one key of every partition until each has answered,
 then **final reads** (a strong read of every key ever written, retried until
-it succeeds or ``final_read_timeout_s`` passes), and then the **checks**:
+it succeeds or ``run.final_read_timeout_s`` passes), then **settle**: the
+run goes on (without traffic) until every partition's group is whole again
+-- healing may be half-way through a rebuild that takes minutes -- or until
+detection + log copy + rebuild + margin + a boot have passed since the heal;
+and then the **checks** (:mod:`ddbsim.lab.checkers`):
 
-* durability, convergence, single leader (:mod:`ddbsim.lab.checkers`);
+* durability, convergence, single leader;
 * liveness: every partition served a strong read within
   ``run.liveness_bound_s`` of the heal;
+* placement: every partition ends with its storage replicas on distinct
+  hosts, racks and AZs; healing: every lost replica was replaced (or says
+  why not), and no log replica outstayed its bound;
 * with ``metrics.history`` on, linearizability of strong reads and writes,
-  and what eventual reads promise (:mod:`ddbsim.lab.linearizability`).
+  and what eventual reads promise.
 
 If the fault schedule went beyond what the design promises to survive (a
 nemesis with its bound lifted, see :mod:`ddbsim.lab.nemesis`), a safety check
@@ -32,14 +39,16 @@ from ddbsim.lab.checkers import (
     WriteLedger,
     check_convergence,
     check_durability,
+    check_healing,
+    check_placement,
     check_single_leader,
 )
+from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.history import History
-from ddbsim.lab.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.metrics import Metrics
 from ddbsim.lab.result import Result, build_result
 from ddbsim.lab.workload import Client
-from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest
+from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest, Members
 from ddbsim.service.service import Service
 from ddbsim.service.storage.paxos import LEADER
 from ddbsim.world.region import World
@@ -116,8 +125,10 @@ class Run:
             env.run(until=min(duration + bound, env.now + 1.0))
         probe.stop()
         final = self._final_reads()
+        self._settle_healing(duration)
         # Let the last commit points reach every follower.
         env.run(until=env.now + self.cfg.run.commit_settle_s)
+        healing = self.cfg.healing
         checks: dict[str, Any] = {
             "durability": check_durability(self.ledger, final),
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
@@ -125,6 +136,15 @@ class Run:
                 (pid, ballot, span[0], span[1])
                 for (pid, ballot), span in self.metrics.lease_spans.items()),
             "liveness": self._check_liveness(probe, duration, bound),
+            "placement": check_placement(
+                {pid: self._whole_membership(pid) for pid in self.service.partition_map.pids()},
+                {h.id: (h.rack, h.az) for h in self.world.topology.of_kind("storage")},
+                self.cfg.replication.replicas),
+            "healing": check_healing(
+                self.metrics.healing,
+                ((c["partition"], c["t_s"]) for c in self.metrics.leader_changes),
+                env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
+                healing.check_margin_s),
         }
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
@@ -139,6 +159,28 @@ class Run:
         return build_result(self, checks, end_s=env.now)
 
     # ------------------------------------------------------------------
+    def _settle_healing(self, healed_s: float) -> None:
+        """Run on until every group is whole, within the healing bound."""
+        healing = self.cfg.healing
+        until = healed_s + (healing.detection_s + healing.log_copy_s + healing.rebuild_s
+                            + healing.check_margin_s + self.cfg.storage.boot_s)
+        env = self.world.env
+        pids = self.service.partition_map.pids()
+        while env.now < until and not all(self._is_whole(pid) for pid in pids):
+            env.run(until=min(until, env.now + 1.0))
+
+    def _whole_membership(self, pid: str) -> Members | None:
+        """The committed membership of ``pid``'s leader (None without a leader)."""
+        leader = self.service.leader_of(pid)
+        if leader is None or leader.state.config_lsn > leader.state.commit_lsn:
+            return None
+        return leader.state.config
+
+    def _is_whole(self, pid: str) -> bool:
+        members = self._whole_membership(pid)
+        return (members is not None and len(members) == self.cfg.replication.replicas
+                and all(kind == STORAGE for _, kind in members))
+
     def _liveness_probe(self) -> _StrongReader:
         """From the heal on, strong-read one key of every partition, retrying
         until each partition has answered once."""

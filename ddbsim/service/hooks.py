@@ -7,6 +7,8 @@ never change behaviour: they receive values, they return nothing.
 """
 from __future__ import annotations
 
+from ddbsim.service.messages import Members
+
 
 class ServiceHooks:
     def leader_elected(self, t_s: float, pid: str, ballot: tuple[int, str], host: str) -> None:
@@ -20,10 +22,19 @@ class ServiceHooks:
         """A leader served on a lease it computed valid from ``from_s`` to ``until_s``."""
 
     def replica_lost(self, t_s: float, pid: str, host: str, last_seen_s: float) -> None:
-        """A leader declared a replica unhealthy and began healing."""
+        """A leader found the member on ``host`` unhealthy and set out to
+        replace it (a later leader that resumes the job says so again)."""
 
     def replica_added(self, t_s: float, pid: str, host: str, kind: str, replaces: str) -> None:
-        """A log or storage replica joined the group (its membership change committed)."""
+        """A membership change that put a ``kind`` replica on ``host`` in
+        place of the member on ``replaces`` committed (the same host when a
+        log replica became a storage replica)."""
+
+    def healing_blocked(self, t_s: float, pid: str, host: str, reason: str) -> None:
+        """The member on ``host`` cannot be replaced now, and why."""
+
+    def group_whole(self, t_s: float, pid: str, members: Members) -> None:
+        """A leader found its group whole: every member healthy and a storage replica."""
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (server-side availability)."""

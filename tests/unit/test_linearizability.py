@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ddbsim.lab.history import Op
-from ddbsim.lab.linearizability import check_eventual_reads, check_linearizable
+from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 
 
 class H:

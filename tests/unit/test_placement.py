@@ -87,24 +87,31 @@ def _placement(world: World, holds: set[tuple[str, str]]) -> Placement:
                      holds=lambda h, pid: (h, pid) in holds)
 
 
-def test_replacement_picks_a_powered_host_in_the_az_not_holding_the_partition() -> None:
+def test_replacement_picks_a_host_in_the_az_not_holding_the_partition_nor_avoided() -> None:
     world = World(Config(), 1)
     holds = {("az-2/r1/h1", "p-1"), ("az-2/r1/h2", "p-9"), ("az-2/r1/h3", "p-8")}
     pl = _placement(world, holds)
-    world.topology.hosts["az-2/r2/h1"].power_off(0.0)
-    host = pl.replacement("p-1", "az-2")
-    assert host is not None
-    # Least loaded, powered, not already holding p-1, in az-2: the first idle host by id.
-    assert host.id == "az-2/r2/h2"
+    # Least loaded, not already holding p-1, in az-2: the first idle host by id.
+    assert pl.replacement("p-1", "az-2") == "az-2/r2/h1"
+    # ... unless the asking leader avoids it (it cannot hear it, say).
+    assert pl.replacement("p-1", "az-2", avoid={"az-2/r2/h1"}) == "az-2/r2/h2"
 
 
-def test_replacement_is_none_when_the_az_is_dark() -> None:
+def test_placement_never_reads_the_power_state() -> None:
     world = World(Config(), 1)
     pl = _placement(world, set())
     for host in world.topology.resolve("az-3"):
         host.power_off(0.0)
-    assert pl.replacement("p-1", "az-3") is None
-    assert pl.replacement("p-1", "az-1") is not None
+    # The leader's view decides: a dark host it does not avoid is still a candidate.
+    assert pl.replacement("p-1", "az-3") is not None
+
+
+def test_replacement_is_none_when_every_host_of_the_az_is_avoided() -> None:
+    world = World(Config(), 1)
+    pl = _placement(world, set())
+    az3 = {h.id for h in world.topology.of_kind("storage", "az-3")}
+    assert pl.replacement("p-1", "az-3", avoid=az3) is None
+    assert pl.replacement("p-1", "az-1", avoid=az3) is not None
 
 
 def test_replacement_is_none_when_every_host_already_holds_the_partition() -> None:

@@ -3,14 +3,19 @@
 Paper §3: the three replicas of a partition live in three different AZs,
 which also keeps them off a common host and rack.  Initial placement puts
 each partition's replicas on the least-loaded storage host of each AZ.  A
-replacement (healing) goes to the least-loaded *powered* host of the lost
-replica's AZ that holds no replica of the partition; if that AZ has none,
-there is no replacement and the group runs on two replicas (never two in one
-AZ).  The control plane's view of which hosts are up is modelled as exact.
+replacement (healing) goes to the least-loaded host of the lost replica's
+AZ that holds no replica of the partition and that the asking leader does
+not want to avoid (hosts it considers unhealthy, or that failed to take a
+copy); if that AZ has none, there is no replacement and the group runs on
+two replicas (never two in one AZ).
+
+Load and membership come from the control plane's partition map, not from
+the hosts: placement knows what the map says, and the leader knows which
+hosts it can hear -- nobody reads the hosts' true power state.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from ddbsim.world.topology import Host, Topology
 
@@ -41,10 +46,10 @@ class Placement:
             chosen.append(hosts[pick])
         return chosen
 
-    def replacement(self, pid: str, az: str) -> Host | None:
+    def replacement(self, pid: str, az: str, avoid: Collection[str] = ()) -> str | None:
         """The host to take a new replica of ``pid`` in ``az``, or None."""
-        hosts = [h for h in self._storage_by_az[az]
-                 if h.powered and not self._holds(h.id, pid)]
+        hosts = [h.id for h in self._storage_by_az[az]
+                 if h.id not in avoid and not self._holds(h.id, pid)]
         if not hosts:
             return None
-        return min(hosts, key=lambda h: (self._load(h.id), h.id))
+        return min(hosts, key=lambda h: (self._load(h), h))

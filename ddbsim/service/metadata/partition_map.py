@@ -48,6 +48,7 @@ class PartitionMap:
         self.table = table
         self._by_start: SortedDict = SortedDict()
         self._by_pid: dict[str, PartitionInfo] = {}
+        self._load: dict[str, int] = {}  # host -> replicas the map places there
         step = HASH_SPACE // partitions
         for i in range(partitions):
             info = PartitionInfo(f"p-{i:04d}", i * step, (), None)
@@ -74,7 +75,21 @@ class PartitionMap:
         return self._by_pid[pid]
 
     def set_members(self, pid: str, members: Members) -> None:
-        self._by_pid[pid].members = members
+        info = self._by_pid[pid]
+        load = self._load
+        for host, _kind in info.members:
+            load[host] -= 1
+        for host, _kind in members:
+            load[host] = load.get(host, 0) + 1
+        info.members = members
+
+    def load(self, host: str) -> int:
+        """How many partitions have a member on ``host``."""
+        return self._load.get(host, 0)
+
+    def holds(self, host: str, pid: str) -> bool:
+        """Whether ``host`` is a member of ``pid``."""
+        return any(h == host for h, _ in self._by_pid[pid].members)
 
     def set_leader(self, pid: str, host: str | None) -> None:
         self._by_pid[pid].leader = host

@@ -45,6 +45,7 @@ from ddbsim.service.messages import (
     StorageOp,
     StorageReply,
 )
+from ddbsim.service.storage.healing import Healer, Replacements
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 from ddbsim.service.storage.paxos import LEADER, Member
 from ddbsim.service.storage.replica import ReplicaState
@@ -66,15 +67,9 @@ class ControlPlane(Protocol):
         """``pid``'s leader committed the membership ``members``."""
 
 
-class Healing(Protocol):
-    def start(self, member: Member, lost_host: str, last_seen_s: float) -> None: ...
-
-    def bootstrap_acked(self, pid: str, host: str, kind: str) -> None: ...
-
-
 class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
-                 control: ControlPlane) -> None:
+                 control: ControlPlane, placement: Replacements) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -84,10 +79,12 @@ class StorageNode:
         self.hooks = hooks
         self.bugs = bugs
         self.control = control
-        self.healing: Healing | None = None
+        hosts = self._hosts
+        self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
         draws = world.streams.draws(f"storage/{host.id}")
         self.draws = draws
-        self.disk = Disk(self.env, host, cfg.storage.wal_persist_s, 0.3, draws)
+        self.disk = Disk(self.env, host, cfg.storage.wal_persist_s, cfg.storage.wal_persist_sigma,
+                         draws)
         self.members: dict[str, Member] = {}
         self.queue = ServiceQueue(self.env, cfg.storage.servers_per_node,
                                   cfg.storage.service_time_s, draws, host)
@@ -139,7 +136,8 @@ class StorageNode:
 
     def new_state(self, pid: str, kind: str, config: Members, config_lsn: int = 0) -> ReplicaState:
         """An empty replica of ``pid`` for this host."""
-        return ReplicaState(pid, self.host_id, kind, config, config_lsn)
+        return ReplicaState(pid, self.host_id, kind, config, config_lsn,
+                            self.cfg.storage.checkpoint_every_records)
 
     def retire(self, pid: str) -> None:
         """Drop a replica that is no longer in its group's membership."""
@@ -230,8 +228,7 @@ class StorageNode:
         self.send(src, BootstrapAck(msg.pid, msg.ballot, kind))
 
     def _on_bootstrap_ack(self, src: str, msg: BootstrapAck) -> None:
-        if self.healing is not None:
-            self.healing.bootstrap_acked(msg.pid, src, msg.kind)
+        self.healer.bootstrap_acked(src, msg)
 
     # ------------------------------------------------------------------
     # heartbeats, leases, failure detection
@@ -293,10 +290,7 @@ class StorageNode:
                         member.start_election()
             if silent > detection and peer not in self.unhealthy:
                 self.unhealthy.add(peer)
-                for member in list(self.members.values()):
-                    if member.is_leader and any(h == peer for h, _ in member.state.config):
-                        if self.healing is not None:
-                            self.healing.start(member, peer, heard)
+                self.healer.peer_unhealthy(peer)
 
     def heard_at(self, host_id: str) -> float:
         return self.last_recv.get(host_id, -math.inf)
@@ -311,12 +305,20 @@ class StorageNode:
     def is_healthy(self, host_id: str) -> bool:
         return host_id not in self.unhealthy
 
+    def unhealthy_hosts(self) -> set[str]:
+        return self.unhealthy
+
+    def last_contact(self, host_id: str) -> float:
+        return self.last_heard.get(host_id, self.now)
+
     def _heard(self, src: str) -> None:
         if src in self.suspected or src not in self.last_heard:
             self.resync.add(src)
         self.last_heard[src] = self.now
         self.suspected.discard(src)
-        self.unhealthy.discard(src)
+        if src in self.unhealthy:
+            self.unhealthy.discard(src)
+            self.healer.peer_healthy(src)
 
     def _on_heartbeat(self, src: str, msg: Heartbeat) -> None:
         self.last_recv[src] = self.now
@@ -385,23 +387,23 @@ class StorageNode:
         """A replica here learnt a new membership: recompute the peers."""
         self._peers = None
 
-    def config_committed(self, member: Member, members: Members) -> None:
+    def config_committed(self, member: Member, lsn: int, members: Members) -> None:
         self._peers = None
         if member.role == LEADER:
             self.control.membership_committed(member.pid, members)
-            removed = [h for h, _ in member.state.config_before(member.state.commit_lsn)
-                       if h not in [m for m, _ in members]]
-            for host in removed:
-                self.send(host, Retire(member.pid, member.ballot, members))
+            previous = member.state.config_before(lsn)
+            hosts = [h for h, _ in members]
+            for host, _kind in previous:
+                if host not in hosts:
+                    self.send(host, Retire(member.pid, member.ballot, members))
+            self.healer.config_committed(member, previous, members)
         elif not member.state.is_member():
             self.retire(member.pid)
 
     def leader_active(self, member: Member) -> None:
         self.hooks.leader_elected(self.now, member.pid, member.ballot, self.host_id)
         self.control.leader_changed(member.pid, self.host_id)
-        for peer, _kind in member.state.config:
-            if peer in self.unhealthy and self.healing is not None:
-                self.healing.start(member, peer, self.last_heard.get(peer, self.now))
+        self.healer.reconcile(member.pid)
 
     # ------------------------------------------------------------------
     # power
@@ -411,6 +413,7 @@ class StorageNode:
         for member in self.members.values():
             member.crash()
         self.queue.reset()
+        self.healer.reset()
         self._reset_volatile()
 
     def _power_on(self, _host: Host) -> None:

@@ -114,8 +114,6 @@ FOLLOWER = "follower"
 CANDIDATE = "candidate"
 LEADER = "leader"
 
-CommitCallback = Callable[[bool], Any]
-
 
 class Proposal:
     __slots__ = ("record", "origin", "configs", "acks", "chosen", "sent_s")
@@ -154,7 +152,6 @@ class Member:
         self.draws = draws
         self.hooks = hooks
         self.bugs = bugs
-        self.commit_waiters: dict[int, CommitCallback] = {}
         self.max_seen_round = 0
         self.reset_volatile()
 
@@ -191,13 +188,6 @@ class Member:
         self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
         self.nacked: Ballot = NO_BALLOT  # a lower-ballot leader we told we promised higher
         self.check_targets = 0
-        self._fail_commit_waiters()
-
-    def _fail_commit_waiters(self) -> None:
-        waiters = self.commit_waiters
-        self.commit_waiters = {}
-        for callback in waiters.values():
-            callback(False)
 
     def crash(self) -> None:
         """The host lost power: volatile state goes, durable state stays."""
@@ -224,7 +214,8 @@ class Member:
             return [h for h in self.state.active_hosts() if h != self.me]
         return [h for h, _ in members if h != self.me]
 
-    def _quorum(self, members: Members) -> int:
+    def quorum(self, members: Members) -> int:
+        """The write quorum of membership ``members``."""
         return quorum_of(members, self.cfg.write_quorum, self.cfg.replicas)
 
     def _votes(self, members: Members, voters: set[str] | dict[str, Any]) -> int:
@@ -267,7 +258,6 @@ class Member:
         self.proposals = {}
         self.promises = {}
         self.supporters = set()
-        self._fail_commit_waiters()
 
     # ------------------------------------------------------------------
     # client operations
@@ -317,7 +307,7 @@ class Member:
         until = math.inf
         acked_at = self.host.acked_at
         for members in self.state.active_configs():
-            need = self._quorum(members) - (1 if any(h == self.me for h, _ in members) else 0)
+            need = self.quorum(members) - (1 if any(h == self.me for h, _ in members) else 0)
             if need <= 0:
                 until = min(until, self.host.now + self.cfg.lease_s)
                 continue
@@ -420,7 +410,7 @@ class Member:
         if proposal.chosen:
             return
         for members in proposal.configs:
-            if self._votes(members, proposal.acks) < self._quorum(members):
+            if self._votes(members, proposal.acks) < self.quorum(members):
                 return
         proposal.chosen = True
         self._advance_commit()
@@ -445,23 +435,10 @@ class Member:
                 host.reply(src, op, "ok", version=version, applied=ok,
                            value=record.value if record.op == PUT_RECORD else None)
             if record.op == CONFIG:
-                host.config_committed(self, record.members)
-            waiter = self.commit_waiters.pop(lsn, None)
-            if waiter is not None:
-                waiter(True)
+                host.config_committed(self, lsn, record.members)
         host.commit_advanced(self)
         if self.role == LEADER and not self.active and st.commit_lsn >= self.recovery_lsn:
             self._activate()
-
-    def on_commit(self, lsn: int, callback: CommitCallback) -> None:
-        """Call ``callback(True)`` when ``lsn`` commits here, or
-        ``callback(False)`` if this replica stops leading first."""
-        if self.state.commit_lsn >= lsn:
-            callback(True)
-        elif self.role != LEADER:
-            callback(False)
-        else:
-            self.commit_waiters[lsn] = callback
 
     # ------------------------------------------------------------------
     # phase 2: acceptor side
@@ -548,9 +525,9 @@ class Member:
             if entry is None or entry.ballot != ballot or not st.is_durable(commit + 1):
                 break
             commit += 1
-        for _lsn, record, _res in st.commit_to(commit):
+        for lsn, record, _res in st.commit_to(commit):
             if record.op == CONFIG:
-                self.host.config_committed(self, record.members)
+                self.host.config_committed(self, lsn, record.members)
         if st.commit_lsn < target:
             self.host.lagging(self, True)
             self._request_catchup()
@@ -623,9 +600,9 @@ class Member:
         st = self.state
         for lsn in lsns:
             st.persisted(lsn)
-        for _lsn, record, _res in st.commit_to(last):  # these records are known chosen
+        for lsn, record, _res in st.commit_to(last):  # these records are known chosen
             if record.op == CONFIG:
-                self.host.config_committed(self, record.members)
+                self.host.config_committed(self, lsn, record.members)
         self.catchup_until_s = -math.inf
         self._try_commit()
 
@@ -819,7 +796,7 @@ class Member:
         configs = self.state.active_configs()
         if self.learnt_configs:
             configs = (*configs, *(members for _lsn, members in self.learnt_configs))
-        if all(self._votes(members, self.promises) >= self._quorum(members)
+        if all(self._votes(members, self.promises) >= self.quorum(members)
                for members in configs):
             self._become_leader()
 

@@ -86,8 +86,8 @@ class ReplicaHost(Protocol):
     def membership_changed(self) -> None:
         """A replica here learnt a new membership (its peers may change)."""
 
-    def config_committed(self, member: Member, members: Members) -> None:
-        """``member`` committed the membership ``members``."""
+    def config_committed(self, member: Member, lsn: int, members: Members) -> None:
+        """``member`` committed the membership ``members``, at ``lsn``."""
 
     def leader_active(self, member: Member) -> None:
         """``member`` finished recovery and leads."""
