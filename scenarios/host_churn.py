@@ -8,9 +8,16 @@ write availability is the fraction of time the groups serve.
 
 The analysis sets that beside the CTMC of one group
 (:mod:`ddbsim.lab.markov`), fed with the configured churn and with what the
-run measured: the failover time (mean over the leaders lost to a power-off)
-and the healing time (mean degraded time of the healing episodes).  A failed
-member is back ``storage.boot_s`` after its host (it boots before it
+run measured: the healing time (mean degraded time of the healing episodes)
+and the failover time -- the mean over the leaders lost to a power-off that
+*another host* replaced.  A leader that only its own host could replace
+(it came back and was elected again) waited for a member to return: the
+model counts such waits in its no-quorum states when a quorum was lost, and
+does not have them at all when the members left could not stand (log
+replicas only); folding them into the failover time would count the first
+twice and hide the second.  Their count and mean are printed, and so is the
+model's figure with every failover's time (``markov_all_failovers``).  A
+failed member is back ``storage.boot_s`` after its host (it boots before it
 serves), so the model's down time is ``churn.off_s + storage.boot_s``.
 Where the two figures disagree, the simulator does something the model's
 assumptions leave out -- or the model misses something the simulator does.
