@@ -476,6 +476,22 @@ class NemesisConfig:
 
 
 @dataclass(frozen=True)
+class ChurnConfig:
+    """Every storage host fails and returns on its own, as a Poisson process
+    (``ddbsim.lab.churn``, ``scenarios/host_churn.py``)."""
+
+    # [chosen] mean up time between power losses, per host: with 18 storage
+    # hosts, a loss every ~100 s somewhere, so an hour shows the effect in
+    # minutes of wall time
+    mtbf_s: float = 1800.0
+    off_s: float = 120.0  # [chosen] mean time a host stays off (longer than healing.detection_s)
+
+    def __post_init__(self) -> None:
+        _check_types("churn", self)
+        _positive("churn", mtbf_s=self.mtbf_s, off_s=self.off_s)
+
+
+@dataclass(frozen=True)
 class Config:
     topology: TopologyConfig = field(default_factory=TopologyConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -489,6 +505,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     run: RunConfig = field(default_factory=RunConfig)
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
+    churn: ChurnConfig = field(default_factory=ChurnConfig)
 
     def __post_init__(self) -> None:
         _check_types("", self)

@@ -119,7 +119,36 @@ def one(result: Result) -> list[str]:
             lines.append("  " + Fault(**f).describe())
     if d["alarms"]:
         lines.append(f"alarms       {len(d['alarms'])} windows above the alarm error rate")
+    if d.get("analysis"):
+        lines += analysis_lines(d["analysis"])
     return lines
+
+
+def analysis_lines(analysis: dict[str, Any]) -> list[str]:
+    """A scenario's own analysis: one labelled line per top-level key, a
+    dict's entries side by side (``measured 0.98  markov 0.998``)."""
+    lines = []
+    for i, (key, value) in enumerate(analysis.items()):
+        head = "analysis     " if i == 0 else "             "
+        lines.append(f"{head}{str(key).replace('_', ' ')}: {_value(value)}")
+    return lines
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, dict):
+        return "  ".join(f"{k} {f'({_value(x)})' if isinstance(x, dict) else _value(x)}"
+                         for k, x in v.items())
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
 
 
 def _range(xs: list[float]) -> str:

@@ -11,6 +11,14 @@ same seed), and which ends with::
 
 A fault schedule is a list of :class:`~ddbsim.lab.faults.Fault`, or a
 function ``(world, rng) -> list`` that draws one from the run's seed.
+
+A scenario may **analyse its own result**: ``analyse`` is a function of the
+result's data (the dict of ``--json``) that returns a dict -- numbers,
+strings, None, and dicts of those -- stored under ``result.data["analysis"]``
+after the run.  So it is in the JSON, its numbers are figures of a sweep
+(``analysis.write_availability.markov``), and the summary prints it, one
+labelled line per top-level key.  It must be deterministic: a function of
+the data alone.
 """
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ from ddbsim.lab.result import Result
 from ddbsim.world.region import World
 
 FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
+#: A scenario's own analysis of its result's data (see the module docstring).
+Analysis = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ScenarioError(ValueError):
@@ -43,6 +53,7 @@ class Scenario:
     overrides: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     variant: str = ""
+    analyse: Analysis | None = None
 
     def __post_init__(self) -> None:
         if not self.duration_s > 0:
@@ -63,7 +74,14 @@ def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = No
     """Run one scenario on one seed."""
     from ddbsim.lab.run import Run
 
-    return Run(scenario, scenario.config(overrides), seed, bugs).execute()
+    result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
+    if scenario.analyse is not None:
+        analysis = scenario.analyse(result.data)
+        if not isinstance(analysis, dict):
+            raise ScenarioError(f"scenario {scenario.name}: analyse must return a dict, "
+                                f"got {type(analysis).__name__}")
+        result.data["analysis"] = analysis
+    return result
 
 
 def run_all(scenarios: list[Scenario], seed: int = 1,

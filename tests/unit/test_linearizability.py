@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddbsim.lab.history import Op
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
+from ddbsim.lab.history import Op
 
 
 class H:
