@@ -57,7 +57,7 @@ Applications*, 2nd ed., ch. 8-9), extended with a leader and a healing path.
 
 With n = 3, q = 2 that is 7 states: ``serving_3``, ``serving_2``,
 ``failover_3``, ``failover_2``, ``no_quorum_1_leader``, ``no_quorum_1``,
-``no_quorum_0``.  The brief's four states (full, failover, degraded, quorum
+``no_quorum_0``.  The four obvious states (full, failover, degraded, quorum
 lost) are refined: the failover keeps its count of members up (a second
 failure during a failover leaves it without a quorum; a return does not end
 it), and quorum loss remembers whether the leader survived (it then resumes

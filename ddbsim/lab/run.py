@@ -129,6 +129,8 @@ class Run:
         # Let the last commit points reach every follower.
         env.run(until=env.now + self.cfg.run.commit_settle_s)
         healing = self.cfg.healing
+        whole = {pid: self._whole_membership(pid) if self._is_whole(pid) else None
+                 for pid in self.service.partition_map.pids()}
         checks: dict[str, Any] = {
             "durability": check_durability(self.ledger, final),
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
@@ -137,12 +139,12 @@ class Run:
                 for (pid, ballot), span in self.metrics.lease_spans.items()),
             "liveness": self._check_liveness(probe, duration, bound),
             "placement": check_placement(
-                {pid: self._whole_membership(pid) for pid in self.service.partition_map.pids()},
+                {pid: self._whole_membership(pid) for pid in whole},
                 {h.id: (h.rack, h.az) for h in self.world.topology.of_kind("storage")},
                 self.cfg.replication.replicas),
             "healing": check_healing(
                 self.metrics.healing,
-                ((c["partition"], c["t_s"]) for c in self.metrics.leader_changes),
+                ((c["partition"], c["t_s"]) for c in self.metrics.leader_changes), whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
                 healing.check_margin_s),
         }

@@ -25,7 +25,7 @@ def churned():
     return run(scenario, seed=3, overrides=FAST)
 
 
-def test_the_scenario_is_what_the_brief_says(churned):
+def test_the_scenario_churns_storage_hosts_under_writes_only(churned):
     d = churned.data
     cfg = d["config"]
     assert cfg["workload"]["put"] == 1.0 and cfg["workload"]["rate_per_s"] == 50.0

@@ -9,7 +9,10 @@ cannot elect a leader once its one storage replica fails.  So:
 
 * every episode must have ended: with a storage replica in the lost one's
   place, with the lost host returning before it was replaced, or with its
-  replacement lost in turn (a later episode takes over);
+  replacement lost in turn (a later episode takes over).  An episode still
+  open at the end whose lost host is a member of its partition's final,
+  whole group ended too (the host is back; a leader that lost its office
+  right after reporting the loss never said so);
 * a log replica may live at most ``detection + log copy + rebuild +
   margin`` seconds, plus one rebuild for every leader change of its
   partition while it lived (the repair is the leader's volatile state: a
@@ -23,14 +26,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ddbsim.service.messages import Members
+
 #: How an episode may end (see :mod:`ddbsim.lab.metrics`).
 GOOD_ENDS = ("storage replica", "returned", "replacement lost")
 
 
 def check_healing(episodes: Iterable[Mapping[str, Any]],
-                  elections: Iterable[tuple[str, float]], end_s: float, detection_s: float,
-                  log_copy_s: float, rebuild_s: float, margin_s: float) -> dict[str, Any]:
-    """``elections`` are (partition, time a new leader began serving)."""
+                  elections: Iterable[tuple[str, float]], final: Mapping[str, Members | None],
+                  end_s: float, detection_s: float, log_copy_s: float, rebuild_s: float,
+                  margin_s: float) -> dict[str, Any]:
+    """``elections`` are (partition, time a new leader began serving);
+    ``final`` each partition's whole membership at the end (None if not whole)."""
     by_pid: dict[str, list[float]] = {}
     for pid, t in elections:
         by_pid.setdefault(pid, []).append(t)
@@ -42,6 +49,9 @@ def check_healing(episodes: Iterable[Mapping[str, Any]],
         count += 1
         pid = ep["partition"]
         how = ep.get("end")
+        members = final.get(pid)
+        if how is None and members is not None and any(h == ep["lost_host"] for h, _ in members):
+            how = "returned (a member of the final group)"
         if how is None:
             problems.append({"partition": pid, "lost_host": ep["lost_host"],
                              "problem": "never ended" + (f" ({ep['blocked']})"
