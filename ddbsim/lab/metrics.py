@@ -18,7 +18,8 @@ from collections import defaultdict
 from typing import Any
 
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.messages import READS, Members
+from ddbsim.service.membership import Members
+from ddbsim.service.messages import READS
 
 # Latency histogram: bucket i holds latencies in [B**i, B**(i+1)) microseconds.
 _BUCKET_BASE = 1.04

@@ -48,7 +48,8 @@ from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Metrics
 from ddbsim.lab.result import Result, build_result
 from ddbsim.lab.workload import Client
-from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest, Members
+from ddbsim.service.membership import LOG, STORAGE, Members
+from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
 from ddbsim.service.storage.paxos import LEADER
 from ddbsim.world.region import World

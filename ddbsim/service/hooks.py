@@ -7,7 +7,7 @@ never change behaviour: they receive values, they return nothing.
 """
 from __future__ import annotations
 
-from ddbsim.service.messages import Members
+from ddbsim.service.membership import Members
 
 
 class ServiceHooks:

@@ -26,16 +26,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ddbsim.service.membership import Ballot, Members
+
 if TYPE_CHECKING:
     from sortedcontainers import SortedDict
 
     from ddbsim.service.storage.log import LogRecord
 
-Ballot = tuple[int, str]
-#: A membership: ``(host_id, kind)`` per member, ``kind`` being one of:
-STORAGE = "storage"  # a storage replica: WAL and B-tree; serves reads; may lead
-LOG = "log"  # a log replica: recent WAL only; accepts and counts to the quorum
-Members = tuple[tuple[str, str], ...]
 Entries = list[tuple[int, Ballot, "LogRecord"]]
 
 # Operation kinds.

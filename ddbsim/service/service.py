@@ -16,11 +16,12 @@ from ddbsim.config import Config
 from ddbsim.service.autoadmin.placement import Placement
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.messages import STORAGE, Members
+from ddbsim.service.membership import STORAGE, Members
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.service.routing.router import Router
 from ddbsim.service.storage.node import StorageNode
 from ddbsim.service.storage.paxos import Member
+from ddbsim.service.storage.replica import ALWAYS
 from ddbsim.world.region import World
 
 
@@ -68,8 +69,7 @@ class Service:
             for h in hosts:
                 node = self.nodes[h.id]
                 state = node.new_state(info.pid, STORAGE, members)
-                state.promise(ballot)
-                state.promise_persisted(ballot)
+                state.promise(ballot, ALWAYS)
                 member = node.add_replica(state)
                 if h.id == leader_host:
                     member.assume_leadership(ballot, [x.id for x in hosts if x.id != leader_host])

@@ -19,16 +19,35 @@ is set.
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 from ddbsim.config import NetworkConfig
-from ddbsim.world.scheduling import call_later
 from ddbsim.world.streams import Draws
 from ddbsim.world.topology import Host, Topology
 
 Handler = Callable[[Host, Any], None]
+
+
+class _Delivery:
+    """One message on its way: an entry in SimPy's event queue whose one
+    callback (shared by all deliveries) is :meth:`Network._deliver`."""
+
+    __slots__ = ("callbacks", "src", "dst", "msg", "epoch", "src_epoch")
+    _ok = True  # what SimPy's step() checks after the callbacks
+    _value = None
+
+    def __init__(self, callbacks: list[Callable[[_Delivery], None]], src: Host, dst: Host,
+                 msg: Any, epoch: int, src_epoch: int) -> None:
+        self.callbacks = callbacks
+        self.src = src
+        self.dst = dst
+        self.msg = msg
+        self.epoch = epoch
+        self.src_epoch = src_epoch
 
 #: The key of a region-wide impairment.
 REGION = ("region", "region")
@@ -36,19 +55,28 @@ REGION = ("region", "region")
 
 class Network:
     def __init__(self, env: simpy.Environment, topology: Topology, cfg: NetworkConfig,
-                 draws: Draws) -> None:
+                 draws: Draws, impairment_draws: Draws | None = None) -> None:
         self.env = env
         self.topology = topology
         self.cfg = cfg
-        self._draws = draws
+        self._draws = draws  # latencies
+        # losses and extra delays on impaired links: their own stream, so an
+        # impairment does not move the latencies of every later message
+        self._impairment_draws = impairment_draws or draws
         self._handlers: dict[str, Handler] = {}
         self._cut_hosts: set[tuple[str, str]] = set()
         self._cut_azs: set[tuple[str, str]] = set()
         #: (src AZ, dst AZ) or REGION -> (loss probability, extra delay median s)
         self._impaired: dict[tuple[str, str], tuple[float, float]] = {}
+        self._any_cut = False  # any link cut (the fast path skips the check)
         self.sent = 0
         self.dropped = 0
         self._log_sigma = cfg.latency_sigma
+        self._same_host_s = cfg.same_host_latency_s
+        self._same_az_s = cfg.same_az_latency_s
+        self._cross_az_s = cfg.cross_az_latency_s
+        self._factors: list[float] = []  # log-normal latency factors, drawn in batches
+        self._deliver_callbacks = [self._deliver]  # shared by every delivery event
 
     # -- wiring ----------------------------------------------------------
     def register(self, host: Host, handler: Handler) -> None:
@@ -61,14 +89,16 @@ class Network:
 
     # -- sending ---------------------------------------------------------
     def latency_s(self, src: Host, dst: Host) -> float:
-        cfg = self.cfg
+        """A one-way latency from ``src`` to ``dst`` (a draw)."""
+        factors = self._factors
+        if not factors:
+            factors = self._factors = self._draws.lognormal_factors(self._log_sigma)
+        return self._median_s(src, dst) * factors.pop()
+
+    def _median_s(self, src: Host, dst: Host) -> float:
         if src is dst:
-            median = cfg.same_host_latency_s
-        elif src.az == dst.az:
-            median = cfg.same_az_latency_s
-        else:
-            median = cfg.cross_az_latency_s
-        return self._draws.lognormal(median, self._log_sigma)
+            return self._same_host_s
+        return self._same_az_s if src.az == dst.az else self._cross_az_s
 
     def send(self, src: Host, dst: Host, msg: Any, after_s: float = 0.0) -> None:
         """Send ``msg`` from ``src`` to ``dst``; it may be silently dropped.
@@ -76,34 +106,50 @@ class Network:
         ``after_s`` delays the departure (the sender is still busy with it);
         the sender must then still be up, unrebooted, when it would leave --
         checked at delivery, which comes later still.
+
+        This is the hottest function of a run: it inlines the latency draw
+        and the scheduling, and costs one event per message.
         """
         self.sent += 1
-        if not src.powered or not self.reachable(src, dst):
+        if not src.powered or (self._any_cut and not self.reachable(src, dst)):
             self.dropped += 1
             return
-        delay_s = after_s + self.latency_s(src, dst)
+        factors = self._factors
+        if not factors:
+            factors = self._factors = self._draws.lognormal_factors(self._log_sigma)
+        if src is dst:
+            delay_s = after_s + self._same_host_s * factors.pop()
+        elif src.az == dst.az:
+            delay_s = after_s + self._same_az_s * factors.pop()
+        else:
+            delay_s = after_s + self._cross_az_s * factors.pop()
         if self._impaired and src is not dst:
             impairment = self._impaired.get((src.az, dst.az)) or self._impaired.get(REGION)
             if impairment is not None:
                 loss, extra_s = impairment
-                if loss > 0.0 and self._draws.uniform() < loss:
+                if loss > 0.0 and self._impairment_draws.uniform() < loss:
                     self.dropped += 1
                     return
                 if extra_s > 0.0:
-                    delay_s += self._draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
-        call_later(self.env, delay_s, self._deliver, src, dst, msg,
-                   dst.epoch, src.epoch if after_s else -1)
+                    delay_s += self._impairment_draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
+        env = self.env
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid),  # type: ignore[attr-defined]
+                              _Delivery(self._deliver_callbacks, src, dst, msg, dst.epoch,
+                                        src.epoch if after_s else -1)))
 
-    def _deliver(self, src: Host, dst: Host, msg: Any, epoch: int, src_epoch: int) -> None:
-        if not dst.powered or dst.epoch != epoch or not self.reachable(src, dst) or (
-                src_epoch >= 0 and src.epoch != src_epoch):
+    def _deliver(self, d: _Delivery) -> None:
+        dst = d.dst
+        src = d.src
+        if not dst.powered or dst.epoch != d.epoch or (
+                d.src_epoch >= 0 and src.epoch != d.src_epoch) or (
+                self._any_cut and not self.reachable(src, dst)):
             self.dropped += 1
             return
         handler = self._handlers.get(dst.id)
         if handler is None:
             self.dropped += 1
             return
-        handler(src, msg)
+        handler(src, d.msg)
 
     # -- links -----------------------------------------------------------
     def reachable(self, src: Host, dst: Host) -> bool:
@@ -119,10 +165,12 @@ class Network:
         self._cut_hosts.add((a, b))
         if not one_way:
             self._cut_hosts.add((b, a))
+        self._cuts_changed()
 
     def heal_hosts(self, a: str, b: str) -> None:
         self._cut_hosts.discard((a, b))
         self._cut_hosts.discard((b, a))
+        self._cuts_changed()
 
     def cut_azs(self, a: str, b: str, one_way: bool = False) -> None:
         self._check_az(a), self._check_az(b)
@@ -131,10 +179,15 @@ class Network:
         self._cut_azs.add((a, b))
         if not one_way:
             self._cut_azs.add((b, a))
+        self._cuts_changed()
 
     def heal_azs(self, a: str, b: str) -> None:
         self._cut_azs.discard((a, b))
         self._cut_azs.discard((b, a))
+        self._cuts_changed()
+
+    def _cuts_changed(self) -> None:
+        self._any_cut = bool(self._cut_hosts or self._cut_azs)
 
     def impair(self, a: str, b: str | None = None, loss: float = 0.0, extra_delay_s: float = 0.0) -> None:
         """Lose messages with probability ``loss`` and add a delay with median
@@ -168,6 +221,7 @@ class Network:
         self._cut_hosts.clear()
         self._cut_azs.clear()
         self._impaired.clear()
+        self._cuts_changed()
 
     def _check_host(self, name: str) -> None:
         if name not in self.topology.hosts:

@@ -3,20 +3,17 @@
 A storage node or a request router serves a few requests at once; the rest
 wait.  Rather than a SimPy ``Resource`` and a process per request, the queue
 keeps, for each server, the time it next falls free: a request starts on the
-earliest-free server, finishes an exponential service time later, and its
-callback is scheduled for then.  That is an M/M/c FIFO queue at the cost of
-one heap operation and one scheduled callback per request.  On a slow host
+earliest-free server and finishes an exponential service time later; the
+caller learns that delay at once and schedules what follows for then.  That
+is an M/M/c FIFO queue at the cost of one heap operation per request.  On a slow host
 (a gray failure, ``Host.slowdown``) every service time is that much longer.
 """
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
-from typing import Any
 
 import simpy
 
-from ddbsim.world.scheduling import call_later
 from ddbsim.world.streams import Draws
 from ddbsim.world.topology import Host
 
@@ -31,15 +28,13 @@ class ServiceQueue:
         self._draws = draws
         self._free_at = [0.0] * servers
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` when the request has waited its turn and been served."""
-        call_later(self.env, self.reserve(), fn, *args)
-
     def reserve(self) -> float:
         """Queue a request arriving now; return the delay until its service
-        ends (for callers that act on arrival and only send at the end)."""
-        now = self.env.now
-        start = max(now, heapq.heappop(self._free_at))
+        ends.  The caller acts on arrival and sends what it has to send that
+        much later: one event per request, not two."""
+        now = self.env._now  # type: ignore[attr-defined]  # as Environment.now, without the property
+        free = heapq.heappop(self._free_at)
+        start = free if free > now else now
         service_s = self._draws.exponential(self.mean_service_s)
         if self.host is not None:
             service_s *= self.host.slowdown

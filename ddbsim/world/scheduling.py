@@ -2,7 +2,8 @@
 
 ``call_later`` schedules a plain function ``delay`` seconds from now as one
 entry in SimPy's event queue: a slotted object whose only callback calls the
-function -- no process, no generator, no ``Timeout``.  It pushes onto the
+function -- no process, no generator, no ``Timeout``.  (The network does
+the same with its own slotted delivery events.)  It pushes onto the
 environment's queue the way ``Environment.schedule`` does (same priority,
 same FIFO tie-break by event id), skipping the ``Event`` constructor; the
 hot request path (network deliveries, service completions) runs on it.
@@ -25,12 +26,15 @@ from simpy.events import NORMAL
 
 
 class _Call:
-    __slots__ = ("callbacks", "_ok", "_value", "fn", "args")
+    # What SimPy's ``Environment.step`` reads of an event: ``callbacks``
+    # (which it swaps for None before calling them, so one list can serve
+    # every call) and ``_ok``.
+    __slots__ = ("callbacks", "fn", "args")
+    _ok = True
+    _value = None
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.callbacks = [_fire]
-        self._ok = True
-        self._value = None
+        self.callbacks = _FIRE
         self.fn = fn
         self.args = args
 
@@ -39,9 +43,13 @@ def _fire(call: _Call) -> None:
     call.fn(*call.args)
 
 
+_FIRE = [_fire]
+
+
 def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` after ``delay`` simulated seconds."""
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))  # type: ignore[attr-defined]
+
 
 
 class Deadlines:
@@ -59,7 +67,7 @@ class Deadlines:
     def add(self, key: Any) -> None:
         """Arm a timeout for ``key``; ``on_expire(key)`` runs when it is due
         (the owner ignores keys that completed meanwhile)."""
-        self._queue.append((self.env.now + self.delay_s, key))
+        self._queue.append((self.env._now + self.delay_s, key))  # type: ignore[attr-defined]
         if not self._armed:
             self._armed = True
             call_later(self.env, self.delay_s, self._sweep)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -44,32 +42,50 @@ class Streams:
 
 
 class Draws:
-    """Scalar draws served from batched numpy arrays, one batch per kind."""
+    """Scalar draws served from batched numpy arrays, one batch per kind.
 
-    __slots__ = ("_gen", "_buffers")
+    The hot path pays one method call and one ``list.pop`` per draw; the
+    numpy call that refills a batch is amortised over :data:`_BATCH` draws.
+    """
+
+    __slots__ = ("_gen", "_u", "_e", "_n")
 
     def __init__(self, gen: np.random.Generator) -> None:
         self._gen = gen
-        self._buffers: dict[str, list[Any]] = {}
+        self._u: list[float] = []
+        self._e: list[float] = []
+        self._n: list[float] = []
 
-    def _next(self, kind: str, make: Callable[[int], np.ndarray]) -> float:
-        buf = self._buffers.get(kind)
-        if buf is None or not buf[0]:
-            buf = [make(_BATCH).tolist()[::-1]]
-            self._buffers[kind] = buf
-        return buf[0].pop()
+    @staticmethod
+    def _batch(values: np.ndarray) -> list[float]:
+        return values.tolist()[::-1]  # popped from the end: in the order drawn
 
     def uniform(self) -> float:
         """A draw from U[0, 1)."""
-        return self._next("u", self._gen.random)
+        buf = self._u
+        if not buf:
+            buf = self._u = self._batch(self._gen.random(_BATCH))
+        return buf.pop()
 
     def exponential(self, mean: float) -> float:
-        return mean * self._next("e", self._gen.standard_exponential)
+        buf = self._e
+        if not buf:
+            buf = self._e = self._batch(self._gen.standard_exponential(_BATCH))
+        return mean * buf.pop()
 
     def lognormal(self, median: float, sigma: float) -> float:
         if sigma == 0:
             return median
-        return median * math.exp(sigma * self._next("n", self._gen.standard_normal))
+        buf = self._n
+        if not buf:
+            buf = self._n = self._batch(self._gen.standard_normal(_BATCH))
+        return median * math.exp(sigma * buf.pop())
+
+    def lognormal_factors(self, sigma: float) -> list[float]:
+        """A batch of ``exp(sigma * z)``, z standard normal, to pop from the
+        end: a log-normal draw with median ``m`` is ``m * factors.pop()``.
+        For a hot path that draws many log-normals of one shape."""
+        return self._batch(np.exp(sigma * self._gen.standard_normal(_BATCH)))
 
     def choice_index(self, n: int) -> int:
         return int(self.uniform() * n)

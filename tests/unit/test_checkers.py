@@ -220,7 +220,7 @@ def test_run_convergence_detects_a_corrupt_log_replica() -> None:
     from ddbsim.config import Config
     from ddbsim.lab.run import Run
     from ddbsim.lab.scenario import Scenario
-    from ddbsim.service.messages import LOG
+    from ddbsim.service.membership import LOG
     from ddbsim.service.storage.log import LogRecord
 
     cfg = Config().with_overrides({"table.partitions": "1", "workload.rate_per_s": "0",

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ddbsim.service.messages import LOG, STORAGE
+from ddbsim.service.membership import LOG, STORAGE
 from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 from ddbsim.service.metadata.partition_map import PartitionMap
 
@@ -85,7 +85,7 @@ def test_members_and_leader_updates() -> None:
     pm.set_leader("p-0001", "h3")
     info = pm.partition("p-0001")
     assert info.members == members and info.leader == "h3"
-    assert info.storage_hosts() == ["h1", "h3"]
+    assert info.storage_hosts() == ("h1", "h3")
     assert pm.partition("p-0000").members == () and pm.partition("p-0000").leader is None
     with pytest.raises(KeyError):
         pm.partition("p-0002")

@@ -7,7 +7,7 @@ import pytest
 
 from ddbsim.config import Config
 from ddbsim.service.autoadmin.placement import Placement
-from ddbsim.service.messages import STORAGE
+from ddbsim.service.membership import STORAGE
 from ddbsim.service.service import Service
 from ddbsim.world import World
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from ddbsim.service.messages import LOG, STORAGE
+from ddbsim.service.membership import LOG, STORAGE
 from ddbsim.service.storage.log import NOOP_RECORD, LogRecord
-from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
+from ddbsim.service.storage.replica import ALWAYS, NO_BALLOT, ReplicaState
 
 CHECKPOINT_EVERY = 1000  # the default of storage.checkpoint_every_records
 
+NOW = 100.0  # the time of every step below that does not say otherwise
 MEMBERS = (("h1", STORAGE), ("h2", STORAGE), ("h3", STORAGE))
 B1 = (1, "h1")
 B2 = (2, "h2")
@@ -28,7 +29,7 @@ def commit_all(st: ReplicaState, cmds: list[LogRecord], ballot: tuple = B1) -> l
     for i, cmd in enumerate(cmds):
         st.write(first + i, ballot, cmd)
         st.persisted(first + i)
-    return st.commit_to(st.last_lsn)
+    return st.commit_to(st.last_lsn, NOW)
 
 
 # -- write / persisted / commit_to / apply ------------------------------------
@@ -37,13 +38,13 @@ def test_write_is_volatile_until_persisted() -> None:
     st = replica()
     st.write(1, B1, put("k", "v"))
     assert st.last_lsn == 1
-    assert not st.is_durable(1)
-    assert st.commit_to(1) == []
+    assert not st.is_durable(1, NOW)
+    assert st.commit_to(1, NOW) == []
     assert (st.commit_lsn, st.applied_lsn) == (0, 0)
     assert st.read("k") == (None, 0)
     st.persisted(1)
-    assert st.is_durable(1)
-    assert st.commit_to(1) == [(1, put("k", "v"), (True, 1))]
+    assert st.is_durable(1, NOW)
+    assert st.commit_to(1, NOW) == [(1, put("k", "v"), (True, 1))]
     assert (st.commit_lsn, st.applied_lsn) == (1, 1)
     assert st.read("k") == ("v", 1)
 
@@ -54,12 +55,12 @@ def test_commit_to_stops_below_a_non_durable_entry() -> None:
         st.write(lsn, B1, put(f"k{lsn}", "v"))
     for lsn in (1, 2, 4):
         st.persisted(lsn)
-    applied = st.commit_to(4)
+    applied = st.commit_to(4, NOW)
     assert [lsn for lsn, _, _ in applied] == [1, 2]
     assert st.commit_lsn == 2
     assert st.read("k4") == (None, 0)
     st.persisted(3)
-    assert [lsn for lsn, _, _ in st.commit_to(4)] == [3, 4]
+    assert [lsn for lsn, _, _ in st.commit_to(4, NOW)] == [3, 4]
     assert st.commit_lsn == 4
 
 
@@ -68,24 +69,24 @@ def test_commit_to_stops_below_a_missing_entry() -> None:
     for lsn in (1, 2, 4, 5):
         st.write(lsn, B1, put("k", str(lsn)))
         st.persisted(lsn)
-    assert [lsn for lsn, _, _ in st.commit_to(5)] == [1, 2]
+    assert [lsn for lsn, _, _ in st.commit_to(5, NOW)] == [1, 2]
     assert st.commit_lsn == 2 and st.read("k") == ("2", 2)
     st.write(3, B1, put("k", "3"))
     st.persisted(3)
-    assert [lsn for lsn, _, _ in st.commit_to(5)] == [3, 4, 5]
+    assert [lsn for lsn, _, _ in st.commit_to(5, NOW)] == [3, 4, 5]
     assert st.read("k") == ("5", 5)
 
 
 def test_commit_to_never_goes_backwards_or_beyond_the_target() -> None:
     st = replica()
     commit_all(st, [put("a", "1"), put("b", "2"), put("c", "3")])
-    assert st.commit_to(1) == []
+    assert st.commit_to(1, NOW) == []
     assert st.commit_lsn == 3
     st.write(4, B1, put("d", "4"))
     st.write(5, B1, put("e", "5"))
     st.persisted(4)
     st.persisted(5)
-    assert [lsn for lsn, _, _ in st.commit_to(4)] == [4]
+    assert [lsn for lsn, _, _ in st.commit_to(4, NOW)] == [4]
     assert st.commit_lsn == 4
 
 
@@ -160,10 +161,10 @@ def test_crash_drops_non_durable_entries() -> None:
         st.write(lsn, B1, put("k", str(lsn)))
     st.persisted(1)
     st.persisted(2)
-    st.crash()
+    st.crash(NOW)
     assert sorted(st.log) == [1, 2]
     assert st.last_lsn == 2
-    assert all(st.is_durable(lsn) for lsn in (1, 2))
+    assert all(st.is_durable(lsn, NOW) for lsn in (1, 2))
 
 
 def test_crash_restores_an_overwritten_durable_entry() -> None:
@@ -172,25 +173,23 @@ def test_crash_restores_an_overwritten_durable_entry() -> None:
     st.persisted(1)
     st.write(1, B2, put("k", "new"))
     st.write(1, B2, put("k", "newer"))  # two volatile overwrites: the durable one is kept
-    assert not st.is_durable(1)
-    st.crash()
+    assert not st.is_durable(1, NOW)
+    st.crash(NOW)
     assert st.log[1].ballot == B1
     assert st.log[1].record == put("k", "old")
-    assert st.is_durable(1)
+    assert st.is_durable(1, NOW)
 
 
 def test_crash_restores_the_durable_promise() -> None:
     st = replica()
     assert st.promised == NO_BALLOT
-    st.promise(B1)
-    st.promise_persisted(B1)
+    st.promise(B1, ALWAYS)
     st.promise((5, "h3"))  # not yet on disk
-    st.crash()
+    st.crash(NOW)
     assert st.promised == B1
-    st.promise(B2)
-    st.promise_persisted(B2)
-    st.promise_persisted(B1)  # an older persist completing late changes nothing
-    st.crash()
+    st.promise(B2, ALWAYS)
+    st.promise_durable_at(B1, ALWAYS)  # an older persist completing late changes nothing
+    st.crash(NOW)
     assert st.promised == B2
 
 
@@ -203,7 +202,7 @@ def test_crash_reverts_btree_to_checkpoint_and_replay_restores_it() -> None:
     items = dict(st.btree)
     assert st.checkpoint_lsn == 0 and st.applied_lsn == len(cmds)
 
-    st.crash()
+    st.crash(NOW)
     assert st.applied_lsn == 0
     assert len(st.btree) == 0  # every page written since the (empty) checkpoint is gone
     assert st.checksum() != before
@@ -222,7 +221,7 @@ def test_crash_after_a_checkpoint_keeps_the_checkpointed_items() -> None:
     at_checkpoint = st.checksum()
     commit_all(st, [put("k1", "late"), LogRecord.delete("k2"), put("new", "n")])
     before = st.checksum()
-    st.crash()
+    st.crash(NOW)
     assert st.applied_lsn == CHECKPOINT_EVERY
     assert st.checksum() == at_checkpoint
     assert st.replay() == 3
@@ -238,7 +237,7 @@ def test_crash_with_an_uncommitted_tail_replays_only_committed_records() -> None
     st.persisted(3)  # durable but not committed
     st.write(4, B1, put("d", "4"))  # neither
     before = st.checksum()
-    st.crash()
+    st.crash(NOW)
     assert sorted(st.log) == [1, 2, 3]
     assert st.replay() == 2
     assert st.checksum() == before
@@ -260,7 +259,7 @@ def test_config_entries_change_config() -> None:
     assert st.config_before(3) == new
     # A volatile config entry disappears with a crash.
     st.persisted(1)
-    st.crash()
+    st.crash(NOW)
     assert st.config == MEMBERS and st.is_member()
 
 
@@ -272,7 +271,7 @@ def test_overwriting_a_config_entry_with_another_command_removes_it() -> None:
     assert st.config == new
     st.write(1, B2, NOOP_RECORD)  # a new leader filled the slot with something else
     assert st.config == MEMBERS
-    st.crash()  # the overwrite was not durable: the config entry comes back
+    st.crash(NOW)  # the overwrite was not durable: the config entry comes back
     assert st.config == new
     assert st.log[1].record == LogRecord.config(new)
 
@@ -281,7 +280,7 @@ def test_durable_config_survives_a_crash() -> None:
     st = replica(host="h2")
     new = (("h2", STORAGE), ("h3", STORAGE), ("h4", STORAGE))
     commit_all(st, [LogRecord.config(new)])
-    st.crash()
+    st.crash(NOW)
     assert st.config == new
     assert st.replay() == 1
 
@@ -301,12 +300,12 @@ def test_install_storage_replica_copies_the_btree() -> None:
     dst.install(src.commit_lsn, src.snapshot(), tail)
     assert dst.checksum() == src.checksum()
     assert (dst.applied_lsn, dst.checkpoint_lsn, dst.commit_lsn) == (4, 4, 4)
-    assert dst.last_lsn == 5 and dst.is_durable(5)
+    assert dst.last_lsn == 5 and dst.is_durable(5, NOW)
     assert dst.read("b") == ("2", 1) and dst.read("a") == (None, 2)
     # The installed copy is a checkpoint: a crash keeps it, and the tail commits later.
-    dst.crash()
+    dst.crash(NOW)
     assert dst.checksum() == src.checksum()
-    assert [lsn for lsn, _, _ in dst.commit_to(5)] == [5]
+    assert [lsn for lsn, _, _ in dst.commit_to(5, NOW)] == [5]
     assert dst.read("d") == ("4", 1)
     # The snapshot was a copy: the source is unaffected.
     assert src.read("d") == (None, 0)
@@ -326,10 +325,10 @@ def test_install_log_replica_copies_the_wal() -> None:
     dst.install(src.commit_lsn, None, src.entries_from(1, src.commit_lsn))
     assert dst.btree is None
     assert sorted(dst.log) == [1, 2, 3, 4]
-    assert all(dst.is_durable(lsn) for lsn in dst.log)
+    assert all(dst.is_durable(lsn, NOW) for lsn in dst.log)
     assert (dst.commit_lsn, dst.applied_lsn, dst.last_lsn) == (4, 4, 4)
     assert dst.checksum() == reference.checksum()
-    dst.crash()
+    dst.crash(NOW)
     assert sorted(dst.log) == [1, 2, 3, 4]
 
 
@@ -345,6 +344,62 @@ def test_install_does_not_make_unrelated_volatile_records_durable() -> None:
     src = _source()
     st.write(5, B1, put("z", "accepted in memory only"))
     st.install(src.commit_lsn, None, src.entries_from(1, src.commit_lsn))
-    assert not st.is_durable(5)
-    st.crash()
+    assert not st.is_durable(5, NOW)
+    st.crash(NOW)
     assert 5 not in st.log
+
+
+# -- durability stamped with a time (no event per disk write) ---------------------
+
+def test_an_entry_is_durable_from_its_stamp_on() -> None:
+    st = replica()
+    st.write(1, B1, put("k", "v"), durable_at=10.0)
+    assert not st.is_durable(1, 9.999)
+    assert st.commit_to(1, 9.999) == []  # only durable records commit
+    assert st.is_durable(1, 10.0)
+    assert [lsn for lsn, _, _ in st.commit_to(1, 10.0)] == [1]
+
+
+def test_a_crash_before_the_stamp_loses_the_entry_and_after_it_keeps_it() -> None:
+    lost, kept = replica(), replica()
+    for st in (lost, kept):
+        st.write(1, B1, put("k", "v"), durable_at=10.0)
+    lost.crash(9.5)
+    kept.crash(10.5)
+    assert 1 not in lost.log and lost.last_lsn == 0
+    assert kept.log[1].record == put("k", "v") and kept.is_durable(1, 10.5)
+
+
+def test_a_crash_brings_back_the_newest_version_durable_by_then() -> None:
+    def overwritten() -> ReplicaState:
+        st = replica()
+        st.write(1, B1, put("k", "a"), durable_at=1.0)
+        st.write(1, B2, put("k", "b"), durable_at=5.0)
+        st.write(1, (3, "h3"), put("k", "c"), durable_at=3.0)  # the disk finished it sooner
+        return st
+
+    for crash_at, want in ((0.5, None), (2.0, "a"), (4.0, "c"), (6.0, "c")):
+        st = overwritten()
+        st.crash(crash_at)
+        got = st.log[1].record.value if 1 in st.log else None
+        assert got == want, crash_at
+
+
+def test_a_promise_is_kept_by_a_crash_only_once_durable() -> None:
+    early, late = replica(), replica()
+    for st in (early, late):
+        st.promise(B1, ALWAYS)
+        st.promise(B2, durable_at=10.0)
+        assert st.promised == B2  # promised at once, in memory
+    early.crash(9.0)
+    late.crash(11.0)
+    assert early.promised == B1 and late.promised == B2
+
+
+def test_accepted_records_make_the_promise_of_their_ballot_durable() -> None:
+    st = replica()
+    st.promise(B1, ALWAYS)
+    st.promise(B2)  # in memory only ...
+    st.promise_durable_at(B2, 4.0)  # ... until the accepted records' write lands
+    st.crash(5.0)
+    assert st.promised == B2

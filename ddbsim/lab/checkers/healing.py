@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ddbsim.service.messages import Members
+from ddbsim.service.membership import Members
 
 #: How an episode may end (see :mod:`ddbsim.lab.metrics`).
 GOOD_ENDS = ("storage replica", "returned", "replacement lost")

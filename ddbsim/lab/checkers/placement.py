@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ddbsim.service.messages import STORAGE, Members
+from ddbsim.service.membership import STORAGE, Members
 
 
 def check_placement(groups: Mapping[str, Members | None], where: Mapping[str, tuple[str, str]],

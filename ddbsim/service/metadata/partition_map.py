@@ -12,16 +12,17 @@ constant-work) plug in at this seam.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Protocol
 
 from sortedcontainers import SortedDict
 
-from ddbsim.service.messages import STORAGE, Members
+from ddbsim.service.membership import STORAGE, Members
 from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 
 
 class PartitionInfo:
-    __slots__ = ("pid", "start_hash", "members", "leader")
+    __slots__ = ("pid", "start_hash", "_members", "leader", "_storage_hosts")
 
     def __init__(self, pid: str, start_hash: int, members: Members, leader: str | None) -> None:
         self.pid = pid
@@ -29,8 +30,18 @@ class PartitionInfo:
         self.members = members
         self.leader = leader
 
-    def storage_hosts(self) -> list[str]:
-        return [h for h, kind in self.members if kind == STORAGE]
+    @property
+    def members(self) -> Members:
+        return self._members
+
+    @members.setter
+    def members(self, members: Members) -> None:
+        self._members = members
+        self._storage_hosts = tuple(h for h, kind in members if kind == STORAGE)
+
+    def storage_hosts(self) -> tuple[str, ...]:
+        """The hosts of its storage replicas (those that serve reads)."""
+        return self._storage_hosts
 
 
 class RoutingSource(Protocol):
@@ -49,11 +60,19 @@ class PartitionMap:
         self._by_start: SortedDict = SortedDict()
         self._by_pid: dict[str, PartitionInfo] = {}
         self._load: dict[str, int] = {}  # host -> replicas the map places there
+        self._hashes: dict[str, int] = {}  # key -> its hash (a key's hash never changes)
         step = HASH_SPACE // partitions
         for i in range(partitions):
             info = PartitionInfo(f"p-{i:04d}", i * step, (), None)
             self._by_start[info.start_hash] = info
             self._by_pid[info.pid] = info
+        self._index()
+
+    def _index(self) -> None:
+        """Plain lists of the start hashes and their partitions, in order,
+        for the floor search every request makes (``bisect`` on a list)."""
+        self._starts: list[int] = list(self._by_start.keys())
+        self._infos: list[PartitionInfo] = list(self._by_start.values())
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._by_start.values())
@@ -65,11 +84,13 @@ class PartitionMap:
         return [info.pid for info in self._by_start.values()]
 
     def partition_for(self, key: str) -> PartitionInfo:
-        return self.partition_for_hash(key_hash(key))
+        h = self._hashes.get(key)
+        if h is None:
+            h = self._hashes[key] = key_hash(key)
+        return self.partition_for_hash(h)
 
     def partition_for_hash(self, h: int) -> PartitionInfo:
-        idx = self._by_start.bisect_right(h) - 1
-        return self._by_start.peekitem(idx)[1]
+        return self._infos[bisect_right(self._starts, h) - 1]
 
     def partition(self, pid: str) -> PartitionInfo:
         return self._by_pid[pid]

@@ -20,7 +20,7 @@ authoritative map; MemDS and the router caches plug in there.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ddbsim.config import RouterConfig
@@ -59,9 +59,10 @@ class Router:
         self.hosts = world.topology.hosts
         self.cfg = cfg
         self._op_ids = itertools.count(1)
-        self.draws = world.streams.draws(f"router/{host.id}")
+        streams = world.streams
+        self.pick_draws = streams.draws(f"router/{host.id}/pick")  # which replica serves a read
         self.queue = ServiceQueue(self.env, self.cfg.servers_per_router, self.cfg.service_time_s,
-                                  self.draws, host)
+                                  streams.draws(f"router/{host.id}/queue"), host)
         self.leaders: dict[str, str] = {}
         # storage hosts that recently failed to answer -> until when to avoid them
         self.suspect_until: dict[str, float] = {}
@@ -92,8 +93,10 @@ class Router:
     def _target(self, p: _Pending, hint: str | None) -> str | None:
         info = self.routing.partition(p.pid)
         if p.request.kind == GET_EVENTUAL:
-            return self._pick([h for h in info.storage_hosts() if h not in p.tried]
-                              or info.storage_hosts())
+            hosts = info.storage_hosts()
+            if p.tried:
+                hosts = [h for h in hosts if h not in p.tried] or hosts
+            return self._pick(hosts)
         if hint is not None:
             return hint
         for known in (self.leaders.get(p.pid), info.leader):
@@ -101,12 +104,15 @@ class Router:
                 return known
         return self._pick([h for h in info.storage_hosts() if h not in p.tried])
 
-    def _pick(self, hosts: list[str]) -> str | None:
+    def _pick(self, hosts: Sequence[str]) -> str | None:
         """A random host, preferring those not suspected of being down."""
-        now = self.env.now
-        healthy = [h for h in hosts if self.suspect_until.get(h, -1.0) <= now]
-        pool = healthy or hosts
-        return pool[self.draws.choice_index(len(pool))] if pool else None
+        if not hosts:
+            return None
+        if self.suspect_until:
+            now = self.env.now
+            healthy = [h for h in hosts if self.suspect_until.get(h, -1.0) <= now]
+            hosts = healthy or hosts
+        return hosts[self.pick_draws.choice_index(len(hosts))]
 
     def _forward(self, p: _Pending, hint: str | None, after_s: float = 0.0) -> None:
         target = self._target(p, hint)

@@ -54,7 +54,8 @@ from typing import Any, Protocol
 
 from ddbsim.config import HealingConfig
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.messages import LOG, STORAGE, Bootstrap, BootstrapAck, Members, Message, Retire
+from ddbsim.service.membership import LOG, STORAGE, Members
+from ddbsim.service.messages import Bootstrap, BootstrapAck, Message, Retire
 from ddbsim.service.storage.log import LogRecord
 from ddbsim.service.storage.paxos import Member
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ddbsim.service.messages import Ballot, Members
+from ddbsim.service.membership import Ballot, Members
 
 PUT = "put"
 DELETE = "delete"
@@ -74,10 +74,15 @@ NOOP_RECORD = LogRecord(NOOP)
 
 
 class Entry:
-    """A record at one log position, with the ballot it was accepted under."""
+    """A record at one log position, with the ballot it was accepted under,
+    the time it is durable from, and the entry it overwrote (kept until this
+    one is durable: a crash before then brings it back; None if none)."""
 
-    __slots__ = ("ballot", "record")
+    __slots__ = ("ballot", "record", "durable_at", "prev")
 
-    def __init__(self, ballot: Ballot, record: LogRecord) -> None:
+    def __init__(self, ballot: Ballot, record: LogRecord, durable_at: float,
+                 prev: Entry | None = None) -> None:
         self.ballot = ballot
         self.record = record
+        self.durable_at = durable_at
+        self.prev = prev

@@ -3,7 +3,9 @@
 Paper §3: storage nodes host replicas of many partitions.  A node
 
 * queues client operations and serves them with a service-time model
-  (:class:`~ddbsim.world.queueing.ServiceQueue`);
+  (:class:`~ddbsim.world.queueing.ServiceQueue`): an operation is decided
+  when it arrives, and what it sends leaves when its service ends (one
+  event, not two; a power-off meanwhile loses it all the same);
 * carries its replicas' Paxos messages (it is their
   :class:`~ddbsim.service.storage.replica_host.ReplicaHost`) and persists
   their WAL records on the host's :class:`~ddbsim.world.disk.Disk`;
@@ -17,10 +19,10 @@ Paper §3: storage nodes host replicas of many partitions.  A node
 * on power-off loses everything volatile; on power-on boots, replays each
   replica's WAL from its B-tree checkpoint, and asks its peers who leads.
 
-Messages are dispatched by type: :data:`NODE_HANDLERS` for what the node
-handles itself, and every :class:`~ddbsim.service.messages.GroupMessage`
-kind of :data:`ddbsim.service.storage.paxos.HANDLERS` goes to the replica
-of its partition.
+Messages are dispatched by type: every
+:class:`~ddbsim.service.messages.GroupMessage` kind of
+:data:`ddbsim.service.storage.paxos.HANDLERS` goes to the replica of its
+partition, and :data:`NODE_HANDLERS` says what the node does with the rest.
 """
 from __future__ import annotations
 
@@ -31,15 +33,12 @@ from typing import Any, Protocol
 from ddbsim.config import Config
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
-    STORAGE,
-    Ballot,
     Bootstrap,
     BootstrapAck,
-    GroupMessage,
     Heartbeat,
     HeartbeatAck,
-    Members,
     Message,
     Retire,
     StorageOp,
@@ -48,8 +47,7 @@ from ddbsim.service.messages import (
 from ddbsim.service.storage.healing import Healer, Replacements
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 from ddbsim.service.storage.paxos import LEADER, Member
-from ddbsim.service.storage.replica import ReplicaState
-from ddbsim.world.disk import Disk
+from ddbsim.service.storage.replica import ALWAYS, ReplicaState
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
@@ -81,13 +79,15 @@ class StorageNode:
         self.control = control
         hosts = self._hosts
         self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
-        draws = world.streams.draws(f"storage/{host.id}")
-        self.draws = draws
-        self.disk = Disk(self.env, host, cfg.storage.wal_persist_s, cfg.storage.wal_persist_sigma,
-                         draws)
+        # One random stream per concern: a new draw in one never moves another.
+        streams = world.streams
+        self.paxos_draws = streams.draws(f"storage/{host.id}/paxos")  # election back-offs
+        self.boot_draws = streams.draws(f"storage/{host.id}/boot")  # boot-time jitter
+        self.disk = world.disks[host.id]
         self.members: dict[str, Member] = {}
         self.queue = ServiceQueue(self.env, cfg.storage.servers_per_node,
-                                  cfg.storage.service_time_s, draws, host)
+                                  cfg.storage.service_time_s,
+                                  streams.draws(f"storage/{host.id}/queue"), host)
         self.ready = True
         self.boot_t = -math.inf
         # Numbers our revocations; never reset, not even by a reboot: a peer
@@ -123,13 +123,13 @@ class StorageNode:
 
     @property
     def now(self) -> float:
-        return self.env.now
+        return self.env._now  # type: ignore[attr-defined,no-any-return]  # as Environment.now
 
     # ------------------------------------------------------------------
     # replicas
     # ------------------------------------------------------------------
     def add_replica(self, state: ReplicaState) -> Member:
-        member = Member(self, state, self.cfg.replication, self.draws, self.hooks, self.bugs)
+        member = Member(self, state, self.cfg.replication, self.paxos_draws, self.hooks, self.bugs)
         self.members[state.pid] = member
         self._peers = None
         return member
@@ -164,11 +164,11 @@ class StorageNode:
     # ------------------------------------------------------------------
     # transport, disk, timers
     # ------------------------------------------------------------------
-    def send(self, host_id: str, msg: Message) -> None:
-        self.net.send(self.host, self._hosts[host_id], msg)
+    def send(self, host_id: str, msg: Message, after_s: float = 0.0) -> None:
+        self.net.send(self.host, self._hosts[host_id], msg, after_s)
 
-    def persist(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.disk.write(fn, *args)
+    def disk_delay_s(self) -> float:
+        return self.disk.write_delay_s()
 
     def later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> None:
         call_later(self.env, delay_s, self._timer, self.host.epoch, fn, args)
@@ -178,33 +178,33 @@ class StorageNode:
             fn(*args)
 
     def reply(self, src: str, op: StorageOp, status: str, value: Any = None, version: int = 0,
-              applied: bool = True, leader_hint: str | None = None) -> None:
+              applied: bool = True, leader_hint: str | None = None, after_s: float = 0.0) -> None:
         self.hooks.storage_request(self.now, op.pid, op.request.kind, status)
-        self.send(src, StorageReply(op.op_id, status, value, version, applied, leader_hint))
+        self.net.send(self.host, self._hosts[src],
+                      StorageReply(op.op_id, status, value, version, applied, leader_hint), after_s)
 
     # ------------------------------------------------------------------
     # receiving
     # ------------------------------------------------------------------
     def receive(self, src: Host, msg: Message) -> None:
-        if self.ready:
-            NODE_HANDLERS[type(msg)](self, src.id, msg)
+        if not self.ready:
+            return
+        kind = type(msg)
+        to_member = MEMBER_HANDLERS.get(kind)
+        if to_member is not None:  # about one partition: straight to its replica here
+            member = self.members.get(msg.pid)  # type: ignore[attr-defined]
+            if member is not None:
+                to_member(member, src.id, msg)
+        else:
+            NODE_HANDLERS[kind](self, src.id, msg)
 
     def _on_op(self, src: str, op: StorageOp) -> None:
-        self.queue.submit(self._serve, src, op, self.host.epoch)
-
-    def _serve(self, src: str, op: StorageOp, epoch: int) -> None:
-        if epoch != self.host.epoch or not self.ready:
-            return
+        after_s = self.queue.reserve()
         member = self.members.get(op.pid)
         if member is None:
-            self.reply(src, op, "not_leader")
+            self.reply(src, op, "not_leader", after_s=after_s)
             return
-        member.handle_op(src, op)
-
-    def _to_member(self, src: str, msg: GroupMessage) -> None:
-        member = self.members.get(msg.pid)
-        if member is not None:
-            MEMBER_HANDLERS[type(msg)](member, src, msg)
+        member.handle_op(src, op, after_s)
 
     def _on_retire(self, src: str, msg: Retire) -> None:
         member = self.members.get(msg.pid)
@@ -222,8 +222,7 @@ class StorageNode:
             member = self.add_replica(self.new_state(msg.pid, kind, msg.config, msg.config_lsn))
         st = member.state
         if st.promised < msg.ballot:
-            st.promise(msg.ballot)
-            st.promise_persisted(msg.ballot)
+            st.promise(msg.ballot, ALWAYS)  # the copy is written to disk before it is confirmed
         st.install(msg.lsn, msg.btree, msg.entries)
         self.send(src, BootstrapAck(msg.pid, msg.ballot, kind))
 
@@ -241,8 +240,16 @@ class StorageNode:
         if epoch != self.host.epoch or not self.host.powered:
             return
         now = self.now
-        commits = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.dirty_commits.items()
-                   if m.role == LEADER]
+        me = self.host_id
+        # The commit points that advanced since the last tick, for each peer
+        # that replicates the partition.
+        advanced: dict[str, list[tuple[str, Ballot, int]]] = {}
+        for pid, m in self.dirty_commits.items():
+            if m.role == LEADER:
+                point = (pid, m.ballot, m.state.commit_lsn)
+                for host in m.state.active_hosts():
+                    if host != me:
+                        advanced.setdefault(host, []).append(point)
         self.dirty_commits = {}
         unacked = self.unacked_commits
         for peer in self.peers():
@@ -250,7 +257,7 @@ class StorageNode:
                 fresh = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.members.items()
                          if m.role == LEADER and self._hosts_partition(peer, pid)]
             else:
-                fresh = [c for c in commits if self._hosts_partition(peer, c[0])]
+                fresh = advanced.get(peer, [])
             pending = unacked.get(peer)
             if fresh:
                 if pending is None:
@@ -437,7 +444,7 @@ class StorageNode:
         # Ask the peers who leads each group (the election attempt begins with
         # that question, and stands down when someone sees a leader).
         for member in list(self.members.values()):
-            jitter = self.draws.uniform() * self.cfg.replication.heartbeat_interval_s
+            jitter = self.boot_draws.uniform() * self.cfg.replication.heartbeat_interval_s
             call_later(self.env, self.cfg.replication.leader_timeout_s + jitter,
                        self._after_boot_check, member, epoch)
 
@@ -449,7 +456,8 @@ class StorageNode:
             member.start_election()
 
 
-#: What a storage node does with each message, by type.
+#: What a storage node does itself with each message, by type (the
+#: partition messages of ``paxos.HANDLERS`` go to the partition's replica).
 NODE_HANDLERS: dict[type, Callable[[StorageNode, str, Any], None]] = {
     StorageOp: StorageNode._on_op,
     Heartbeat: StorageNode._on_heartbeat,
@@ -457,5 +465,4 @@ NODE_HANDLERS: dict[type, Callable[[StorageNode, str, Any], None]] = {
     Bootstrap: StorageNode._on_bootstrap,
     BootstrapAck: StorageNode._on_bootstrap_ack,
     Retire: StorageNode._on_retire,
-    **{kind: StorageNode._to_member for kind in MEMBER_HANDLERS},
 }

@@ -76,27 +76,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.membership import LOG, STORAGE, Ballot, Members
 from ddbsim.service.messages import (
     COND_PUT,
     GET_EVENTUAL,
     GET_STRONG,
-    LOG,
-    STORAGE,
     Accept,
     Accepted,
     AcceptRefused,
-    Ballot,
     CatchupEntries,
     CatchupRequest,
     CatchupSnapshot,
     GroupMessage,
     LeaderCheck,
     LeaderCheckReply,
-    Members,
+    Message,
     Prepare,
     PrepareRefused,
     Promise,
@@ -107,8 +105,87 @@ from ddbsim.service.storage.log import CONFIG, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
 from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
-from ddbsim.service.storage.replica_host import ReplicaHost
 from ddbsim.world.streams import Draws
+
+
+# ----------------------------------------------------------------------
+# what a replica needs from its host
+# ----------------------------------------------------------------------
+class ReplicaHost(Protocol):
+    #: this host's id (ballots and memberships name hosts by id)
+    host_id: str
+    #: False while the host boots: it takes part in nothing
+    ready: bool
+    #: when the host last finished booting (-inf if never rebooted)
+    boot_t: float
+
+    @property
+    def now(self) -> float:
+        """Simulated time."""
+
+    # -- the world -------------------------------------------------------
+    def send(self, host_id: str, msg: Message, after_s: float = 0.0) -> None:
+        """Send ``msg`` to the storage node on ``host_id``, leaving
+        ``after_s`` from now (it is lost if this host power-cycles first,
+        or on the way)."""
+
+    def disk_delay_s(self) -> float:
+        """How long a disk write issued now takes to become durable."""
+
+    def later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` after ``delay_s``, unless the host power-cycles first."""
+
+    def reply(self, src: str, op: StorageOp, status: str, value: Any = None, version: int = 0,
+              applied: bool = True, leader_hint: str | None = None, after_s: float = 0.0) -> None:
+        """Answer the router on ``src`` about ``op``, ``after_s`` from now."""
+
+    # -- the failure detector (heartbeats) -------------------------------
+    def heard_at(self, host_id: str) -> float:
+        """When a heartbeat from ``host_id`` last arrived (-inf if never)."""
+
+    def acked_at(self, host_id: str) -> float:
+        """The send time of the newest heartbeat ``host_id`` acknowledged."""
+
+    def sees(self, host_id: str) -> bool:
+        """Whether a heartbeat from ``host_id`` arrived within the leader timeout."""
+
+    # -- node-wide bookkeeping that heartbeats carry -----------------------
+    def revoke(self, host_id: str, pid: str, ballot: Ballot) -> None:
+        """Tell ``host_id`` we promised ``ballot`` on ``pid``: its lease there is void."""
+
+    def withdraw(self, pid: str, ballot: Ballot) -> None:
+        """We gave up ``ballot`` on ``pid``: tell its followers."""
+
+    def unwithdraw(self, pid: str) -> None:
+        """We stand again on ``pid``: stop saying we gave up."""
+
+    def retransmit_later(self, member: Member) -> None:
+        """``member`` leads with unacknowledged proposals: call its
+        ``retransmit()`` every heartbeat until it returns False."""
+
+    def lagging(self, member: Member, behind: bool) -> None:
+        """``member`` (a follower) knows of commits it lacks (or no longer):
+        call its ``catch_up()`` every heartbeat while it does."""
+
+    def commit_advanced(self, member: Member) -> None:
+        """``member`` leads and committed more: tell the followers."""
+
+    # -- membership and leadership ----------------------------------------
+    def holds(self, member: Member) -> bool:
+        """Whether ``member`` is still this host's replica of its partition."""
+
+    def retire(self, pid: str) -> None:
+        """Drop this host's replica of ``pid`` (it left the group)."""
+
+    def membership_changed(self) -> None:
+        """A replica here learnt a new membership (its peers may change)."""
+
+    def config_committed(self, member: Member, lsn: int, members: Members) -> None:
+        """``member`` committed the membership ``members``, at ``lsn``."""
+
+    def leader_active(self, member: Member) -> None:
+        """``member`` finished recovery and leads."""
+
 
 FOLLOWER = "follower"
 CANDIDATE = "candidate"
@@ -116,16 +193,17 @@ LEADER = "leader"
 
 
 class Proposal:
-    __slots__ = ("record", "origin", "configs", "acks", "chosen", "sent_s")
+    __slots__ = ("record", "origin", "configs", "acks", "chosen", "sent_s", "waiting")
 
     def __init__(self, record: LogRecord, origin: tuple[str, StorageOp] | None,
                  configs: tuple[Members, ...], sent_s: float) -> None:
         self.record = record
         self.origin = origin  # (router host id, its operation) to answer, if any
         self.configs = configs
-        self.acks: set[str] = set()
+        self.acks: set[str] = set()  # the other members that hold it durably
         self.chosen = False
         self.sent_s = sent_s
+        self.waiting = False  # a recheck is scheduled for when our own copy is durable
 
 
 def quorum_of(members: Members, write_quorum: int, replicas: int) -> int:
@@ -188,12 +266,13 @@ class Member:
         self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
         self.nacked: Ballot = NO_BALLOT  # a lower-ballot leader we told we promised higher
         self.check_targets = 0
+        self.recheck_pending = False  # a follower's commit waits for its own disk
 
     def crash(self) -> None:
         """The host lost power: volatile state goes, durable state stays."""
         if self.role == LEADER:
             self.hooks.leader_lost(self.host.now, self.pid, self.ballot, self.me, "power_off")
-        self.state.crash()
+        self.state.crash(self.host.now)
         self.reset_volatile()
 
     # ------------------------------------------------------------------
@@ -210,9 +289,7 @@ class Member:
         return host or None
 
     def _others(self, members: Members | None = None) -> list[str]:
-        if members is None:
-            return [h for h in self.state.active_hosts() if h != self.me]
-        return [h for h, _ in members if h != self.me]
+        return self.state.other_hosts(members)
 
     def quorum(self, members: Members) -> int:
         """The write quorum of membership ``members``."""
@@ -224,18 +301,20 @@ class Member:
             return sum(2 if kind == LOG else 1 for h, kind in members if h in voters)
         return sum(1 for h, _ in members if h in voters)
 
-    def _promise(self, ballot: Ballot, persist: bool = True) -> None:
+    def _promise(self, ballot: Ballot, durable_at: float | None = None) -> None:
         """Promise ``ballot`` (higher than any before): step down if we led,
-        and revoke the lease we granted to the previous leader's host."""
+        and revoke the lease we granted to the previous leader's host.  The
+        promise is written to disk now (durable after a disk write) unless
+        ``durable_at`` says when it is."""
         st = self.state
         old = st.promised
         if ballot <= old:
             return
         if self.role != FOLLOWER and ballot != self.ballot:
             self.step_down("preempted")
-        st.promise(ballot)
-        if persist:
-            self.host.persist(st.promise_persisted, ballot)
+        if durable_at is None:
+            durable_at = self.host.now + self.host.disk_delay_s()
+        st.promise(ballot, durable_at)
         if old[1] and old[1] != ballot[1] and old[1] != self.me:
             self.host.revoke(old[1], self.pid, ballot)
         self.max_seen_round = max(self.max_seen_round, ballot[0])
@@ -262,43 +341,45 @@ class Member:
     # ------------------------------------------------------------------
     # client operations
     # ------------------------------------------------------------------
-    def handle_op(self, src: str, op: StorageOp) -> None:
+    def handle_op(self, src: str, op: StorageOp, after_s: float = 0.0) -> None:
+        """Serve ``op`` from the router on ``src``: decided now, with what
+        it sends leaving ``after_s`` later (the node's service time)."""
         req = op.request
         host = self.host
         st = self.state
         if req.kind == GET_EVENTUAL:
             if st.kind != STORAGE or not st.is_member():
-                host.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+                host.reply(src, op, "not_leader", leader_hint=self.leader_hint(), after_s=after_s)
                 return
             value, version = st.read(req.key)
-            host.reply(src, op, "ok", value=value, version=version)
+            host.reply(src, op, "ok", value, version, after_s=after_s)
             return
         if not self.is_leader:
             if req.kind == GET_STRONG and self.bugs.follower_strong_read and (
                     st.kind == STORAGE and st.is_member()):
                 value, version = st.read(req.key)
-                host.reply(src, op, "ok", value=value, version=version)
+                host.reply(src, op, "ok", value, version, after_s=after_s)
                 return
-            host.reply(src, op, "not_leader", leader_hint=self.leader_hint())
+            host.reply(src, op, "not_leader", leader_hint=self.leader_hint(), after_s=after_s)
             return
         if req.kind == GET_STRONG:
             until = self.lease_until()
             now = host.now
             if until <= now:
-                host.reply(src, op, "unavailable", leader_hint=self.me)
+                host.reply(src, op, "unavailable", leader_hint=self.me, after_s=after_s)
                 return
             if until > self.reported_lease_until:
                 self.hooks.lease_held(self.pid, self.ballot, now, until)
                 self.reported_lease_until = until
             value, version = st.read(req.key)
-            host.reply(src, op, "ok", value=value, version=version)
+            host.reply(src, op, "ok", value, version, after_s=after_s)
             return
         if req.kind == DELETE_REQUEST:
             record = LogRecord.delete(req.key)
         else:
             expected = req.expected_version if req.kind == COND_PUT else None
             record = LogRecord.put(req.key, req.value, expected)
-        self.propose(record, origin=(src, op))
+        self.propose(record, origin=(src, op), after_s=after_s)
 
     def lease_until(self) -> float:
         """Until when this leader's lease is valid, from heartbeat timestamps."""
@@ -322,25 +403,32 @@ class Member:
     # phase 2: leader side
     # ------------------------------------------------------------------
     def propose(self, record: LogRecord, origin: tuple[str, StorageOp] | None = None,
-                lsn: int | None = None) -> int:
+                lsn: int | None = None, after_s: float = 0.0) -> int:
+        """Write ``record`` to our WAL and send it to the other members,
+        ``after_s`` from now; returns its log position."""
         st = self.state
         host = self.host
         if lsn is None:
             lsn = self.next_lsn
             self.next_lsn += 1
-        st.write(lsn, self.ballot, record)
+        disk_s = after_s + host.disk_delay_s()
+        st.write(lsn, self.ballot, record, host.now + disk_s)
         if record.op == CONFIG:
             host.membership_changed()
         if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
-        proposal = Proposal(record, origin, configs, host.now)
+        proposal = Proposal(record, origin, configs, host.now + after_s)
         self.proposals[lsn] = proposal
         host.retransmit_later(self)
-        host.persist(self._own_persisted, lsn, self.ballot)
+        if self.bugs.ack_before_quorum and origin is not None and (
+                record.op == DELETE_RECORD or (record.op == PUT_RECORD
+                                               and record.expected_version is None)):
+            host.later(disk_s, self._acked_by_own_disk, lsn, self.ballot)
         targets = self._others(configs[0]) if len(configs) == 1 else self._others()
+        msg_entries = [(lsn, record)]
         for target in targets:
-            host.send(target, Accept(self.pid, self.ballot, [(lsn, record)], st.commit_lsn))
+            host.send(target, Accept(self.pid, self.ballot, msg_entries, st.commit_lsn), after_s)
         return lsn
 
     def retransmit(self) -> bool:
@@ -366,31 +454,37 @@ class Member:
             self.host.send(host, Accept(self.pid, self.ballot, missing[host], self.state.commit_lsn))
         return True
 
-    def _own_persisted(self, lsn: int, ballot: Ballot) -> None:
-        st = self.state
-        entry = st.log.get(lsn)
-        if entry is not None and entry.ballot == ballot:
-            st.persisted(lsn)
+    def _acked_by_own_disk(self, lsn: int, ballot: Ballot) -> None:
+        """The bug ``ack_before_quorum``: answer the client once our own WAL
+        record is durable, without waiting for a quorum."""
+        proposal = self.proposals.get(lsn)
+        if self.role == LEADER and ballot == self.ballot and proposal is not None \
+                and proposal.origin is not None:
+            src, op = proposal.origin
+            self.host.reply(src, op, "ok")
+            proposal.origin = None
+
+    def _own_durable(self, lsn: int, ballot: Ballot) -> None:
+        """Our own copy of the proposal at ``lsn`` is durable now: it may
+        complete a quorum, or unblock the commit point."""
         if self.role != LEADER or ballot != self.ballot:
             return
         proposal = self.proposals.get(lsn)
         if proposal is None:
             return
-        proposal.acks.add(self.me)
-        record = proposal.record
-        if self.bugs.ack_before_quorum and proposal.origin is not None and (
-                record.op == DELETE_RECORD or (record.op == PUT_RECORD
-                                               and record.expected_version is None)):
-            src, op = proposal.origin
-            self.host.reply(src, op, "ok")
-            proposal.origin = None
+        proposal.waiting = False
         if proposal.chosen:
-            # Chosen on the followers' acks while our own write was in
-            # flight: the commit point waited for it (we apply only what we
-            # hold durably), so advance now.
             self._advance_commit()
         else:
             self._check(lsn, proposal)
+
+    def _wait_for_own_copy(self, lsn: int, proposal: Proposal) -> None:
+        if not proposal.waiting:
+            entry = self.state.log.get(lsn)
+            if entry is not None and entry.ballot == self.ballot:
+                proposal.waiting = True
+                self.host.later(entry.durable_at - self.host.now, self._own_durable, lsn,
+                                self.ballot)
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role != LEADER or msg.ballot != self.ballot:
@@ -407,10 +501,32 @@ class Member:
             self._promise(msg.promised)
 
     def _check(self, lsn: int, proposal: Proposal) -> None:
+        """Chosen once a quorum of every active membership holds it durably
+        -- the other members that acknowledged it, and us once our own copy
+        is durable (no event for that: the entry knows when it is)."""
         if proposal.chosen:
             return
-        for members in proposal.configs:
-            if self._votes(members, proposal.acks) < self.quorum(members):
+        entry = self.state.log.get(lsn)
+        mine = entry is not None and entry.ballot == self.ballot and \
+            entry.durable_at <= self.host.now
+        configs = proposal.configs
+        if len(configs) == 1 and not self.bugs.log_replica_counts_twice:
+            # The common case: acks come only from the other members of the
+            # one membership (the only hosts the accepts went to).
+            if len(proposal.acks) + mine < self.quorum(configs[0]):
+                if not mine:
+                    self._wait_for_own_copy(lsn, proposal)
+                return
+            proposal.chosen = True
+            self._advance_commit()
+            return
+        for members in configs:
+            votes = self._votes(members, proposal.acks)
+            if mine and any(h == self.me for h, _ in members):
+                votes += 1
+            if votes < self.quorum(members):
+                if not mine:
+                    self._wait_for_own_copy(lsn, proposal)
                 return
         proposal.chosen = True
         self._advance_commit()
@@ -426,7 +542,14 @@ class Member:
             commit += 1
         if commit == st.commit_lsn:
             return
-        applied = st.commit_to(commit)
+        applied = st.commit_to(commit, self.host.now)
+        if st.commit_lsn < commit:
+            # We commit only what we hold durably: our own copy of the next
+            # chosen record is still on its way to disk.
+            nxt = st.commit_lsn + 1
+            blocked = proposals.get(nxt)
+            if blocked is not None:
+                self._wait_for_own_copy(nxt, blocked)
         host = self.host
         for lsn, record, (ok, version) in applied:
             proposal = proposals.pop(lsn, None)
@@ -444,35 +567,33 @@ class Member:
     # phase 2: acceptor side
     # ------------------------------------------------------------------
     def on_accept(self, src: str, msg: Accept) -> None:
+        """Write the entries (and our promise of their ballot) to disk, and
+        acknowledge them once they are durable: the acknowledgement leaves
+        when the disk write completes, and is lost if the power goes first."""
         st = self.state
+        host = self.host
         ballot = msg.ballot
         if ballot < st.promised:
-            self.host.send(src, AcceptRefused(self.pid, ballot, st.promised))
+            host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
+        disk_s = host.disk_delay_s()
+        durable_at = host.now + disk_s
         if ballot > st.promised:
-            self._promise(ballot, persist=False)
-        elif self.role != FOLLOWER and ballot != self.ballot:
-            self.step_down("preempted")
+            self._promise(ballot, durable_at)
+        else:
+            if self.role != FOLLOWER and ballot != self.ballot:
+                self.step_down("preempted")
+            st.promise_durable_at(ballot, durable_at)
         lsns = []
         for lsn, record in msg.entries:
             lsns.append(lsn)
             if lsn <= st.commit_lsn:
                 continue  # committed here already: final, and durable
-            st.write(lsn, ballot, record)
+            st.write(lsn, ballot, record, durable_at)
             if record.op == CONFIG:
-                self.host.membership_changed()
-        self.host.persist(self._accepted_persisted, src, lsns, ballot)
+                host.membership_changed()
+        host.send(src, Accepted(self.pid, ballot, lsns), disk_s)
         self.learn_commit(msg.commit_lsn, ballot)
-
-    def _accepted_persisted(self, src: str, lsns: list[int], ballot: Ballot) -> None:
-        st = self.state
-        st.promise_persisted(ballot)
-        for lsn in lsns:
-            entry = st.log.get(lsn)
-            if entry is not None and entry.ballot == ballot:
-                st.persisted(lsn)
-        self.host.send(src, Accepted(self.pid, ballot, lsns))
-        self._try_commit()
 
     def on_withdrawn(self, ballot: Ballot) -> None:
         """The host we promised ``ballot`` to no longer stands for it (its
@@ -520,19 +641,32 @@ class Member:
         ballot = st.promised
         commit = st.commit_lsn
         log = st.log
+        now = self.host.now
+        durable_at = None  # set when the next record is here but not yet durable
         while commit < target:
             entry = log.get(commit + 1)
-            if entry is None or entry.ballot != ballot or not st.is_durable(commit + 1):
+            if entry is None or entry.ballot != ballot:
+                break
+            if entry.durable_at > now:
+                durable_at = entry.durable_at
                 break
             commit += 1
-        for lsn, record, _res in st.commit_to(commit):
+        for lsn, record, _res in st.commit_to(commit, now):
             if record.op == CONFIG:
                 self.host.config_committed(self, lsn, record.members)
-        if st.commit_lsn < target:
+        if st.commit_lsn >= target:
+            self.host.lagging(self, False)
+        elif durable_at is not None:
+            if not self.recheck_pending:  # no need to ask: it is on its way to disk
+                self.recheck_pending = True
+                self.host.later(durable_at - now, self._recheck_commit)
+        else:
             self.host.lagging(self, True)
             self._request_catchup()
-        else:
-            self.host.lagging(self, False)
+
+    def _recheck_commit(self) -> None:
+        self.recheck_pending = False
+        self._try_commit()
 
     def catch_up(self) -> None:
         """Called on every heartbeat tick while this follower lags."""
@@ -588,19 +722,19 @@ class Member:
 
     def _take_catchup(self, entries: list, lsn: int) -> None:
         st = self.state
+        host = self.host
+        disk_s = host.disk_delay_s()
         for entry_lsn, ballot, record in entries:
             if entry_lsn > st.commit_lsn:
-                st.write(entry_lsn, ballot, record)
+                st.write(entry_lsn, ballot, record, host.now + disk_s)
                 if record.op == CONFIG:
-                    self.host.membership_changed()
+                    host.membership_changed()
         last = entries[-1][0] if entries else lsn
-        self.host.persist(self._catchup_persisted, [e[0] for e in entries], last)
+        host.later(disk_s, self._catchup_persisted, last)
 
-    def _catchup_persisted(self, lsns: list[int], last: int) -> None:
+    def _catchup_persisted(self, last: int) -> None:
         st = self.state
-        for lsn in lsns:
-            st.persisted(lsn)
-        for lsn, record, _res in st.commit_to(last):  # these records are known chosen
+        for lsn, record, _res in st.commit_to(last, self.host.now):  # known chosen
             if record.op == CONFIG:
                 self.host.config_committed(self, lsn, record.members)
         self.catchup_until_s = -math.inf
@@ -740,12 +874,12 @@ class Member:
             host.send(src, PrepareRefused(self.pid, ballot, refuse, st.promised, st.config,
                                           st.config_lsn))
             return
-        self._promise(ballot, persist=False)
-        host.persist(self._promise_persisted, src, ballot, msg.from_lsn)
+        disk_s = host.disk_delay_s()
+        self._promise(ballot, host.now + disk_s)
+        host.later(disk_s, self._promise_persisted, src, ballot, msg.from_lsn)
 
     def _promise_persisted(self, src: str, ballot: Ballot, from_lsn: int) -> None:
         st = self.state
-        st.promise_persisted(ballot)
         if st.promised != ballot:
             return
         self.host.send(src, Promise(self.pid, ballot, st.entries_from(from_lsn), st.commit_lsn))

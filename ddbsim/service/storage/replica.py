@@ -6,10 +6,12 @@ partition's items; a *log replica* (paper §5.1) holds only the recent WAL.
 The B-tree is a ``SortedDict`` from key to ``(value, version)``; a delete
 leaves a tombstone ``(None, version)`` so that versions keep counting.
 
-Durability is explicit.  Every change first lands in memory; a change is
-*durable* once the host's disk has persisted it (the caller says when).
-:meth:`ReplicaState.crash` throws away what was not yet durable, which is
-exactly what a power-off does.  The B-tree is checkpointed every
+Durability is explicit, and costs no event.  Every change lands in memory
+at once, stamped with the time the host's disk will have persisted it
+(``durable_at``: the caller draws it from the disk model); it is *durable*
+from then on.  :meth:`ReplicaState.crash` at time ``t`` throws away every
+change not yet durable at ``t`` -- exactly what a power-off does -- and
+restores what it had overwritten.  The B-tree is checkpointed every
 ``checkpoint_every`` applied records (``storage.checkpoint_every_records``);
 on restart :meth:`replay` re-applies the WAL from the checkpoint (the
 records are idempotent).
@@ -21,16 +23,18 @@ accepted under.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from sortedcontainers import SortedDict
 
-from ddbsim.service.messages import STORAGE, Ballot, Entries, Members
+from ddbsim.service.membership import STORAGE, Ballot, Members
+from ddbsim.service.messages import Entries
 from ddbsim.service.storage.log import CONFIG, DELETE, PUT, Entry, LogRecord
 
 NO_BALLOT: Ballot = (0, "")
-
-_MISSING = object()
+ALWAYS = -math.inf  # durable since forever (installed from a copy, or persisted)
+NEVER = math.inf  # not durable until someone says so (:meth:`ReplicaState.persisted`)
 
 
 class ReplicaState:
@@ -51,11 +55,10 @@ class ReplicaState:
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
         self.configs: SortedDict = SortedDict({config_lsn: config})
-        self._config: Members = config
+        self._configs_changed()
         self._base_lsn = config_lsn  # the membership we were created with: never dropped
-        # Not yet durable: lsn -> the entry it replaced (or _MISSING).
-        self._volatile: dict[int, Any] = {}
         self._durable_promised: Ballot = NO_BALLOT
+        self._pending_promises: list[tuple[float, Ballot]] = []  # (durable at, ballot)
         # B-tree changes since the last checkpoint: (key, old item or None).
         self._undo: list[tuple[str, Any]] = []
         # Only with the bug apply_before_commit: lsn -> result of an early apply.
@@ -78,14 +81,20 @@ class ReplicaState:
         self._configs_changed()
 
     def _configs_changed(self) -> None:
-        self._config = self.configs.peekitem(-1)[1]
+        config = self._config = self.configs.peekitem(-1)[1]
+        # What the hot path asks of the usual single membership, computed once.
+        self._single = (config,)
+        self._single_hosts = tuple(h for h, _ in config)
+        self._single_others = [h for h in self._single_hosts if h != self.host_id]
+        self._member = self.host_id in self._single_hosts
 
     def config_before(self, lsn: int) -> Members:
         idx = self.configs.bisect_left(lsn) - 1
         return self.configs.peekitem(max(idx, 0))[1]
 
     def is_member(self) -> bool:
-        return any(h == self.host_id for h, _ in self.config)
+        """Whether this host is in the latest membership."""
+        return self._member
 
     def active_configs(self) -> tuple[Members, ...]:
         """The memberships every decision must satisfy: the latest committed
@@ -95,24 +104,38 @@ class ReplicaState:
         commits, quorums are needed in both (joint consensus, Raft §6)."""
         configs = self.configs
         if len(configs) == 1:
-            return (self._config,)
+            return self._single
         first = max(configs.bisect_right(self.commit_lsn) - 1, 0)
         return tuple(configs.values()[first:])
 
-    def active_hosts(self) -> list[str]:
+    def other_hosts(self, members: Members | None = None) -> list[str]:
+        """The hosts of ``members`` (default: the active memberships) other
+        than this one.  Do not modify the list: it may be shared."""
+        if members is None:
+            if len(self.configs) == 1:
+                return self._single_others
+            return [h for h in self.active_hosts() if h != self.host_id]
+        if members is self._config:
+            return self._single_others
+        return [h for h, _ in members if h != self.host_id]
+
+    def active_hosts(self) -> tuple[str, ...]:
         """Every host of the active memberships, in order, once each."""
+        if len(self.configs) == 1:
+            return self._single_hosts
         seen: dict[str, None] = {}
         for members in self.active_configs():
             for h, _ in members:
                 seen[h] = None
-        return list(seen)
+        return tuple(seen)
 
     # -- log -------------------------------------------------------------
-    def write(self, lsn: int, ballot: Ballot, record: LogRecord) -> None:
-        """Accept ``record`` at ``lsn`` in memory; it is volatile until :meth:`persisted`."""
-        if lsn not in self._volatile:
-            self._volatile[lsn] = self.log.get(lsn, _MISSING)
-        self.log[lsn] = Entry(ballot, record)
+    def write(self, lsn: int, ballot: Ballot, record: LogRecord, durable_at: float = NEVER) -> None:
+        """Accept ``record`` at ``lsn``, durable from ``durable_at`` on.  An
+        entry it overwrites is kept behind it until it is durable (a crash
+        before then brings the old one back)."""
+        log = self.log
+        log[lsn] = Entry(ballot, record, durable_at, log.get(lsn))
         if lsn > self.last_lsn:
             self.last_lsn = lsn
         if record.op == CONFIG:
@@ -123,17 +146,48 @@ class ReplicaState:
             self._configs_changed()
 
     def persisted(self, lsn: int) -> None:
-        self._volatile.pop(lsn, None)
+        """The entry at ``lsn`` is durable now (whatever its stamp said)."""
+        entry = self.log.get(lsn)
+        if entry is not None:
+            entry.durable_at = ALWAYS
+            entry.prev = None
 
-    def is_durable(self, lsn: int) -> bool:
-        return lsn in self.log and lsn not in self._volatile
+    def is_durable(self, lsn: int, now: float) -> bool:
+        entry = self.log.get(lsn)
+        return entry is not None and entry.durable_at <= now
 
-    def promise(self, ballot: Ballot) -> None:
+    def promise(self, ballot: Ballot, durable_at: float = NEVER) -> None:
+        """Promise ``ballot`` now; the promise is durable from ``durable_at``."""
         self.promised = ballot
+        self.promise_durable_at(ballot, durable_at)
 
-    def promise_persisted(self, ballot: Ballot) -> None:
-        if ballot > self._durable_promised:
+    def promise_durable_at(self, ballot: Ballot, durable_at: float) -> None:
+        """The promise of ``ballot`` is on disk from ``durable_at`` on (an
+        acceptor persists its promise with the records it accepts)."""
+        if ballot <= self._durable_promised or durable_at == NEVER:
+            return
+        if durable_at == ALWAYS:
             self._durable_promised = ballot
+            return
+        pending = self._pending_promises
+        for t, b in pending:
+            if b >= ballot and t <= durable_at:
+                return  # a higher promise is durable no later
+        pending.append((durable_at, ballot))
+
+    def _durable_promise_at(self, now: float) -> Ballot:
+        """The highest promise durable at ``now``; forgets the pending ones
+        that are durable by then."""
+        if self._pending_promises:
+            kept = []
+            for t, b in self._pending_promises:
+                if t <= now:
+                    if b > self._durable_promised:
+                        self._durable_promised = b
+                else:
+                    kept.append((t, b))
+            self._pending_promises = kept
+        return self._durable_promised
 
     def entries_from(self, lsn: int, upto: int | None = None) -> Entries:
         end = self.last_lsn if upto is None else min(upto, self.last_lsn)
@@ -146,17 +200,23 @@ class ReplicaState:
         return out
 
     # -- commit and apply --------------------------------------------------
-    def commit_to(self, lsn: int) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
+    def commit_to(self, lsn: int, now: float) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
         """Commit up to ``lsn`` -- as far as this replica holds the records
-        durably and without gaps -- and apply what was committed.
+        durably (at ``now``) and without gaps -- and apply what was committed.
 
         Returns ``(lsn, record, (applied, version))`` for each newly applied record.
         """
-        log, volatile = self.log, self._volatile
+        log = self.log
         commit = self.commit_lsn
-        while commit < lsn and (commit + 1) in log and (commit + 1) not in volatile:
+        while commit < lsn:
+            entry = log.get(commit + 1)
+            if entry is None or entry.durable_at > now:
+                break
+            entry.prev = None
             commit += 1
         self.commit_lsn = commit
+        if self._pending_promises:
+            self._durable_promise_at(now)
         return self._apply_committed()
 
     def _apply_committed(self) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
@@ -196,7 +256,10 @@ class ReplicaState:
         else:
             new = (None, version + 1)
         self._undo.append((key, old))
-        btree[key] = new
+        if old is None:
+            btree[key] = new  # a new key: the sorted index learns it
+        else:
+            dict.__setitem__(btree, key, new)  # the index is unchanged: skip its bookkeeping
         return True, new[1]
 
     def apply_early(self, lsn: int) -> None:
@@ -213,9 +276,11 @@ class ReplicaState:
         return value, version
 
     # -- power -------------------------------------------------------------
-    def crash(self) -> None:
-        """A power-off: lose every change that was not yet durable, and the
-        B-tree pages written since the last checkpoint."""
+    def crash(self, now: float) -> None:
+        """A power-off at ``now``: lose every change that was not yet
+        durable, and the B-tree pages written since the last checkpoint.
+        Everything up to the commit point is durable (only durable records
+        commit, and committed ones are never overwritten)."""
         btree = self.btree
         for key, old in reversed(self._undo):
             if btree is None:
@@ -227,21 +292,28 @@ class ReplicaState:
         self._undo.clear()
         self._applied_early.clear()
         self.applied_lsn = self.checkpoint_lsn
-        for lsn, old in sorted(self._volatile.items(), reverse=True):
-            if old is _MISSING:
-                self.log.pop(lsn, None)
+        log = self.log
+        for lsn in range(self.last_lsn, self.commit_lsn, -1):  # the uncommitted tail
+            entry = log.get(lsn)
+            if entry is None or entry.durable_at <= now:
+                continue
+            while entry is not None and entry.durable_at > now:
+                entry = entry.prev
+            if entry is None:
+                del log[lsn]
                 if lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
             else:
-                self.log[lsn] = old
-                if old.record.op == CONFIG:
-                    self.configs[lsn] = old.record.members
+                entry.prev = None
+                log[lsn] = entry
+                if entry.record.op == CONFIG:
+                    self.configs[lsn] = entry.record.members
                 elif lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
-        self._volatile.clear()
         self._configs_changed()
-        self.last_lsn = max(self.log, default=0)
-        self.promised = self._durable_promised
+        self.last_lsn = max(log, default=0)
+        self.promised = self._durable_promise_at(now)
+        self._pending_promises = []
 
     def replay(self) -> int:
         """After a restart: re-apply the WAL from the B-tree checkpoint up to
@@ -264,8 +336,7 @@ class ReplicaState:
             self.btree = btree
         self._undo.clear()
         for entry_lsn, ballot, record in entries:
-            self.write(entry_lsn, ballot, record)
-            self.persisted(entry_lsn)
+            self.write(entry_lsn, ballot, record, ALWAYS)
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
         self.last_lsn = max(self.last_lsn, lsn)
