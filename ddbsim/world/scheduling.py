@@ -17,7 +17,7 @@ between ``delay_s`` and ``delay_s + granularity_s`` after it was armed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from heapq import heappush
 from typing import Any
 
@@ -56,17 +56,20 @@ class Deadlines:
     """Timeouts of one fixed delay, expired in sweeps."""
 
     def __init__(self, env: simpy.Environment, delay_s: float, on_expire: Callable[[Any], None],
-                 granularity_s: float | None = None) -> None:
+                 granularity_s: float | None = None, pending: Container[Any] | None = None) -> None:
         self.env = env
         self.delay_s = delay_s
         self.granularity_s = granularity_s if granularity_s is not None else delay_s / 10
         self._on_expire = on_expire
+        # If given, only keys still in ``pending`` expire (most complete in time).
+        self._pending = pending
         self._queue: deque[tuple[float, Any]] = deque()
         self._armed = False
 
     def add(self, key: Any) -> None:
         """Arm a timeout for ``key``; ``on_expire(key)`` runs when it is due
-        (the owner ignores keys that completed meanwhile)."""
+        (unless it left ``pending`` meanwhile; without ``pending``, the owner
+        ignores keys that completed)."""
         self._queue.append((self.env._now + self.delay_s, key))  # type: ignore[attr-defined]
         if not self._armed:
             self._armed = True
@@ -78,8 +81,11 @@ class Deadlines:
     def _sweep(self) -> None:
         now = self.env.now
         queue = self._queue
+        pending = self._pending
         while queue and queue[0][0] <= now:
-            self._on_expire(queue.popleft()[1])
+            key = queue.popleft()[1]
+            if pending is None or key in pending:
+                self._on_expire(key)
         if queue:
             call_later(self.env, max(queue[0][0] - now, self.granularity_s), self._sweep)
         else:

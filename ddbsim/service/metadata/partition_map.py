@@ -87,7 +87,7 @@ class PartitionMap:
         h = self._hashes.get(key)
         if h is None:
             h = self._hashes[key] = key_hash(key)
-        return self.partition_for_hash(h)
+        return self._infos[bisect_right(self._starts, h) - 1]
 
     def partition_for_hash(self, h: int) -> PartitionInfo:
         return self._infos[bisect_right(self._starts, h) - 1]

@@ -32,7 +32,7 @@ from ddbsim.service.messages import (
     StorageOp,
     StorageReply,
 )
-from ddbsim.service.metadata.partition_map import RoutingSource
+from ddbsim.service.metadata.partition_map import PartitionInfo, RoutingSource
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines
@@ -67,7 +67,8 @@ class Router:
         # storage hosts that recently failed to answer -> until when to avoid them
         self.suspect_until: dict[str, float] = {}
         self.pending: dict[int, _Pending] = {}
-        self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout)
+        self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout,
+                                    pending=self.pending)
         host.listen(on_off=self._power_off)
         self.net.register(host, self.receive)
 
@@ -86,12 +87,13 @@ class Router:
         # where it goes on arrival and the forward leaves when service
         # ends (one event for both).
         info = self.routing.partition_for(msg.key)
-        self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve())
+        self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve(), info)
 
     # ------------------------------------------------------------------
 
-    def _target(self, p: _Pending, hint: str | None) -> str | None:
-        info = self.routing.partition(p.pid)
+    def _target(self, p: _Pending, hint: str | None, info: PartitionInfo | None) -> str | None:
+        if info is None:
+            info = self.routing.partition(p.pid)
         if p.request.kind == GET_EVENTUAL:
             hosts = info.storage_hosts()
             if p.tried:
@@ -114,8 +116,9 @@ class Router:
             hosts = healthy or hosts
         return hosts[self.pick_draws.choice_index(len(hosts))]
 
-    def _forward(self, p: _Pending, hint: str | None, after_s: float = 0.0) -> None:
-        target = self._target(p, hint)
+    def _forward(self, p: _Pending, hint: str | None, after_s: float = 0.0,
+                 info: PartitionInfo | None = None) -> None:
+        target = self._target(p, hint, info)
         if target is None:
             self._answer(p, "unavailable", after_s=after_s)
             return

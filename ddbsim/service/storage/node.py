@@ -102,6 +102,7 @@ class StorageNode:
         self.last_recv: dict[str, float] = {}  # heartbeat received from a peer (receive time)
         self.last_heard: dict[str, float] = {}  # any heartbeat traffic from a peer
         self.ack_send_t: dict[str, float] = {}  # newest heartbeat send time a peer acknowledged
+        self.acks_seen = 0  # counts changes to ack_send_t (leases are computed from it)
         self.suspected: set[str] = set()
         self.unhealthy: set[str] = set()
         self.revocations: dict[str, list[tuple[int, str, Ballot]]] = {}
@@ -356,6 +357,7 @@ class StorageNode:
                 self.revocations_seen[src] = seq
         if msg.send_t > self.ack_send_t.get(src, -math.inf):
             self.ack_send_t[src] = msg.send_t
+            self.acks_seen += 1
         pending = self.unacked_commits.get(src)
         if pending:
             for pid in [pid for pid, (_b, _c, t) in pending.items() if t <= msg.send_t]:

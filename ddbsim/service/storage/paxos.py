@@ -143,6 +143,10 @@ class ReplicaHost(Protocol):
     def heard_at(self, host_id: str) -> float:
         """When a heartbeat from ``host_id`` last arrived (-inf if never)."""
 
+    #: how many heartbeat acknowledgements this host has taken in: the
+    #: ``acked_at`` times (and so the leases) change only when this does
+    acks_seen: int
+
     def acked_at(self, host_id: str) -> float:
         """The send time of the newest heartbeat ``host_id`` acknowledged."""
 
@@ -256,6 +260,7 @@ class Member:
         self.from_lsn = 0
         self.recovery_lsn = 0
         self.supporters: set[str] = set()
+        self._lease_key = None  # the supporters changed
         self.electing = False
         self.attempt = 0
         self.check_replies: dict[str, tuple[bool, str, bool]] = {}
@@ -337,6 +342,7 @@ class Member:
         self.proposals = {}
         self.promises = {}
         self.supporters = set()
+        self._lease_key = None  # the supporters changed
 
     # ------------------------------------------------------------------
     # client operations
@@ -347,6 +353,8 @@ class Member:
         req = op.request
         host = self.host
         st = self.state
+        if self.known_commit > st.commit_lsn and self.role != LEADER:
+            self._try_commit()  # apply what we know is committed before reading
         if req.kind == GET_EVENTUAL:
             if st.kind != STORAGE or not st.is_member():
                 host.reply(src, op, "not_leader", leader_hint=self.leader_hint(), after_s=after_s)
@@ -382,22 +390,39 @@ class Member:
         self.propose(record, origin=(src, op), after_s=after_s)
 
     def lease_until(self) -> float:
-        """Until when this leader's lease is valid, from heartbeat timestamps."""
+        """Until when this leader's lease is valid, from heartbeat timestamps
+        (remembered until an acknowledgement, a supporter or the membership
+        changes: a strong read asks every time)."""
         if not self.is_leader:
             return -math.inf
+        configs = self.state.active_configs()
+        key = (self.host.acks_seen, len(self.supporters), configs)
+        if key == self._lease_key:
+            return self._lease_until
+        until, lasting = self._compute_lease_until(configs)
+        if lasting:
+            self._lease_key = key
+            self._lease_until = until
+        return until
+
+    def _compute_lease_until(self, configs: tuple[Members, ...]) -> tuple[float, bool]:
+        """The lease's end, and whether it holds until the next acknowledgement
+        (not so when a membership needs no one else: that lease runs from now)."""
         until = math.inf
+        lasting = True
         acked_at = self.host.acked_at
-        for members in self.state.active_configs():
+        for members in configs:
             need = self.quorum(members) - (1 if any(h == self.me for h, _ in members) else 0)
             if need <= 0:
                 until = min(until, self.host.now + self.cfg.lease_s)
+                lasting = False
                 continue
             times = sorted((acked_at(h) for h in self._others(members)
                             if h in self.supporters), reverse=True)
             if len(times) < need:
-                return -math.inf
+                return -math.inf, lasting
             until = min(until, times[need - 1] + self.cfg.lease_s)
-        return until
+        return until, lasting
 
     # ------------------------------------------------------------------
     # phase 2: leader side
@@ -411,14 +436,15 @@ class Member:
         if lsn is None:
             lsn = self.next_lsn
             self.next_lsn += 1
+        now = host.now
         disk_s = after_s + host.disk_delay_s()
-        st.write(lsn, self.ballot, record, host.now + disk_s)
+        st.write(lsn, self.ballot, record, now + disk_s)
         if record.op == CONFIG:
             host.membership_changed()
         if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
-        proposal = Proposal(record, origin, configs, host.now + after_s)
+        proposal = Proposal(record, origin, configs, now + after_s)
         self.proposals[lsn] = proposal
         host.retransmit_later(self)
         if self.bugs.ack_before_quorum and origin is not None and (
@@ -593,7 +619,13 @@ class Member:
             if record.op == CONFIG:
                 host.membership_changed()
         host.send(src, Accepted(self.pid, ballot, lsns), disk_s)
-        self.learn_commit(msg.commit_lsn, ballot)
+        # Learn the commit point, and apply up to it at the next heartbeat
+        # tick, or before serving a read, whichever comes first: applying a
+        # batch costs less than a record at a time, and nobody can tell.
+        if msg.commit_lsn > self.known_commit:
+            self.known_commit = msg.commit_lsn
+        if self.known_commit > st.commit_lsn:
+            host.lagging(self, True)
 
     def on_withdrawn(self, ballot: Ballot) -> None:
         """The host we promised ``ballot`` to no longer stands for it (its
@@ -832,6 +864,7 @@ class Member:
         if wait > 0:  # the leader we promised was heard from meanwhile: wait on
             self.host.later(wait, self._prepare, attempt)
             return
+        self._try_commit()  # apply what we know is committed: recovery starts above it
         ballot = (max(st.promised[0], self.max_seen_round) + 1, self.me)
         self.host.unwithdraw(self.pid)
         self._promise(ballot)
@@ -965,6 +998,7 @@ class Member:
         self.active = False
         self.electing = False
         self.supporters = {h for h in self.promises if h != self.me}
+        self._lease_key = None  # the supporters changed
         merged: dict[int, tuple[LogRecord, Ballot, bool]] = {}
         # The bug "skip_recovery" looks only at its own log, not the promises.
         sources = ([self.promises[self.me]] if self.bugs.skip_recovery
@@ -992,6 +1026,7 @@ class Member:
         self.ballot = ballot
         self.next_lsn = 1
         self.supporters = set(supporters)
+        self._lease_key = None  # the supporters changed
         self.hooks.leader_elected(self.host.now, self.pid, ballot, self.me)
 
     def _activate(self) -> None:
