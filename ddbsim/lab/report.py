@@ -1,12 +1,15 @@
-"""The printed summary of a result: one screen, figures not adjectives."""
+"""The printed summary of a result: one screen, figures not adjectives.
+
+It formats plain result data -- each variant's ``Result.data``, the dicts
+``--json`` writes -- so it needs no :class:`~ddbsim.lab.result.Result` and
+can summarise a JSON file read back.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ddbsim.lab.faults import Fault
-
-if TYPE_CHECKING:
-    from ddbsim.lab.result import Result
 
 
 def _pct(x: float) -> str:
@@ -22,8 +25,8 @@ def _check(c: dict[str, Any]) -> str:
     return "valid" if v is True else ("INVALID" if v is False else "unknown")
 
 
-def one(result: Result) -> list[str]:
-    d = result.data
+def one(d: Mapping[str, Any]) -> list[str]:
+    """The summary of one result's (one variant's) data."""
     req = d["requests"]
     av = d["availability"]
     lat = d["latency_ms"]
@@ -158,11 +161,11 @@ def _range(xs: list[float]) -> str:
     return f"{xs[0]:.1f}-{xs[-1]:.1f}s (median {xs[len(xs) // 2]:.1f}s)"
 
 
-def comparison(results: list[Result]) -> list[str]:
+def comparison(parts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per variant's data, side by side."""
     lines = ["", "variant               availability  read        write       lost  "
              "failover(max)  degraded(max)  checks"]
-    for r in results:
-        d = r.data
+    for d in parts:
         deg = [h["degraded_s"] for h in d["healing"] if h["degraded_s"] is not None]
         checks = "/".join(_check(c)[0] for c in d["checks"].values())
         lines.append(f"{d['variant']:<22}{_pct(d['availability']['overall']):>12}  "
@@ -173,11 +176,13 @@ def comparison(results: list[Result]) -> list[str]:
     return lines
 
 
-def summary_text(result: Result) -> str:
-    results = result.variants or [result]
+def summary_text(parts: Sequence[Mapping[str, Any]]) -> str:
+    """The summary of a run's results: each variant's data (a result without
+    variants is one part), then a comparison when there are several.  From
+    a ``--json`` file: ``list(data["variants"].values())`` or ``[data]``."""
     lines: list[str] = []
-    for r in results:
-        lines += one(r) + [""]
-    if len(results) > 1:
-        lines += comparison(results)
+    for d in parts:
+        lines += one(d) + [""]
+    if len(parts) > 1:
+        lines += comparison(parts)
     return "\n".join(lines).rstrip() + "\n"

@@ -14,6 +14,7 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from ddbsim.lab.metrics import LatencyHistogram
+from ddbsim.lab.report import summary_text
 
 if TYPE_CHECKING:
     from ddbsim.lab.run import Run
@@ -78,9 +79,7 @@ class Result:
         return ax
 
     def summary(self) -> str:
-        from ddbsim.lab.report import summary_text
-
-        return summary_text(self)
+        return summary_text([r.data for r in self.variants or [self]])
 
 
 def _jsonable(obj: Any) -> Any:
