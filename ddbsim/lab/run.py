@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ddbsim.config import Config
@@ -77,8 +78,8 @@ class Run:
         topo = self.world.topology
         workers = [h for h in topo.of_kind("client") if not h.id.endswith("/canary")]
         rate = cfg.workload.rate_per_s / len(workers)
-        self.clients = [Client(self, h, h.id, rate) for h in workers]
-        self.clients += [Client(self, h, h.id, cfg.workload.canary_rate_per_s, canary=True)
+        self.clients = [self._client(h, rate) for h in workers]
+        self.clients += [self._client(h, cfg.workload.canary_rate_per_s, canary=True)
                          for h in topo.of_kind("client") if h.id.endswith("/canary")]
         drawn = scenario.fault_schedule(self.world)
         #: what a nemesis drew (its swarm, whether it kept to the bound), if any
@@ -93,6 +94,13 @@ class Run:
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
+
+    def _client(self, host: Host, rate_per_s: float, canary: bool = False) -> Client:
+        pmap = self.service.partition_map
+        return Client(self.world, self.cfg, host, host.id, rate_per_s, metrics=self.metrics,
+                      ledger=self.ledger, history=self.history,
+                      next_request_id=self.next_request_id,
+                      partition_of=lambda key: pmap.partition_for(key).pid, canary=canary)
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""
@@ -193,7 +201,8 @@ class Run:
             while pmap.partition_for(f"liveness-{pid}-{i}").pid != pid:
                 i += 1
             keys.append(f"liveness-{pid}-{i}")
-        probe = _StrongReader(self, retry_s=self.cfg.run.liveness_retry_s)
+        probe = _StrongReader(self.world, self.cfg, self.next_request_id,
+                              retry_s=self.cfg.run.liveness_retry_s)
         probe.start(keys)
         return probe
 
@@ -210,7 +219,8 @@ class Run:
     # ------------------------------------------------------------------
     def _final_reads(self) -> dict[str, tuple[bool, Any]]:
         """Strong-read every key written, through the routers."""
-        reader = _StrongReader(self, retry_s=self.cfg.run.final_read_retry_s)
+        reader = _StrongReader(self.world, self.cfg, self.next_request_id,
+                               retry_s=self.cfg.run.final_read_retry_s)
         reader.start(self.ledger.keys())
         env = self.world.env
         deadline = env.now + self.cfg.run.final_read_timeout_s
@@ -250,12 +260,14 @@ class _StrongReader:
     already registered there (the canary client's), so late replies to the
     clients still reach them."""
 
-    def __init__(self, run: Run, retry_s: float) -> None:
-        self.run = run
-        self.env = run.world.env
-        self.net = run.world.network
+    def __init__(self, world: World, cfg: Config, next_request_id: Callable[[], int],
+                 retry_s: float) -> None:
+        self.cfg = cfg
+        self.next_request_id = next_request_id
+        self.env = world.env
+        self.net = world.network
         self.retry_s = retry_s
-        topo = run.world.topology
+        topo = world.topology
         self.host: Host = topo.hosts[f"{topo.azs[0]}/canary"]
         self.routers = topo.of_kind("router")
         self.results: dict[str, tuple[bool, Any]] = {}
@@ -271,7 +283,7 @@ class _StrongReader:
     def start(self, keys: list[str]) -> None:
         self.todo = list(reversed(keys))
         self.total = len(keys)
-        for _ in range(min(self.run.cfg.run.final_read_window, len(keys))):
+        for _ in range(min(self.cfg.run.final_read_window, len(keys))):
             self._next()
 
     def done(self) -> bool:
@@ -292,10 +304,10 @@ class _StrongReader:
             return
         self.attempts += 1
         router = self.routers[self.attempts % len(self.routers)]
-        req_id = self.run.next_request_id()
+        req_id = self.next_request_id()
         self.pending[req_id] = key
         self.net.send(self.host, router, ClientRequest(req_id, GET_STRONG, key))
-        call_later(self.env, self.run.cfg.client.attempt_timeout_s, self._timeout, req_id)
+        call_later(self.env, self.cfg.client.attempt_timeout_s, self._timeout, req_id)
 
     def _timeout(self, req_id: int) -> None:
         key = self.pending.pop(req_id, None)
