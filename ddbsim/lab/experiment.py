@@ -1,4 +1,8 @@
-"""One run of a scenario, in phases, from a seed to a :class:`Result`.
+"""Running experiments: :func:`run` (one scenario on one seed), :func:`run_all`
+(variants on the same seed), and :class:`Run`, one run of a scenario, in
+phases, from a seed to a :class:`~ddbsim.lab.result.Result`, which
+:func:`build_result` assembles from the run's parts.  ``ddbsim.lab`` exports
+``run`` and ``run_all``.
 
 The shape of TigerBeetle's simulator and Jepsen: a **safety phase** (traffic
 plus the fault schedule for ``duration_s``), then **heal** (every host on,
@@ -30,11 +34,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ddbsim.config import Config
-from ddbsim.lab import faults as faults_mod
 from ddbsim.lab.checkers import (
     ReplicaView,
     WriteLedger,
@@ -45,9 +49,11 @@ from ddbsim.lab.checkers import (
     check_single_leader,
 )
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
+from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import Metrics
-from ddbsim.lab.result import Result, build_result
+from ddbsim.lab.metrics import LatencyHistogram, Metrics
+from ddbsim.lab.result import Result
+from ddbsim.lab.scenario import Scenario, ScenarioError
 from ddbsim.lab.workload import Client
 from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest, Members
 from ddbsim.service.service import Service
@@ -56,8 +62,6 @@ from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
-if TYPE_CHECKING:
-    from ddbsim.lab.scenario import Scenario
 
 class Run:
     def __init__(self, scenario: Scenario, cfg: Config, seed: int,
@@ -86,10 +90,10 @@ class Run:
         self.nemesis: dict[str, Any] | None = getattr(drawn, "info", None)
         # An undo due after the traffic ends is done by the heal anyway.
         schedule = [f for f in drawn
-                    if not (f.t_s > scenario.duration_s and f.action in faults_mod.UNDO_ACTIONS)]
-        faults_mod.validate(schedule, self.world, scenario.duration_s,
+                    if not (f.t_s > scenario.duration_s and f.action in UNDO_ACTIONS)]
+        validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
-        self.injector = faults_mod.FaultInjector(self.world, self._role_host)
+        self.injector = FaultInjector(self.world, self._role_host)
         self.injector.schedule(schedule)
 
     def next_request_id(self) -> int:
@@ -125,7 +129,7 @@ class Run:
         # Heal everything and stop the traffic.
         for client in self.clients:
             client.stop()
-        self.injector.apply(faults_mod.Fault(duration, "heal_all"))
+        self.injector.apply(Fault(duration, "heal_all"))
         probe = self._liveness_probe()
         bound = self.cfg.run.liveness_bound_s
         env.run(until=duration + self.cfg.run.quiesce_s)
@@ -326,3 +330,130 @@ class _StrongReader:
             self._next()
         else:
             call_later(self.env, self.retry_s, self._send, key)
+
+
+def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None,
+        bugs: tuple[str, ...] = ()) -> Result:
+    """Run one scenario on one seed."""
+    result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
+    if scenario.analyse is not None:
+        analysis = scenario.analyse(result.data)
+        if not isinstance(analysis, dict):
+            raise ScenarioError(f"scenario {scenario.name}: analyse must return a dict, "
+                                f"got {type(analysis).__name__}")
+        result.data["analysis"] = analysis
+    return result
+
+
+def run_all(scenarios: list[Scenario], seed: int = 1,
+            overrides: dict[str, Any] | None = None) -> Result:
+    """Run variants on the same seed; the first is the headline result."""
+    results = [run(s, seed, overrides) for s in scenarios]
+    head = results[0]
+    if len(results) > 1:
+        head.variants = results
+    return head
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
+    m = run.metrics
+    scenario = run.scenario
+    duration = scenario.duration_s
+    latency = {}
+    for group, kinds in (("get", ("get_strong", "get_eventual")), ("put", ("put", "cond_put")),
+                         ("delete", ("delete",))):
+        h = LatencyHistogram()
+        for k in kinds:
+            if k in m.latency:
+                h.merge(m.latency[k])
+        latency[group] = _percentiles(h)
+    by_kind = {k: _percentiles(h) for k, h in sorted(m.latency.items())}
+    latency["by_kind"] = by_kind
+
+    availability = m.availability(duration)
+    alarms = [
+        {"start_s": w["start_s"], "end_s": w["end_s"],
+         "error_rate": round(w["errors"] / max(1, w["requests"] - w["throttled"]), 6)}
+        for w in availability["windows"]
+        if w["requests"] - w["throttled"] > 0
+        and w["errors"] / (w["requests"] - w["throttled"]) > run.cfg.metrics.alarm_error_rate]
+
+    failovers = _failovers(m.leader_losses, m.leader_changes)
+    healing = []
+    for rec in m.healing:
+        r = dict(rec)
+        first_back = r["log_replica_at_s"] if r["log_replica_at_s"] is not None else r[
+            "storage_replica_at_s"]
+        r["log_replica_after_s"] = _r(None if r["log_replica_at_s"] is None
+                                      else r["log_replica_at_s"] - r["detected_at_s"])
+        r["storage_replica_after_s"] = _r(None if r["storage_replica_at_s"] is None
+                                          else r["storage_replica_at_s"] - r["detected_at_s"])
+        r["degraded_s"] = _r(None if first_back is None else first_back - r["lost_at_s"])
+        healing.append(r)
+    healing.sort(key=lambda r: (r["detected_at_s"], r["partition"]))
+
+    partition_errors = sorted(
+        ({"partition": pid, "errors": int(e[0]), "first_error_s": _r(e[1]),
+          "last_error_s": _r(e[2]), "error_span_s": _r(e[2] - e[1])}
+         for pid, e in m.partition_errors.items()), key=lambda d: d["partition"])
+
+    totals = m.totals
+    data: dict[str, Any] = {
+        "scenario": scenario.name,
+        "variant": scenario.variant,
+        "description": scenario.description,
+        "seed": run.seed,
+        "duration_s": duration,
+        "simulated_s": _r(end_s),
+        "config": run.cfg.to_dict(),
+        "requests": {"total": sum(totals.values()), "ok": totals["ok"],
+                     "error": totals["error"], "throttled": totals["throttled"],
+                     "by_kind": {k: dict(v) for k, v in sorted(m.by_kind.items())}},
+        "availability": availability,
+        "latency_ms": latency,
+        "checks": checks,
+        "faults": [f.to_dict() for f in run.injector.applied],
+        "nemesis": run.nemesis,
+        "healing": healing,
+        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map),
+                    "failovers": failovers,
+                    "failover_s": _stats([f["failover_s"] for f in failovers
+                                          if f["failover_s"] is not None])},
+        "partition_errors": partition_errors,
+        "canaries": {az: {"ok": v[0], "error": v[1], "availability": _r(
+            v[0] / (v[0] + v[1]) if v[0] + v[1] else 1.0, 6)} for az, v in sorted(m.canary.items())},
+        "server": dict(sorted(m.server.items())),
+        "alarms": alarms,
+        "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
+    }
+    history = run.history.to_records() if run.history is not None else None
+    return Result(data, history)
+
+
+def _percentiles(h: Any) -> dict[str, float]:
+    return {"p50": h.percentile_ms(0.50), "p99": h.percentile_ms(0.99),
+            "p999": h.percentile_ms(0.999), "count": h.n}
+
+
+def _stats(xs: list[float]) -> dict[str, Any]:
+    if not xs:
+        return {"count": 0, "median": None, "max": None}
+    return {"count": len(xs), "median": _r(statistics.median(xs)), "max": _r(max(xs))}
+
+
+def _failovers(losses: list[dict[str, Any]], elected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each leader lost, how long until the partition had a leader again."""
+    out = []
+    for loss in losses:
+        nxt = next((e for e in elected if e["partition"] == loss["partition"]
+                    and e["t_s"] >= loss["t_s"]), None)
+        out.append({"partition": loss["partition"], "lost_at_s": loss["t_s"],
+                    "reason": loss["reason"], "old_host": loss["host"],
+                    "new_host": nxt["host"] if nxt else None,
+                    "elected_at_s": nxt["t_s"] if nxt else None,
+                    "failover_s": _r(nxt["t_s"] - loss["t_s"]) if nxt else None})
+    return out
