@@ -51,8 +51,8 @@ from ddbsim.lab.checkers import (
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import LatencyHistogram, Metrics
-from ddbsim.lab.result import Result
+from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
+from ddbsim.lab.result import FIGURE_KEYS, Result
 from ddbsim.lab.scenario import Scenario, ScenarioError
 from ddbsim.lab.workload import Client
 from ddbsim.service.messages import GET_STRONG, LOG, STORAGE, ClientReply, ClientRequest, Members
@@ -70,13 +70,15 @@ class Run:
         self.cfg = cfg
         self.seed = seed
         self.world = World(cfg, seed)
-        self.metrics = Metrics(cfg.metrics.window_s)
+        # The figures only with metrics.enabled; the observation always.
+        self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
+        self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
         self.ledger = WriteLedger()
         # Request ids, unique in the run: clients on one host (the az-1
         # canary and the final reader) share its replies.
         self._request_ids = itertools.count(1)
-        self.service = Service(self.world, cfg, hooks=self.metrics)
+        self.service = Service(self.world, cfg, hooks=self.observation)
         for bug in bugs:
             self.service.inject_bug(bug)
         topo = self.world.topology
@@ -101,7 +103,7 @@ class Run:
 
     def _client(self, host: Host, rate_per_s: float, canary: bool = False) -> Client:
         pmap = self.service.partition_map
-        return Client(self.world, self.cfg, host, host.id, rate_per_s, metrics=self.metrics,
+        return Client(self.world, self.cfg, host, host.id, rate_per_s, figures=self.figures,
                       ledger=self.ledger, history=self.history,
                       next_request_id=self.next_request_id,
                       partition_of=lambda key: pmap.partition_for(key).pid, canary=canary)
@@ -148,15 +150,15 @@ class Run:
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
             "single_leader": check_single_leader(
                 (pid, ballot, span[0], span[1])
-                for (pid, ballot), span in self.metrics.lease_spans.items()),
+                for (pid, ballot), span in self.observation.lease_spans.items()),
             "liveness": self._check_liveness(probe, duration, bound),
             "placement": check_placement(
                 {pid: self._whole_membership(pid) for pid in whole},
                 {h.id: (h.rack, h.az) for h in self.world.topology.of_kind("storage")},
                 self.cfg.replication.replicas),
             "healing": check_healing(
-                self.metrics.healing,
-                ((c["partition"], c["t_s"]) for c in self.metrics.leader_changes), whole,
+                self.observation.healing,
+                ((c["partition"], c["t_s"]) for c in self.observation.leader_changes), whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
                 healing.check_margin_s),
         }
@@ -360,27 +362,14 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 
 
 def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
-    m = run.metrics
+    """The result of a finished run, from its parts.  Without figures
+    (``metrics.enabled`` off) the keys of :data:`~ddbsim.lab.result.FIGURE_KEYS`
+    are None."""
+    m = run.observation
     scenario = run.scenario
     duration = scenario.duration_s
-    latency = {}
-    for group, kinds in (("get", ("get_strong", "get_eventual")), ("put", ("put", "cond_put")),
-                         ("delete", ("delete",))):
-        h = LatencyHistogram()
-        for k in kinds:
-            if k in m.latency:
-                h.merge(m.latency[k])
-        latency[group] = _percentiles(h)
-    by_kind = {k: _percentiles(h) for k, h in sorted(m.latency.items())}
-    latency["by_kind"] = by_kind
-
-    availability = m.availability(duration)
-    alarms = [
-        {"start_s": w["start_s"], "end_s": w["end_s"],
-         "error_rate": round(w["errors"] / max(1, w["requests"] - w["throttled"]), 6)}
-        for w in availability["windows"]
-        if w["requests"] - w["throttled"] > 0
-        and w["errors"] / (w["requests"] - w["throttled"]) > run.cfg.metrics.alarm_error_rate]
+    figures = (figure_data(run.figures, duration, run.cfg.metrics.alarm_error_rate)
+               if run.figures is not None else dict.fromkeys(FIGURE_KEYS))
 
     failovers = _failovers(m.leader_losses, m.leader_changes)
     healing = []
@@ -396,12 +385,6 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         healing.append(r)
     healing.sort(key=lambda r: (r["detected_at_s"], r["partition"]))
 
-    partition_errors = sorted(
-        ({"partition": pid, "errors": int(e[0]), "first_error_s": _r(e[1]),
-          "last_error_s": _r(e[2]), "error_span_s": _r(e[2] - e[1])}
-         for pid, e in m.partition_errors.items()), key=lambda d: d["partition"])
-
-    totals = m.totals
     data: dict[str, Any] = {
         "scenario": scenario.name,
         "variant": scenario.variant,
@@ -410,11 +393,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "duration_s": duration,
         "simulated_s": _r(end_s),
         "config": run.cfg.to_dict(),
-        "requests": {"total": sum(totals.values()), "ok": totals["ok"],
-                     "error": totals["error"], "throttled": totals["throttled"],
-                     "by_kind": {k: dict(v) for k, v in sorted(m.by_kind.items())}},
-        "availability": availability,
-        "latency_ms": latency,
+        "requests": figures["requests"],
+        "availability": figures["availability"],
+        "latency_ms": figures["latency_ms"],
         "checks": checks,
         "faults": [f.to_dict() for f in run.injector.applied],
         "nemesis": run.nemesis,
@@ -423,15 +404,55 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
                     "failovers": failovers,
                     "failover_s": _stats([f["failover_s"] for f in failovers
                                           if f["failover_s"] is not None])},
-        "partition_errors": partition_errors,
-        "canaries": {az: {"ok": v[0], "error": v[1], "availability": _r(
-            v[0] / (v[0] + v[1]) if v[0] + v[1] else 1.0, 6)} for az, v in sorted(m.canary.items())},
-        "server": dict(sorted(m.server.items())),
-        "alarms": alarms,
+        "partition_errors": figures["partition_errors"],
+        "canaries": figures["canaries"],
+        "server": figures["server"],
+        "alarms": figures["alarms"],
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)
+
+
+def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[str, Any]:
+    """The result's figure keys (:data:`~ddbsim.lab.result.FIGURE_KEYS`) from the figures."""
+    latency = {}
+    for group, kinds in (("get", ("get_strong", "get_eventual")), ("put", ("put", "cond_put")),
+                         ("delete", ("delete",))):
+        h = LatencyHistogram()
+        for k in kinds:
+            if k in f.latency:
+                h.merge(f.latency[k])
+        latency[group] = _percentiles(h)
+    by_kind = {k: _percentiles(h) for k, h in sorted(f.latency.items())}
+    latency["by_kind"] = by_kind
+
+    availability = f.availability(duration_s)
+    alarms = [
+        {"start_s": w["start_s"], "end_s": w["end_s"],
+         "error_rate": round(w["errors"] / max(1, w["requests"] - w["throttled"]), 6)}
+        for w in availability["windows"]
+        if w["requests"] - w["throttled"] > 0
+        and w["errors"] / (w["requests"] - w["throttled"]) > alarm_error_rate]
+
+    partition_errors = sorted(
+        ({"partition": pid, "errors": int(e[0]), "first_error_s": _r(e[1]),
+          "last_error_s": _r(e[2]), "error_span_s": _r(e[2] - e[1])}
+         for pid, e in f.partition_errors.items()), key=lambda d: d["partition"])
+
+    totals = f.totals
+    return {
+        "requests": {"total": sum(totals.values()), "ok": totals["ok"],
+                     "error": totals["error"], "throttled": totals["throttled"],
+                     "by_kind": {k: dict(v) for k, v in sorted(f.by_kind.items())}},
+        "availability": availability,
+        "latency_ms": latency,
+        "partition_errors": partition_errors,
+        "canaries": {az: {"ok": v[0], "error": v[1], "availability": _r(
+            v[0] / (v[0] + v[1]) if v[0] + v[1] else 1.0, 6)} for az, v in sorted(f.canary.items())},
+        "server": dict(sorted(f.server.items())),
+        "alarms": alarms,
+    }
 
 
 def _percentiles(h: Any) -> dict[str, float]:

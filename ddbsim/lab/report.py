@@ -12,8 +12,8 @@ from typing import Any
 from ddbsim.lab.faults import Fault
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.4f}%"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.4f}%"
 
 
 def _s(x: float | None) -> str:
@@ -27,33 +27,22 @@ def _check(c: dict[str, Any]) -> str:
 
 def one(d: Mapping[str, Any]) -> list[str]:
     """The summary of one result's (one variant's) data."""
-    req = d["requests"]
-    av = d["availability"]
-    lat = d["latency_ms"]
     title = d["scenario"] + (f" [{d['variant']}]" if d["variant"] else "")
-    lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic ==",
-             f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
-             f"throttled {req['throttled']:,}",
-             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
-             f"write {_pct(av['write'])}"]
-    lines.append("  window          read        write       requests  errors   "
-                 "strong get  eventual get")
-    for w in av["windows"]:
-        bk = w.get("by_kind", {})
-        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
-                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
-                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
-    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
-                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
-                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+    lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic =="]
+    if d["requests"] is None:  # metrics.enabled off
+        lines.append("metrics      off (metrics.enabled=false): no requests, availability, latency, "
+                     "partition errors, canaries or server counts")
+    else:
+        lines += _figures(d)
     lf = d["leaders"]
     lines.append(f"leaders      {lf['changes']} changes; failover median "
                  f"{_s(lf['failover_s']['median'])} max {_s(lf['failover_s']['max'])} "
                  f"over {lf['failover_s']['count']} lost leaders")
     pe = d["partition_errors"]
-    span = max((p["error_span_s"] for p in pe), default=0.0)
-    lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions saw "
-                 f"client errors; longest error span {span:.1f}s")
+    if pe is not None:
+        span = max((p["error_span_s"] for p in pe), default=0.0)
+        lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions "
+                     f"saw client errors; longest error span {span:.1f}s")
     heal = d["healing"]
     if heal:
         log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
@@ -127,6 +116,28 @@ def one(d: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _figures(d: Mapping[str, Any]) -> list[str]:
+    """Requests, availability per window and latency."""
+    req = d["requests"]
+    av = d["availability"]
+    lat = d["latency_ms"]
+    lines = [f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
+             f"throttled {req['throttled']:,}",
+             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
+             f"write {_pct(av['write'])}"]
+    lines.append("  window          read        write       requests  errors   "
+                 "strong get  eventual get")
+    for w in av["windows"]:
+        bk = w.get("by_kind", {})
+        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
+                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
+                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
+    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
+                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
+                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+    return lines
+
+
 def analysis_lines(analysis: dict[str, Any]) -> list[str]:
     """A scenario's own analysis: one labelled line per top-level key, a
     dict's entries side by side (``measured 0.98  markov 0.998``)."""
@@ -168,8 +179,9 @@ def comparison(parts: Sequence[Mapping[str, Any]]) -> list[str]:
     for d in parts:
         deg = [h["degraded_s"] for h in d["healing"] if h["degraded_s"] is not None]
         checks = "/".join(_check(c)[0] for c in d["checks"].values())
-        lines.append(f"{d['variant']:<22}{_pct(d['availability']['overall']):>12}  "
-                     f"{_pct(d['availability']['read']):>10}  {_pct(d['availability']['write']):>10}"
+        av = d["availability"] or dict.fromkeys(("overall", "read", "write"))  # None: metrics off
+        lines.append(f"{d['variant']:<22}{_pct(av['overall']):>12}  "
+                     f"{_pct(av['read']):>10}  {_pct(av['write']):>10}"
                      f"  {d['checks']['durability']['lost_writes']:>4}  "
                      f"{_s(d['leaders']['failover_s']['max']):>13}  {_s(max(deg) if deg else None):>13}"
                      f"  {checks}")

@@ -7,6 +7,13 @@ partitions that saw client errors and for how long, canaries per AZ,
 server-side outcomes, alarms.  Nothing in it depends on the wall clock, so
 the same scenario, config and seed give the same JSON byte for byte.
 
+With ``metrics.enabled`` off the performance figures are not collected, and
+the keys of :data:`FIGURE_KEYS` (requests, availability, latency_ms,
+partition_errors, canaries, server, alarms) are present and None (null in
+the JSON); ``config.metrics.enabled`` says why.  Everything else -- checks,
+faults, nemesis, healing, leaders, network, the history -- is there either
+way, and the same as with the figures on.
+
 A result is built from a run by :mod:`ddbsim.lab.experiment`, which reads
 the run's parts; this module only holds it and its views.
 """
@@ -16,6 +23,11 @@ import json
 from typing import Any
 
 from ddbsim.lab.report import summary_text
+
+#: The keys of a result's data that the performance figures produce: None
+#: when ``metrics.enabled`` is off.
+FIGURE_KEYS = ("requests", "availability", "latency_ms", "partition_errors", "canaries", "server",
+               "alarms")
 
 
 class Result:
@@ -42,10 +54,11 @@ class Result:
         return text
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One plain dict per availability window (per variant), for tables."""
+        """One plain dict per availability window (per variant), for tables;
+        none for a result without figures (``metrics.enabled`` off)."""
         out = []
         for r in [self, *self.variants] if self.variants else [self]:
-            for w in r.data["availability"]["windows"]:
+            for w in (r.data["availability"] or {}).get("windows", []):
                 out.append({"scenario": r.data["scenario"], "variant": r.data["variant"],
                             "seed": r.data["seed"], **w})
         return out
@@ -65,6 +78,8 @@ class Result:
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 3))
         for r in [self, *self.variants] if self.variants else [self]:
+            if r.data["availability"] is None:
+                raise ValueError("no availability to plot: the run had metrics.enabled off")
             ws = r.data["availability"]["windows"]
             mids = [(w["start_s"] + w["end_s"]) / 2 for w in ws]
             label = r.data["variant"] or r.data["scenario"]

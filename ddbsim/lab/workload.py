@@ -36,7 +36,7 @@ import numpy as np
 from ddbsim.config import Config
 from ddbsim.lab.checkers.durability import ACKED, FAILED, WriteLedger
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import Metrics
+from ddbsim.lab.metrics import Figures
 from ddbsim.service.messages import (
     COND_PUT,
     DELETE,
@@ -102,20 +102,21 @@ class Client:
     """One client process: Poisson arrivals at ``rate_per_s``.
 
     It is handed its collaborators: the world (clock, network, random
-    streams, routers), the config, the metrics it records outcomes in, the
-    write ledger, the history (None when ``metrics.history`` is off), a
-    source of request ids unique in the run, and the partition a key belongs
-    to (to charge an error that came back without one)."""
+    streams, routers), the config, the figures it records outcomes in (None
+    when ``metrics.enabled`` is off), the write ledger, the history (None
+    when ``metrics.history`` is off), a source of request ids unique in the
+    run, and the partition a key belongs to (to charge an error that came
+    back without one).  Neither figures nor history change what it does."""
 
     def __init__(self, world: World, cfg: Config, host: Host, name: str, rate_per_s: float, *,
-                 metrics: Metrics, ledger: WriteLedger, history: History | None,
+                 figures: Figures | None, ledger: WriteLedger, history: History | None,
                  next_request_id: Callable[[], int], partition_of: Callable[[str], str],
                  canary: bool = False) -> None:
         self.host = host
         self.name = name
         self.rate_per_s = rate_per_s
         self.canary = canary
-        self.metrics = metrics
+        self.figures = figures
         self.ledger = ledger
         self.history = history
         self.next_request_id = next_request_id
@@ -235,8 +236,9 @@ class Client:
                 self.versions[op.key] = msg.version
         elif msg.applied:
             self.versions[op.key] = msg.version
-        self.metrics.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
-                            self.host.az if self.canary else None)
+        if self.figures is not None:
+            self.figures.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
+                                self.host.az if self.canary else None)
         if op.write is not None:
             if op.kind != COND_PUT or msg.applied:
                 self.ledger.resolve(op.write, ACKED, now)
@@ -269,10 +271,11 @@ class Client:
             return
         now = self.env.now
         outcome = "throttled" if status == "throttled" else "error"
-        if pid is None:
-            pid = self.partition_of(op.key)
-        self.metrics.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
-                            self.host.az if self.canary else None)
+        if self.figures is not None:
+            if pid is None:
+                pid = self.partition_of(op.key)
+            self.figures.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
+                                self.host.az if self.canary else None)
         if op.write is not None and not op.maybe_applied:
             self.ledger.resolve(op.write, FAILED)
         if op.hist is not None:
