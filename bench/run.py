@@ -5,9 +5,9 @@ What is measured, all in one process, one after the other:
 1. **Traffic.**  A standard region -- 3 AZs, 30 storage hosts, 64 partitions,
    2000 requests per simulated second (Poisson), 50% puts, 25% strong reads,
    25% eventually consistent reads, no faults -- built through
-   :class:`ddbsim.lab.run.Run`.  Only the traffic phase is timed (after a
+   :class:`ddbsim.lab.experiment.Run`.  Only the traffic phase is timed (after a
    short untimed warm-up), and the figure is client requests *completed* (from
-   ``run.metrics.totals``) per wall-clock second.
+   ``run.figures.totals``) per wall-clock second.
 2. **The same traffic through a minimal SimPy pipeline** with the same hops:
    client -> router -> leader -> accept to 2 followers -> first of 2 acks
    (write quorum 2, leader included) -> router -> client for writes, and
@@ -57,7 +57,7 @@ import numpy as np
 import simpy
 
 from ddbsim.config import Config
-from ddbsim.lab.run import Run
+from ddbsim.lab.experiment import Run
 from ddbsim.lab.scenario import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -105,7 +105,7 @@ def ddbsim_traffic(cfg: Config, warmup_s: float, measure_s: float) -> dict[str, 
     for client in run.clients:
         client.start()
     env.run(until=warmup_s)
-    totals = run.metrics.totals
+    totals = run.figures.totals
     done0, ev0 = sum(totals.values()), events_so_far(env)
     t0 = time.perf_counter()  # wall-clock ok
     env.run(until=warmup_s + measure_s)

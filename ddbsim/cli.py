@@ -17,6 +17,7 @@ from pathlib import Path
 from ddbsim.config import Config, ConfigError, format_value, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
+from ddbsim.lab.experiment import run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.sweep import SweepError
 
@@ -147,7 +148,7 @@ def _run(path: str, args: argparse.Namespace) -> int:
     for s in scenarios:  # validate every variant's config before running any
         s.config(overrides)
     try:
-        result = scenario_mod.run_all(scenarios, args.seed, overrides)
+        result = run_all(scenarios, args.seed, overrides)
     except USER_ERRORS:
         raise
     except Exception:

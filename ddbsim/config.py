@@ -359,6 +359,12 @@ class WorkloadConfig:
 
 @dataclass(frozen=True)
 class MetricsConfig:
+    # [chosen] collect the performance figures: client outcomes and latency per
+    # window, partition error spans, canaries, server-side counts.  Off, the
+    # result's requests, availability, latency_ms, partition_errors, canaries,
+    # server and alarms are null; what the checks need (leaders, leases,
+    # healing, the write ledger, the history) is observed either way.
+    enabled: bool = True
     window_s: float = 300.0  # [paper §6.3] availability per 5-minute window
     alarm_error_rate: float = 0.01  # [chosen] a window above this error rate raises an alarm
     history: bool = False  # record every client operation (invoke/ok/fail/info)

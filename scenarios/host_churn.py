@@ -53,7 +53,8 @@ def analyse(data: dict[str, Any]) -> dict[str, Any]:
                if h["storage_replica_after_s"] is not None]
     failover_s = _mean(moved)
     heal_s = _mean(degraded)
-    measured = data["availability"]["write"]
+    # None with metrics.enabled off: no measured figure, no gap
+    measured = data["availability"]["write"] if data["availability"] is not None else None
 
     def markov(failover: float | None) -> dict[str, Any]:
         if failover is None or not failover > 0:
@@ -79,8 +80,10 @@ def analyse(data: dict[str, Any]) -> dict[str, Any]:
                                "first_order": None if failover_s is None
                                else 1.0 - failover_s / churn["mtbf_s"],
                                "markov_all_failovers": markov(_mean(every))["availability"]},
-        "gap": {"availability": None if model_u is None else model["availability"] - measured,
-                "unavailability_x_markov": None if not model_u else (1.0 - measured) / model_u},
+        "gap": {"availability": None if model_u is None or measured is None
+                else model["availability"] - measured,
+                "unavailability_x_markov": None if not model_u or measured is None
+                else (1.0 - measured) / model_u},
         "markov_inputs": {"mtbf_s": churn["mtbf_s"], "off_s": churn["off_s"], "boot_s": boot_s,
                           "down_s": churn["off_s"] + boot_s, "failover_s": _r(failover_s),
                           "heal_s": _r(heal_s), "replicas": replication["replicas"],

@@ -1,9 +1,12 @@
 """The experimenter: workloads, faults, metrics, history, checkers,
-scenarios and results.  ``lab`` may import ``world`` and ``service``."""
+scenarios, runs and results.  ``lab`` may import ``world`` and ``service``;
+no module of ``lab`` imports this package (they import each other's modules),
+so the package is only the public face: ``Scenario``, ``run``, ``Result``..."""
 from __future__ import annotations
 
+from ddbsim.lab.experiment import run, run_all
 from ddbsim.lab.faults import Fault, outage, partition
 from ddbsim.lab.result import Result
-from ddbsim.lab.scenario import Scenario, run, run_all
+from ddbsim.lab.scenario import Scenario
 
 __all__ = ["Fault", "Result", "Scenario", "outage", "partition", "run", "run_all"]

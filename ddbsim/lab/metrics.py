@@ -1,15 +1,25 @@
-"""What a run measured: availability, latency, leaders, healing, leases.
+"""What a run observes and what it measures.
 
-Paper §6.3: availability is measured from the client side, per 5-minute
-window, as the fraction of processed requests that succeed; read and write
-availability are kept apart.  Throttled requests are their own outcome and
-never count against availability.  Everything aggregates as it goes --
-counters per window, log-bucketed latency histograms -- so a long run costs
-memory by windows and buckets, not by requests.
+Two parts, so that switching the figures off (``metrics.enabled = false``)
+leaves everything the checks need:
 
-:class:`Metrics` is also the service's :class:`~ddbsim.service.ServiceHooks`:
-it hears leader changes, the lease each leader served on, lost replicas and
-their replacements.  It only records: it never changes what the service does.
+* :class:`Observation` is always on.  It is the service's
+  :class:`~ddbsim.service.ServiceHooks`: it hears leader changes, the lease
+  each leader served on, lost replicas and their replacements (healing
+  episodes) -- what the single-leader, healing and placement checks and the
+  result's ``leaders`` and ``healing`` are made of.
+* :class:`Figures` are the performance figures, collected only with
+  ``metrics.enabled``: every client operation's outcome and latency per
+  window (paper §6.3: availability is measured from the client side, per
+  5-minute window, as the fraction of processed requests that succeed; read
+  and write availability are kept apart; throttled requests are their own
+  outcome and never count against availability), the partitions that saw
+  client errors and for how long, the canaries per AZ, and the server-side
+  counts of the storage nodes' answers.  Everything aggregates as it goes --
+  counters per window, log-bucketed latency histograms -- so a long run
+  costs memory by windows and buckets, not by requests.
+
+Both only record: they never change what the service or the clients do.
 """
 from __future__ import annotations
 
@@ -65,7 +75,11 @@ class LatencyHistogram:
         return 0.0
 
 
-class Metrics(ServiceHooks):
+class Figures:
+    """The performance figures (see the module docstring): client outcomes
+    and latency per window, partition error spans, canaries, server-side
+    counts.  A run has them only with ``metrics.enabled``."""
+
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         # window index -> [read ok, read error, write ok, write error, throttled]
@@ -79,14 +93,6 @@ class Metrics(ServiceHooks):
         # partition -> [errors, first error at, last error at]
         self.partition_errors: dict[str, list[float]] = {}
         self.server: dict[str, int] = defaultdict(int)
-        self.leader_changes: list[dict[str, Any]] = []
-        self.leader_losses: list[dict[str, Any]] = []
-        self.lease_spans: dict[tuple[str, tuple[int, str]], list[float]] = {}
-        # Healing episodes: one per replica a leader set out to replace,
-        # from detection until a storage replica took its place (or why not).
-        self.healing: list[dict[str, Any]] = []
-        self._open: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, lost host) -> episode
-        self._by_replica: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, new replica's host)
 
     # -- client side -----------------------------------------------------
     def record(self, t_s: float, kind: str, outcome: str, latency_s: float, pid: str | None,
@@ -115,6 +121,46 @@ class Metrics(ServiceHooks):
         self.by_kind[kind][outcome] += 1
         if canary_az is not None and outcome != THROTTLED:
             self.canary[canary_az][0 if outcome == OK else 1] += 1
+
+    def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
+        """A storage node answered a request (through :class:`Observation`)."""
+        self.server[status] += 1
+
+    # -- views -------------------------------------------------------------
+    def availability(self, end_s: float) -> dict[str, Any]:
+        windows = []
+        n = max(1, math.ceil(end_s / self.window_s - 1e-9))
+        tot = [0, 0, 0, 0]
+        for i in range(n):
+            w = self.windows.get(i, [0, 0, 0, 0, 0])
+            tot = [a + b for a, b in zip(tot, w[:4], strict=True)]
+            windows.append({
+                "start_s": i * self.window_s, "end_s": min((i + 1) * self.window_s, end_s),
+                "read": _ratio(w[0], w[1]), "write": _ratio(w[2], w[3]),
+                "requests": sum(w), "errors": w[1] + w[3], "throttled": w[4],
+                "by_kind": {k: _ratio(*self.window_kinds[(i, k)])
+                            for (j, k) in sorted(self.window_kinds) if j == i}})
+        return {"overall": _ratio(tot[0] + tot[2], tot[1] + tot[3]),
+                "read": _ratio(tot[0], tot[1]), "write": _ratio(tot[2], tot[3]),
+                "windows": windows}
+
+
+class Observation(ServiceHooks):
+    """What the service tells the lab, always on (see the module docstring):
+    leader changes and losses, lease spans, healing episodes.  The service
+    has one hooks object, so the server-side counts it reports pass through
+    here to the figures, when there are any."""
+
+    def __init__(self, figures: Figures | None = None) -> None:
+        self.figures = figures
+        self.leader_changes: list[dict[str, Any]] = []
+        self.leader_losses: list[dict[str, Any]] = []
+        self.lease_spans: dict[tuple[str, tuple[int, str]], list[float]] = {}
+        # Healing episodes: one per replica a leader set out to replace,
+        # from detection until a storage replica took its place (or why not).
+        self.healing: list[dict[str, Any]] = []
+        self._open: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, lost host) -> episode
+        self._by_replica: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, new replica's host)
 
     # -- service hooks -----------------------------------------------------
     def leader_elected(self, t_s: float, pid: str, ballot: tuple[int, str], host: str) -> None:
@@ -184,25 +230,8 @@ class Metrics(ServiceHooks):
             del self._by_replica[key]
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
-        self.server[status] += 1
-
-    # -- views -------------------------------------------------------------
-    def availability(self, end_s: float) -> dict[str, Any]:
-        windows = []
-        n = max(1, math.ceil(end_s / self.window_s - 1e-9))
-        tot = [0, 0, 0, 0]
-        for i in range(n):
-            w = self.windows.get(i, [0, 0, 0, 0, 0])
-            tot = [a + b for a, b in zip(tot, w[:4], strict=True)]
-            windows.append({
-                "start_s": i * self.window_s, "end_s": min((i + 1) * self.window_s, end_s),
-                "read": _ratio(w[0], w[1]), "write": _ratio(w[2], w[3]),
-                "requests": sum(w), "errors": w[1] + w[3], "throttled": w[4],
-                "by_kind": {k: _ratio(*self.window_kinds[(i, k)])
-                            for (j, k) in sorted(self.window_kinds) if j == i}})
-        return {"overall": _ratio(tot[0] + tot[2], tot[1] + tot[3]),
-                "read": _ratio(tot[0], tot[1]), "write": _ratio(tot[2], tot[3]),
-                "windows": windows}
+        if self.figures is not None:
+            self.figures.storage_request(t_s, pid, kind, status)
 
 
 def _ratio(ok: int, err: int) -> float:

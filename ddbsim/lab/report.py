@@ -1,16 +1,19 @@
-"""The printed summary of a result: one screen, figures not adjectives."""
+"""The printed summary of a result: one screen, figures not adjectives.
+
+It formats plain result data -- each variant's ``Result.data``, the dicts
+``--json`` writes -- so it needs no :class:`~ddbsim.lab.result.Result` and
+can summarise a JSON file read back.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ddbsim.lab.faults import Fault
 
-if TYPE_CHECKING:
-    from ddbsim.lab.result import Result
 
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.4f}%"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.4f}%"
 
 
 def _s(x: float | None) -> str:
@@ -22,35 +25,24 @@ def _check(c: dict[str, Any]) -> str:
     return "valid" if v is True else ("INVALID" if v is False else "unknown")
 
 
-def one(result: Result) -> list[str]:
-    d = result.data
-    req = d["requests"]
-    av = d["availability"]
-    lat = d["latency_ms"]
+def one(d: Mapping[str, Any]) -> list[str]:
+    """The summary of one result's (one variant's) data."""
     title = d["scenario"] + (f" [{d['variant']}]" if d["variant"] else "")
-    lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic ==",
-             f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
-             f"throttled {req['throttled']:,}",
-             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
-             f"write {_pct(av['write'])}"]
-    lines.append("  window          read        write       requests  errors   "
-                 "strong get  eventual get")
-    for w in av["windows"]:
-        bk = w.get("by_kind", {})
-        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
-                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
-                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
-    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
-                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
-                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+    lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic =="]
+    if d["requests"] is None:  # metrics.enabled off
+        lines.append("metrics      off (metrics.enabled=false): no requests, availability, latency, "
+                     "partition errors, canaries or server counts")
+    else:
+        lines += _figures(d)
     lf = d["leaders"]
     lines.append(f"leaders      {lf['changes']} changes; failover median "
                  f"{_s(lf['failover_s']['median'])} max {_s(lf['failover_s']['max'])} "
                  f"over {lf['failover_s']['count']} lost leaders")
     pe = d["partition_errors"]
-    span = max((p["error_span_s"] for p in pe), default=0.0)
-    lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions saw "
-                 f"client errors; longest error span {span:.1f}s")
+    if pe is not None:
+        span = max((p["error_span_s"] for p in pe), default=0.0)
+        lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions "
+                     f"saw client errors; longest error span {span:.1f}s")
     heal = d["healing"]
     if heal:
         log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
@@ -124,6 +116,28 @@ def one(result: Result) -> list[str]:
     return lines
 
 
+def _figures(d: Mapping[str, Any]) -> list[str]:
+    """Requests, availability per window and latency."""
+    req = d["requests"]
+    av = d["availability"]
+    lat = d["latency_ms"]
+    lines = [f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
+             f"throttled {req['throttled']:,}",
+             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
+             f"write {_pct(av['write'])}"]
+    lines.append("  window          read        write       requests  errors   "
+                 "strong get  eventual get")
+    for w in av["windows"]:
+        bk = w.get("by_kind", {})
+        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
+                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
+                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
+    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
+                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
+                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+    return lines
+
+
 def analysis_lines(analysis: dict[str, Any]) -> list[str]:
     """A scenario's own analysis: one labelled line per top-level key, a
     dict's entries side by side (``measured 0.98  markov 0.998``)."""
@@ -158,26 +172,29 @@ def _range(xs: list[float]) -> str:
     return f"{xs[0]:.1f}-{xs[-1]:.1f}s (median {xs[len(xs) // 2]:.1f}s)"
 
 
-def comparison(results: list[Result]) -> list[str]:
+def comparison(parts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per variant's data, side by side."""
     lines = ["", "variant               availability  read        write       lost  "
              "failover(max)  degraded(max)  checks"]
-    for r in results:
-        d = r.data
+    for d in parts:
         deg = [h["degraded_s"] for h in d["healing"] if h["degraded_s"] is not None]
         checks = "/".join(_check(c)[0] for c in d["checks"].values())
-        lines.append(f"{d['variant']:<22}{_pct(d['availability']['overall']):>12}  "
-                     f"{_pct(d['availability']['read']):>10}  {_pct(d['availability']['write']):>10}"
+        av = d["availability"] or dict.fromkeys(("overall", "read", "write"))  # None: metrics off
+        lines.append(f"{d['variant']:<22}{_pct(av['overall']):>12}  "
+                     f"{_pct(av['read']):>10}  {_pct(av['write']):>10}"
                      f"  {d['checks']['durability']['lost_writes']:>4}  "
                      f"{_s(d['leaders']['failover_s']['max']):>13}  {_s(max(deg) if deg else None):>13}"
                      f"  {checks}")
     return lines
 
 
-def summary_text(result: Result) -> str:
-    results = result.variants or [result]
+def summary_text(parts: Sequence[Mapping[str, Any]]) -> str:
+    """The summary of a run's results: each variant's data (a result without
+    variants is one part), then a comparison when there are several.  From
+    a ``--json`` file: ``list(data["variants"].values())`` or ``[data]``."""
     lines: list[str] = []
-    for r in results:
-        lines += one(r) + [""]
-    if len(results) > 1:
-        lines += comparison(results)
+    for d in parts:
+        lines += one(d) + [""]
+    if len(parts) > 1:
+        lines += comparison(parts)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,4 +1,6 @@
-"""Scenarios: config + workload + fault schedule + duration, run from a seed.
+"""Scenarios: config + workload + fault schedule + duration -- the data of an
+experiment, and the loading of scenario scripts.  Running one is
+:func:`ddbsim.lab.experiment.run` (``ddbsim.lab.run``).
 
 A scenario script in ``scenarios/`` is a small module whose docstring's
 first line describes it, which defines ``build_scenario(**overrides)``
@@ -33,7 +35,6 @@ import numpy as np
 
 from ddbsim.config import Config
 from ddbsim.lab.faults import Fault
-from ddbsim.lab.result import Result
 from ddbsim.world.region import World
 
 FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
@@ -67,31 +68,6 @@ class Scenario:
 
     def config(self, overrides: dict[str, Any] | None = None) -> Config:
         return Config().with_overrides({**self.overrides, **(overrides or {})})
-
-
-def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None,
-        bugs: tuple[str, ...] = ()) -> Result:
-    """Run one scenario on one seed."""
-    from ddbsim.lab.run import Run
-
-    result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
-    if scenario.analyse is not None:
-        analysis = scenario.analyse(result.data)
-        if not isinstance(analysis, dict):
-            raise ScenarioError(f"scenario {scenario.name}: analyse must return a dict, "
-                                f"got {type(analysis).__name__}")
-        result.data["analysis"] = analysis
-    return result
-
-
-def run_all(scenarios: list[Scenario], seed: int = 1,
-            overrides: dict[str, Any] | None = None) -> Result:
-    """Run variants on the same seed; the first is the headline result."""
-    results = [run(s, seed, overrides) for s in scenarios]
-    head = results[0]
-    if len(results) > 1:
-        head.variants = results
-    return head
 
 
 def resolve(path: str) -> Path:

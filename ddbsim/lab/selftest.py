@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ddbsim.lab.experiment import run
+from ddbsim.lab.scenario import build, load
 from ddbsim.service.bugs import KNOWN_BUGS
 
 SCENARIO = "scenarios/game_day.py"
@@ -91,14 +93,12 @@ def failed_checks(scenario_path: str, seed: int, overrides: dict[str, Any],
     """Run one seed (with ``bug`` switched on, if any); the checks that
     failed, judged on the raw verdicts (a "data loss expected" label counts
     as a failure here)."""
-    from ddbsim.lab import scenario as scenario_mod
-
-    builder, _ = scenario_mod.load(scenario_path)
-    scenarios = scenario_mod.build(builder)
+    builder, _ = load(scenario_path)
+    scenarios = build(builder)
     bugs = (bug,) if bug else ()
     bad: list[str] = []
     for s in scenarios:
-        result = scenario_mod.run(s, seed, overrides, bugs=bugs)
+        result = run(s, seed, overrides, bugs=bugs)
         for name, check in result.data["checks"].items():
             if check["valid"] is False or (check["valid"] == "unknown" and "data loss expected"
                                            in str(check.get("note", ""))):

@@ -72,7 +72,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddbsim.config import ConfigError, parse_assignments
-from ddbsim.lab import scenario as scenario_mod
+from ddbsim.lab.experiment import run_all
+from ddbsim.lab.scenario import build, load, resolve
 
 DASK_HINT = "install the dask extra: pip install 'ddbsim[dask]'"
 
@@ -238,7 +239,7 @@ class SweepSpec:
 
 def resolve_scenario(scenario: str) -> Path:
     """The file a scenario argument names (a path, or a name in scenarios/), absolute."""
-    return scenario_mod.resolve(scenario).resolve()
+    return resolve(scenario).resolve()
 
 
 def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
@@ -252,8 +253,8 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
     base = parse_assignments(list(sets))
     grid_map = parse_grid(grid)
     path = resolve_scenario(scenario)
-    builder, _doc = scenario_mod.load(str(path))
-    scenarios = scenario_mod.build(builder)
+    builder, _doc = load(str(path))
+    scenarios = build(builder)
     for point in grid_points(grid_map):
         overrides = {**base, **dict(point)}
         for s in scenarios:
@@ -356,8 +357,8 @@ def run_task(path: str, scenario: str, name: str, task: Task) -> dict[str, Any]:
     for a failure of the run: that is a record with status ``"error"``."""
     start = time.perf_counter()  # wall-clock ok
     try:
-        builder, _doc = scenario_mod.load(path)
-        result = scenario_mod.run_all(scenario_mod.build(builder), task.seed, dict(task.overrides))
+        builder, _doc = load(path)
+        result = run_all(build(builder), task.seed, dict(task.overrides))
         rec = record_from_result(result, scenario, task)
     except Exception:
         rec = error_record(scenario, name, task, traceback.format_exc())

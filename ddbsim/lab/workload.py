@@ -28,12 +28,15 @@ puts on keys of their own, and are reported per AZ.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ddbsim.config import Config
-from ddbsim.lab.checkers import ACKED, FAILED
+from ddbsim.lab.checkers.durability import ACKED, FAILED, WriteLedger
+from ddbsim.lab.history import History
+from ddbsim.lab.metrics import Figures
 from ddbsim.service.messages import (
     COND_PUT,
     DELETE,
@@ -44,11 +47,9 @@ from ddbsim.service.messages import (
     ClientReply,
     ClientRequest,
 )
+from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines, call_later
 from ddbsim.world.topology import Host
-
-if TYPE_CHECKING:
-    from ddbsim.lab.run import Run
 
 OP_KINDS = (GET_STRONG, GET_EVENTUAL, PUT, COND_PUT, DELETE)
 
@@ -98,31 +99,44 @@ class _Operation:
 
 
 class Client:
-    """One client process: Poisson arrivals at ``rate_per_s``."""
+    """One client process: Poisson arrivals at ``rate_per_s``.
 
-    def __init__(self, run: Run, host: Host, name: str, rate_per_s: float,
+    It is handed its collaborators: the world (clock, network, random
+    streams, routers), the config, the figures it records outcomes in (None
+    when ``metrics.enabled`` is off), the write ledger, the history (None
+    when ``metrics.history`` is off), a source of request ids unique in the
+    run, and the partition a key belongs to (to charge an error that came
+    back without one).  Neither figures nor history change what it does."""
+
+    def __init__(self, world: World, cfg: Config, host: Host, name: str, rate_per_s: float, *,
+                 figures: Figures | None, ledger: WriteLedger, history: History | None,
+                 next_request_id: Callable[[], int], partition_of: Callable[[str], str],
                  canary: bool = False) -> None:
-        self.run = run
         self.host = host
         self.name = name
         self.rate_per_s = rate_per_s
         self.canary = canary
-        self.env = run.world.env
-        self.net = run.world.network
-        self.cfg = run.cfg
-        self.draws = run.world.streams.draws(f"client/{name}")
-        self.keys = KeyChooser(run.cfg, run.world.streams.stream(f"client/{name}/keys"))
-        routers = run.world.topology.of_kind("router")
+        self.figures = figures
+        self.ledger = ledger
+        self.history = history
+        self.next_request_id = next_request_id
+        self.partition_of = partition_of
+        self.env = world.env
+        self.net = world.network
+        self.cfg = cfg
+        self.draws = world.streams.draws(f"client/{name}")
+        self.keys = KeyChooser(cfg, world.streams.stream(f"client/{name}/keys"))
+        routers = world.topology.of_kind("router")
         local = [r for r in routers if r.az == host.az]
         self.routers = local + [r for r in routers if r.az != host.az]
         self.pending: dict[int, tuple[_Operation, Host]] = {}
         self.router_suspect_until: dict[str, float] = {}
-        self._deadlines = Deadlines(self.env, run.cfg.client.attempt_timeout_s, self._timeout)
+        self._deadlines = Deadlines(self.env, cfg.client.attempt_timeout_s, self._timeout)
         self.versions: dict[str, int] = {}
         self.seq = 0
-        self.quota = run.cfg.client.retry_quota
+        self.quota = cfg.client.retry_quota
         self.active = False
-        w = run.cfg.workload
+        w = cfg.workload
         self._mix = np.cumsum([w.get_strong, w.get_eventual, w.put, w.cond_put, w.delete]).tolist()
         self.net.register(host, self.receive)
 
@@ -163,11 +177,10 @@ class Client:
         expected = self.versions.get(key, 0) if kind == COND_PUT else None
         size = self.draws.exponential(self.cfg.workload.item_size_bytes) if value else 0.0
         op = _Operation(kind, key, value, expected, now, size)
-        history = self.run.history
-        if history is not None:
-            op.hist = history.invoke(self.name, kind, key, value, now, expected)
+        if self.history is not None:
+            op.hist = self.history.invoke(self.name, kind, key, value, now, expected)
         if kind not in READS:
-            op.write = self.run.ledger.invoke(key, value, now)
+            op.write = self.ledger.invoke(key, value, now)
         self._attempt(op)
 
     def _attempt(self, op: _Operation) -> None:
@@ -175,7 +188,7 @@ class Client:
             return  # the client died with its host: the operation never completes
         router = self._router(op.attempts)
         op.attempts += 1
-        req_id = self.run.next_request_id()
+        req_id = self.next_request_id()
         self.pending[req_id] = (op, router)
         self.net.send(self.host, router,
                       ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))
@@ -223,18 +236,19 @@ class Client:
                 self.versions[op.key] = msg.version
         elif msg.applied:
             self.versions[op.key] = msg.version
-        self.run.metrics.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
+        if self.figures is not None:
+            self.figures.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
                                 self.host.az if self.canary else None)
         if op.write is not None:
             if op.kind != COND_PUT or msg.applied:
-                self.run.ledger.resolve(op.write, ACKED, now)
+                self.ledger.resolve(op.write, ACKED, now)
             elif not op.maybe_applied:
                 # the condition failed; unless an earlier timed-out attempt
                 # applied it, the write certainly did not happen
-                self.run.ledger.resolve(op.write, FAILED)
+                self.ledger.resolve(op.write, FAILED)
         if op.hist is not None:
             result = msg.value if op.kind in READS else msg.applied
-            self.run.history.complete(op.hist, "ok", now, result, msg.version, op.attempts)
+            History.complete(op.hist, "ok", now, result, msg.version, op.attempts)
 
     def _failed(self, op: _Operation, status: str, pid: str | None = None) -> None:
         c = self.cfg.client
@@ -244,26 +258,26 @@ class Client:
         if op.attempts < c.max_attempts and self.quota >= cost:
             self.quota -= cost
             op.last_cost = cost
-            if status == "timeout" and op.hist is not None and op.kind not in READS:
+            if status == "timeout" and self.history is not None and op.kind not in READS:
                 # The timed-out attempt may have taken effect, and the retry
                 # may take effect again (nothing deduplicates retries): in the
                 # history it is an operation of its own, forever "info".
-                history = self.run.history
-                attempt = history.invoke(self.name, op.kind, op.key, op.value, op.invoke_s,
-                                         op.expected)
-                history.complete(attempt, "info", None, None, 0, op.attempts)
+                attempt = self.history.invoke(self.name, op.kind, op.key, op.value, op.invoke_s,
+                                              op.expected)
+                History.complete(attempt, "info", None, None, 0, op.attempts)
             base = c.throttled_base_backoff_s if status == "throttled" else c.base_backoff_s
             delay = self.draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
             call_later(self.env, delay, self._attempt, op)
             return
         now = self.env.now
         outcome = "throttled" if status == "throttled" else "error"
-        if pid is None:
-            pid = self.run.service.partition_map.partition_for(op.key).pid
-        self.run.metrics.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
+        if self.figures is not None:
+            if pid is None:
+                pid = self.partition_of(op.key)
+            self.figures.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
                                 self.host.az if self.canary else None)
         if op.write is not None and not op.maybe_applied:
-            self.run.ledger.resolve(op.write, FAILED)
+            self.ledger.resolve(op.write, FAILED)
         if op.hist is not None:
             hist_outcome = "info" if (op.maybe_applied and op.kind not in READS) else "fail"
-            self.run.history.complete(op.hist, hist_outcome, now, None, 0, op.attempts)
+            History.complete(op.hist, hist_outcome, now, None, 0, op.attempts)

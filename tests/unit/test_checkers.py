@@ -218,7 +218,7 @@ def test_convergence_unknown_when_the_reference_is_not_a_storage_replica() -> No
 
 def test_run_convergence_detects_a_corrupt_log_replica() -> None:
     from ddbsim.config import Config
-    from ddbsim.lab.run import Run
+    from ddbsim.lab.experiment import Run
     from ddbsim.lab.scenario import Scenario
     from ddbsim.service.membership import LOG
     from ddbsim.service.storage.log import LogRecord

@@ -411,6 +411,7 @@ def test_keys_show_ranges_as_set_takes_them() -> None:
 # -- new keys: the nemesis' and the run's numbers, keys for code in progress --
 
 @pytest.mark.parametrize("key, default", [
+    ("metrics.enabled", True),
     ("storage.checkpoint_every_records", 1000),
     ("storage.wal_persist_sigma", 0.3),
     ("healing.bootstrap_timeout_s", 5.0),
@@ -442,6 +443,7 @@ def test_new_keys_exist_with_their_defaults(key: str, default: object) -> None:
 
 
 @pytest.mark.parametrize("key, text, match", [
+    ("metrics.enabled", "maybe", "takes a bool"),
     ("storage.checkpoint_every_records", "0", "must be a positive number"),
     ("storage.checkpoint_every_records", "2.5", "takes an int"),
     ("storage.wal_persist_sigma", "-0.1", "must be zero or more"),
@@ -457,6 +459,12 @@ def test_new_keys_exist_with_their_defaults(key: str, default: object) -> None:
 def test_new_keys_are_validated(key: str, text: str, match: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(key) + " " + match):
         Config().with_overrides({key: text})
+
+
+def test_metrics_enabled_takes_only_a_bool() -> None:
+    assert Config().with_overrides({"metrics.enabled": "off"}).metrics.enabled is False
+    with pytest.raises(ConfigError, match=r"^metrics\.enabled takes a bool, got 1$"):
+        Config().with_overrides({"metrics.enabled": 1})
 
 
 def test_commit_settle_may_be_zero() -> None:

@@ -1,4 +1,8 @@
-"""One run of a scenario, in phases, from a seed to a :class:`Result`.
+"""Running experiments: :func:`run` (one scenario on one seed), :func:`run_all`
+(variants on the same seed), and :class:`Run`, one run of a scenario, in
+phases, from a seed to a :class:`~ddbsim.lab.result.Result`, which
+:func:`build_result` assembles from the run's parts.  ``ddbsim.lab`` exports
+``run`` and ``run_all``.
 
 The shape of TigerBeetle's simulator and Jepsen: a **safety phase** (traffic
 plus the fault schedule for ``duration_s``), then **heal** (every host on,
@@ -30,10 +34,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any
+import statistics
+from collections.abc import Callable
+from typing import Any
 
 from ddbsim.config import Config
-from ddbsim.lab import faults as faults_mod
 from ddbsim.lab.checkers import (
     ReplicaView,
     WriteLedger,
@@ -44,9 +49,11 @@ from ddbsim.lab.checkers import (
     check_single_leader,
 )
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
+from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import Metrics
-from ddbsim.lab.result import Result, build_result
+from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
+from ddbsim.lab.result import FIGURE_KEYS, Result
+from ddbsim.lab.scenario import Scenario, ScenarioError
 from ddbsim.lab.workload import Client
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
@@ -56,8 +63,6 @@ from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
-if TYPE_CHECKING:
-    from ddbsim.lab.scenario import Scenario
 
 class Run:
     def __init__(self, scenario: Scenario, cfg: Config, seed: int,
@@ -66,34 +71,43 @@ class Run:
         self.cfg = cfg
         self.seed = seed
         self.world = World(cfg, seed)
-        self.metrics = Metrics(cfg.metrics.window_s)
+        # The figures only with metrics.enabled; the observation always.
+        self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
+        self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
         self.ledger = WriteLedger()
         # Request ids, unique in the run: clients on one host (the az-1
         # canary and the final reader) share its replies.
         self._request_ids = itertools.count(1)
-        self.service = Service(self.world, cfg, hooks=self.metrics)
+        self.service = Service(self.world, cfg, hooks=self.observation)
         for bug in bugs:
             self.service.inject_bug(bug)
         topo = self.world.topology
         workers = [h for h in topo.of_kind("client") if not h.id.endswith("/canary")]
         rate = cfg.workload.rate_per_s / len(workers)
-        self.clients = [Client(self, h, h.id, rate) for h in workers]
-        self.clients += [Client(self, h, h.id, cfg.workload.canary_rate_per_s, canary=True)
+        self.clients = [self._client(h, rate) for h in workers]
+        self.clients += [self._client(h, cfg.workload.canary_rate_per_s, canary=True)
                          for h in topo.of_kind("client") if h.id.endswith("/canary")]
         drawn = scenario.fault_schedule(self.world)
         #: what a nemesis drew (its swarm, whether it kept to the bound), if any
         self.nemesis: dict[str, Any] | None = getattr(drawn, "info", None)
         # An undo due after the traffic ends is done by the heal anyway.
         schedule = [f for f in drawn
-                    if not (f.t_s > scenario.duration_s and f.action in faults_mod.UNDO_ACTIONS)]
-        faults_mod.validate(schedule, self.world, scenario.duration_s,
+                    if not (f.t_s > scenario.duration_s and f.action in UNDO_ACTIONS)]
+        validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
-        self.injector = faults_mod.FaultInjector(self.world, self._role_host)
+        self.injector = FaultInjector(self.world, self._role_host)
         self.injector.schedule(schedule)
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
+
+    def _client(self, host: Host, rate_per_s: float, canary: bool = False) -> Client:
+        pmap = self.service.partition_map
+        return Client(self.world, self.cfg, host, host.id, rate_per_s, figures=self.figures,
+                      ledger=self.ledger, history=self.history,
+                      next_request_id=self.next_request_id,
+                      partition_of=lambda key: pmap.partition_for(key).pid, canary=canary)
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""
@@ -118,7 +132,7 @@ class Run:
         # Heal everything and stop the traffic.
         for client in self.clients:
             client.stop()
-        self.injector.apply(faults_mod.Fault(duration, "heal_all"))
+        self.injector.apply(Fault(duration, "heal_all"))
         probe = self._liveness_probe()
         bound = self.cfg.run.liveness_bound_s
         env.run(until=duration + self.cfg.run.quiesce_s)
@@ -137,15 +151,15 @@ class Run:
             "convergence": check_convergence(self._replica_views(), self.cfg.replication.replicas),
             "single_leader": check_single_leader(
                 (pid, ballot, span[0], span[1])
-                for (pid, ballot), span in self.metrics.lease_spans.items()),
+                for (pid, ballot), span in self.observation.lease_spans.items()),
             "liveness": self._check_liveness(probe, duration, bound),
             "placement": check_placement(
                 {pid: self._whole_membership(pid) for pid in whole},
                 {h.id: (h.rack, h.az) for h in self.world.topology.of_kind("storage")},
                 self.cfg.replication.replicas),
             "healing": check_healing(
-                self.metrics.healing,
-                ((c["partition"], c["t_s"]) for c in self.metrics.leader_changes), whole,
+                self.observation.healing,
+                ((c["partition"], c["t_s"]) for c in self.observation.leader_changes), whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
                 healing.check_margin_s),
         }
@@ -194,7 +208,8 @@ class Run:
             while pmap.partition_for(f"liveness-{pid}-{i}").pid != pid:
                 i += 1
             keys.append(f"liveness-{pid}-{i}")
-        probe = _StrongReader(self, retry_s=self.cfg.run.liveness_retry_s)
+        probe = _StrongReader(self.world, self.cfg, self.next_request_id,
+                              retry_s=self.cfg.run.liveness_retry_s)
         probe.start(keys)
         return probe
 
@@ -211,7 +226,8 @@ class Run:
     # ------------------------------------------------------------------
     def _final_reads(self) -> dict[str, tuple[bool, Any]]:
         """Strong-read every key written, through the routers."""
-        reader = _StrongReader(self, retry_s=self.cfg.run.final_read_retry_s)
+        reader = _StrongReader(self.world, self.cfg, self.next_request_id,
+                               retry_s=self.cfg.run.final_read_retry_s)
         reader.start(self.ledger.keys())
         env = self.world.env
         deadline = env.now + self.cfg.run.final_read_timeout_s
@@ -251,12 +267,14 @@ class _StrongReader:
     already registered there (the canary client's), so late replies to the
     clients still reach them."""
 
-    def __init__(self, run: Run, retry_s: float) -> None:
-        self.run = run
-        self.env = run.world.env
-        self.net = run.world.network
+    def __init__(self, world: World, cfg: Config, next_request_id: Callable[[], int],
+                 retry_s: float) -> None:
+        self.cfg = cfg
+        self.next_request_id = next_request_id
+        self.env = world.env
+        self.net = world.network
         self.retry_s = retry_s
-        topo = run.world.topology
+        topo = world.topology
         self.host: Host = topo.hosts[f"{topo.azs[0]}/canary"]
         self.routers = topo.of_kind("router")
         self.results: dict[str, tuple[bool, Any]] = {}
@@ -272,7 +290,7 @@ class _StrongReader:
     def start(self, keys: list[str]) -> None:
         self.todo = list(reversed(keys))
         self.total = len(keys)
-        for _ in range(min(self.run.cfg.run.final_read_window, len(keys))):
+        for _ in range(min(self.cfg.run.final_read_window, len(keys))):
             self._next()
 
     def done(self) -> bool:
@@ -293,10 +311,10 @@ class _StrongReader:
             return
         self.attempts += 1
         router = self.routers[self.attempts % len(self.routers)]
-        req_id = self.run.next_request_id()
+        req_id = self.next_request_id()
         self.pending[req_id] = key
         self.net.send(self.host, router, ClientRequest(req_id, GET_STRONG, key))
-        call_later(self.env, self.run.cfg.client.attempt_timeout_s, self._timeout, req_id)
+        call_later(self.env, self.cfg.client.attempt_timeout_s, self._timeout, req_id)
 
     def _timeout(self, req_id: int) -> None:
         key = self.pending.pop(req_id, None)
@@ -315,3 +333,149 @@ class _StrongReader:
             self._next()
         else:
             call_later(self.env, self.retry_s, self._send, key)
+
+
+def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None,
+        bugs: tuple[str, ...] = ()) -> Result:
+    """Run one scenario on one seed."""
+    result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
+    if scenario.analyse is not None:
+        analysis = scenario.analyse(result.data)
+        if not isinstance(analysis, dict):
+            raise ScenarioError(f"scenario {scenario.name}: analyse must return a dict, "
+                                f"got {type(analysis).__name__}")
+        result.data["analysis"] = analysis
+    return result
+
+
+def run_all(scenarios: list[Scenario], seed: int = 1,
+            overrides: dict[str, Any] | None = None) -> Result:
+    """Run variants on the same seed; the first is the headline result."""
+    results = [run(s, seed, overrides) for s in scenarios]
+    head = results[0]
+    if len(results) > 1:
+        head.variants = results
+    return head
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
+    """The result of a finished run, from its parts.  Without figures
+    (``metrics.enabled`` off) the keys of :data:`~ddbsim.lab.result.FIGURE_KEYS`
+    are None."""
+    m = run.observation
+    scenario = run.scenario
+    duration = scenario.duration_s
+    figures = (figure_data(run.figures, duration, run.cfg.metrics.alarm_error_rate)
+               if run.figures is not None else dict.fromkeys(FIGURE_KEYS))
+
+    failovers = _failovers(m.leader_losses, m.leader_changes)
+    healing = []
+    for rec in m.healing:
+        r = dict(rec)
+        first_back = r["log_replica_at_s"] if r["log_replica_at_s"] is not None else r[
+            "storage_replica_at_s"]
+        r["log_replica_after_s"] = _r(None if r["log_replica_at_s"] is None
+                                      else r["log_replica_at_s"] - r["detected_at_s"])
+        r["storage_replica_after_s"] = _r(None if r["storage_replica_at_s"] is None
+                                          else r["storage_replica_at_s"] - r["detected_at_s"])
+        r["degraded_s"] = _r(None if first_back is None else first_back - r["lost_at_s"])
+        healing.append(r)
+    healing.sort(key=lambda r: (r["detected_at_s"], r["partition"]))
+
+    data: dict[str, Any] = {
+        "scenario": scenario.name,
+        "variant": scenario.variant,
+        "description": scenario.description,
+        "seed": run.seed,
+        "duration_s": duration,
+        "simulated_s": _r(end_s),
+        "config": run.cfg.to_dict(),
+        "requests": figures["requests"],
+        "availability": figures["availability"],
+        "latency_ms": figures["latency_ms"],
+        "checks": checks,
+        "faults": [f.to_dict() for f in run.injector.applied],
+        "nemesis": run.nemesis,
+        "healing": healing,
+        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map),
+                    "failovers": failovers,
+                    "failover_s": _stats([f["failover_s"] for f in failovers
+                                          if f["failover_s"] is not None])},
+        "partition_errors": figures["partition_errors"],
+        "canaries": figures["canaries"],
+        "server": figures["server"],
+        "alarms": figures["alarms"],
+        "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
+    }
+    history = run.history.to_records() if run.history is not None else None
+    return Result(data, history)
+
+
+def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[str, Any]:
+    """The result's figure keys (:data:`~ddbsim.lab.result.FIGURE_KEYS`) from the figures."""
+    latency = {}
+    for group, kinds in (("get", ("get_strong", "get_eventual")), ("put", ("put", "cond_put")),
+                         ("delete", ("delete",))):
+        h = LatencyHistogram()
+        for k in kinds:
+            if k in f.latency:
+                h.merge(f.latency[k])
+        latency[group] = _percentiles(h)
+    by_kind = {k: _percentiles(h) for k, h in sorted(f.latency.items())}
+    latency["by_kind"] = by_kind
+
+    availability = f.availability(duration_s)
+    alarms = [
+        {"start_s": w["start_s"], "end_s": w["end_s"],
+         "error_rate": round(w["errors"] / max(1, w["requests"] - w["throttled"]), 6)}
+        for w in availability["windows"]
+        if w["requests"] - w["throttled"] > 0
+        and w["errors"] / (w["requests"] - w["throttled"]) > alarm_error_rate]
+
+    partition_errors = sorted(
+        ({"partition": pid, "errors": int(e[0]), "first_error_s": _r(e[1]),
+          "last_error_s": _r(e[2]), "error_span_s": _r(e[2] - e[1])}
+         for pid, e in f.partition_errors.items()), key=lambda d: d["partition"])
+
+    totals = f.totals
+    return {
+        "requests": {"total": sum(totals.values()), "ok": totals["ok"],
+                     "error": totals["error"], "throttled": totals["throttled"],
+                     "by_kind": {k: dict(v) for k, v in sorted(f.by_kind.items())}},
+        "availability": availability,
+        "latency_ms": latency,
+        "partition_errors": partition_errors,
+        "canaries": {az: {"ok": v[0], "error": v[1], "availability": _r(
+            v[0] / (v[0] + v[1]) if v[0] + v[1] else 1.0, 6)} for az, v in sorted(f.canary.items())},
+        "server": dict(sorted(f.server.items())),
+        "alarms": alarms,
+    }
+
+
+def _percentiles(h: Any) -> dict[str, float]:
+    return {"p50": h.percentile_ms(0.50), "p99": h.percentile_ms(0.99),
+            "p999": h.percentile_ms(0.999), "count": h.n}
+
+
+def _stats(xs: list[float]) -> dict[str, Any]:
+    if not xs:
+        return {"count": 0, "median": None, "max": None}
+    return {"count": len(xs), "median": _r(statistics.median(xs)), "max": _r(max(xs))}
+
+
+def _failovers(losses: list[dict[str, Any]], elected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each leader lost, how long until the partition had a leader again."""
+    out = []
+    for loss in losses:
+        nxt = next((e for e in elected if e["partition"] == loss["partition"]
+                    and e["t_s"] >= loss["t_s"]), None)
+        out.append({"partition": loss["partition"], "lost_at_s": loss["t_s"],
+                    "reason": loss["reason"], "old_host": loss["host"],
+                    "new_host": nxt["host"] if nxt else None,
+                    "elected_at_s": nxt["t_s"] if nxt else None,
+                    "failover_s": _r(nxt["t_s"] - loss["t_s"]) if nxt else None})
+    return out
