@@ -19,18 +19,9 @@ import inspect
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
 import ddbsim
 
 DDBSIM = Path(ddbsim.__file__).resolve().parent
-
-#: Cycles in ``service/`` that the rewrite of ``service`` removes.
-KNOWN_SERVICE_CYCLES = [
-    ["ddbsim.service.messages", "ddbsim.service.storage.log"],
-    ["ddbsim.service.storage.paxos", "ddbsim.service.storage.replica_host"],
-]
-
 
 # ----------------------------------------------------------------------
 # the walker
@@ -182,15 +173,6 @@ def test_no_room_rule_violations() -> None:
     assert not bad, "\n".join(f"room rule: {a} -> {b}" for a, b in bad)
 
 
-def test_no_import_cycles_but_the_known_ones_in_service() -> None:
-    graph = import_graph(DDBSIM)
-    new = [c for c in cycles(graph) if c not in KNOWN_SERVICE_CYCLES]
-    assert not new, describe(graph, new)
-
-
-@pytest.mark.xfail(strict=True, reason="two cycles in service/ that its rewrite removes: "
-                   "ddbsim.service.messages <-> ddbsim.service.storage.log and "
-                   "ddbsim.service.storage.paxos <-> ddbsim.service.storage.replica_host")
 def test_no_import_cycles() -> None:
     graph = import_graph(DDBSIM)
     found = cycles(graph)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ddbsim.lab.checkers import check_healing, check_placement
-from ddbsim.service.messages import LOG, STORAGE
+from ddbsim.service.membership import LOG, STORAGE
 
 # -- placement -----------------------------------------------------------------
 
