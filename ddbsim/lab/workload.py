@@ -28,6 +28,7 @@ puts on keys of their own, and are reported per AZ.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
@@ -124,14 +125,19 @@ class Client:
         self.env = world.env
         self.net = world.network
         self.cfg = cfg
-        self.draws = world.streams.draws(f"client/{name}")
-        self.keys = KeyChooser(cfg, world.streams.stream(f"client/{name}/keys"))
+        # One random stream per concern: retries drawing more never shift arrivals.
+        streams = world.streams
+        self.arrival_draws = streams.draws(f"client/{name}/arrivals")  # inter-arrival times
+        self.op_draws = streams.draws(f"client/{name}/ops")  # operation kinds, item sizes
+        self.retry_draws = streams.draws(f"client/{name}/retry")  # back-off jitter
+        self.keys = KeyChooser(cfg, streams.stream(f"client/{name}/keys"))
         routers = world.topology.of_kind("router")
         local = [r for r in routers if r.az == host.az]
         self.routers = local + [r for r in routers if r.az != host.az]
         self.pending: dict[int, tuple[_Operation, Host]] = {}
         self.router_suspect_until: dict[str, float] = {}
-        self._deadlines = Deadlines(self.env, cfg.client.attempt_timeout_s, self._timeout)
+        self._deadlines = Deadlines(self.env, cfg.client.attempt_timeout_s, self._timeout,
+                                    pending=self.pending)
         self.versions: dict[str, int] = {}
         self.seq = 0
         self.quota = cfg.client.retry_quota
@@ -145,7 +151,7 @@ class Client:
         if self.rate_per_s <= 0:
             return
         self.active = True
-        call_later(self.env, self.draws.exponential(1.0 / self.rate_per_s), self._arrive)
+        call_later(self.env, self.arrival_draws.exponential(1.0 / self.rate_per_s), self._arrive)
 
     def stop(self) -> None:
         self.active = False
@@ -153,7 +159,7 @@ class Client:
     def _arrive(self) -> None:
         if not self.active:
             return
-        call_later(self.env, self.draws.exponential(1.0 / self.rate_per_s), self._arrive)
+        call_later(self.env, self.arrival_draws.exponential(1.0 / self.rate_per_s), self._arrive)
         if self.host.powered:
             self.issue(*self._draw_op())
 
@@ -161,21 +167,18 @@ class Client:
         if self.canary:
             self.seq += 1
             return (PUT if self.seq % 2 else GET_STRONG), f"canary-{self.name}-{self.seq % 16}"
-        u = self.draws.uniform()
-        kind = DELETE
-        for k, edge in zip(OP_KINDS, self._mix, strict=True):
-            if u < edge:
-                kind = k
-                break
+        # the first kind whose cumulative share exceeds u (the last if rounding
+        # left the shares a hair under 1)
+        kind = OP_KINDS[min(bisect_right(self._mix, self.op_draws.uniform()), len(OP_KINDS) - 1)]
         return kind, self.keys.next()
 
     def issue(self, kind: str, key: str) -> None:
         """Invoke one operation now."""
         self.seq += 1
-        now = self.env.now
+        now = self.env._now  # type: ignore[attr-defined]  # as Environment.now
         value = f"{self.name}:{self.seq}" if kind in (PUT, COND_PUT) else None
         expected = self.versions.get(key, 0) if kind == COND_PUT else None
-        size = self.draws.exponential(self.cfg.workload.item_size_bytes) if value else 0.0
+        size = self.op_draws.exponential(self.cfg.workload.item_size_bytes) if value else 0.0
         op = _Operation(kind, key, value, expected, now, size)
         if self.history is not None:
             op.hist = self.history.invoke(self.name, kind, key, value, now, expected)
@@ -198,8 +201,10 @@ class Client:
         """The local router first, the next one on each retry, skipping
         routers that recently timed out (as a health-checking load balancer
         would), unless all of them have."""
-        now = self.env.now
         n = len(self.routers)
+        if not self.router_suspect_until:
+            return self.routers[attempt % n]
+        now = self.env.now
         for k in range(n):
             router = self.routers[(attempt + k) % n]
             if self.router_suspect_until.get(router.id, -1.0) <= now:
@@ -230,7 +235,7 @@ class Client:
     def _succeeded(self, op: _Operation, msg: ClientReply) -> None:
         c = self.cfg.client
         self.quota = min(c.retry_quota, self.quota + (op.last_cost if op.attempts > 1 else 1))
-        now = self.env.now
+        now = self.env._now  # type: ignore[attr-defined]
         if op.kind in READS:
             if msg.value is not None:
                 self.versions[op.key] = msg.version
@@ -266,7 +271,7 @@ class Client:
                                               op.expected)
                 History.complete(attempt, "info", None, None, 0, op.attempts)
             base = c.throttled_base_backoff_s if status == "throttled" else c.base_backoff_s
-            delay = self.draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
+            delay = self.retry_draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
             call_later(self.env, delay, self._attempt, op)
             return
         now = self.env.now
