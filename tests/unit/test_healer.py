@@ -360,3 +360,27 @@ def test_two_repairs_copy_in_parallel_and_change_the_membership_one_at_a_time() 
     assert h1.state.commit_lsn == 3 and h1.state.config == second
     added = [c[1:] for c in b.g.hooks.named("replica_added")]
     assert added == [(PID, "n2", LOG, "h2"), (PID, "h3", STORAGE, "h3")]
+
+
+# ----------------------------------------------------------------------
+# an in-place rebuild that is not confirmed is copied again
+# ----------------------------------------------------------------------
+def test_an_unconfirmed_in_place_rebuild_is_copied_again_to_the_same_host() -> None:
+    """The log replica h3 is rebuilt in place; its confirmation does not
+    come in time (lost, or late).  The healer does not avoid h3 (it is the
+    member to rebuild) and copies to it again: a second ``Bootstrap`` of
+    kind storage reaches a replica the first may already have converted
+    (what the node then does: test_bootstrap.py)."""
+    start = (("h1", STORAGE), ("h2", STORAGE), ("h3", LOG))
+    b = Bench(members=start)
+    node, healer = b.nodes["h1"], b.healers["h1"]
+    healer.reconcile(PID)  # as on becoming leader
+    assert b.placement.calls == []
+    node.fire("_copied", "h3")
+    node.fire("_unconfirmed")
+    assert "h3" not in healer.avoid_until
+    [again] = node.pending()
+    assert again.args[1] == "h3" and again.due == pytest.approx(node.now + b.cfg.rebuild_s)
+    node.fire("_copied", "h3")
+    assert [(dst, boot.kind) for dst, boot in node.bootstraps()] == [("h3", STORAGE), ("h3", STORAGE)]
+    assert b.placement.calls == []
