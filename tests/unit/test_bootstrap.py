@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import pytest
 from fakes import RecordingHooks
+from sortedcontainers import SortedDict
 
 from ddbsim.config import Config
-from ddbsim.service.membership import STORAGE
+from ddbsim.service.membership import LOG, STORAGE
 from ddbsim.service.messages import PUT, Bootstrap, ClientRequest, StorageOp
 from ddbsim.service.service import Service
 from ddbsim.service.storage.log import LogRecord
@@ -90,3 +91,40 @@ def test_a_copy_from_a_lower_ballot_does_not_lower_a_storage_replicas_promise() 
         PID, leader.ballot, STORAGE, service.partition_map.partition(PID).members,
         leader.state.commit_lsn, leader.state.commit_lsn, [], leader.state.snapshot()))
     assert service.nodes[r].members[PID].state.promised == higher
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a storage copy installed on a log replica raises its commit point over the log "
+    "entries it already had: an entry it accepted from an older ballot, never chosen, "
+    "at a position the copy covers, is then presented as committed (catch-up, promises)"))
+def test_a_storage_copy_does_not_make_a_stale_entry_look_committed() -> None:
+    """r is a log replica.  It accepted ``cond_put(k)`` at position 1 from
+    the old leader (ballot 1), which died before anyone else held it; the
+    next leader (ballot 2, without r, which it did not hear) chose a no-op
+    there.  Its copy -- B-tree at commit point 1, no log entries -- turns r
+    into a storage replica.  r's log must not keep the old entry at 1 as
+    committed: as leader r would send it in catch-up to a follower that had
+    not learnt position 1 was committed (it would apply the cond_put the
+    group never chose), and as a promiser it would present it to a
+    candidate as chosen.  (The window: the copy lands before r catches up
+    with the position it missed -- catch-up does not rewrite positions at
+    or below the commit point.)"""
+    cfg = Config()
+    world = World(cfg, 1)
+    service = Service(world, cfg)
+    a, r, c = [h for h, _ in service.partition_map.partition(PID).members]
+    node = service.nodes[r]
+    with_log = ((a, STORAGE), (r, LOG), (c, STORAGE))
+    state = node.new_state(PID, LOG, with_log)
+    old = (1, a)
+    state.promise(old, ALWAYS)
+    state.write(1, old, LogRecord.put("k", "old", 0), ALWAYS)
+    node.add_replica(state)  # r as the log replica it was
+    new_leader = (2, c)
+    node.receive(world.topology.hosts[c], Bootstrap(
+        PID, new_leader, STORAGE, ((a, STORAGE), (r, STORAGE), (c, STORAGE)), 1, 1, [],
+        SortedDict()))  # the leader's B-tree at commit point 1: the no-op left it empty
+    st = node.members[PID].state
+    assert st.kind == STORAGE and st.commit_lsn == 1 and st.read("k") == (None, 0)
+    committed = st.entries_from(1, st.commit_lsn)
+    assert (1, old, LogRecord.put("k", "old", 0)) not in committed
