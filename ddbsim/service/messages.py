@@ -317,12 +317,14 @@ class LeaderCheckReply(GroupMessage):
 class Bootstrap(GroupMessage):
     """Healing: become a ``kind`` replica of ``pid`` -- a copy of the
     leader at commit point ``lsn`` (its B-tree for a storage replica, its
-    committed log for a log replica) in membership ``config``."""
+    committed log for a log replica) in membership ``config`` -- in place of
+    the member on ``replaces`` (the receiver itself when a log replica is
+    rebuilt into a storage replica in place)."""
 
-    __slots__ = ("kind", "config", "config_lsn", "lsn", "entries", "btree")
+    __slots__ = ("kind", "config", "config_lsn", "lsn", "entries", "btree", "replaces")
 
     def __init__(self, pid: str, ballot: Ballot, kind: str, config: Members, config_lsn: int,
-                 lsn: int, entries: Entries, btree: SortedDict | None) -> None:
+                 lsn: int, entries: Entries, btree: SortedDict | None, replaces: str) -> None:
         self.checksum = 0
         self.pid = pid
         self.ballot = ballot
@@ -332,6 +334,7 @@ class Bootstrap(GroupMessage):
         self.lsn = lsn
         self.entries = entries
         self.btree = btree
+        self.replaces = replaces
 
 
 class BootstrapAck(GroupMessage):

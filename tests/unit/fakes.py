@@ -252,6 +252,11 @@ class FakeHost:
     def heard_at(self, host_id: str) -> float:
         return self.last_recv.get(host_id, -math.inf)
 
+    @property
+    def acks_seen(self) -> tuple[tuple[str, float], ...]:
+        """Changes whenever an ``acked_at`` time does (tests may set them by hand)."""
+        return tuple(sorted(self.ack_send_t.items()))
+
     def acked_at(self, host_id: str) -> float:
         return self.ack_send_t.get(host_id, -math.inf)
 

@@ -12,7 +12,6 @@ kind ``storage`` reaches a replica that is now a storage replica
 """
 from __future__ import annotations
 
-import pytest
 from fakes import RecordingHooks
 from sortedcontainers import SortedDict
 
@@ -28,10 +27,6 @@ PID = "p-0000"
 ROUTER = "az-1/router-1"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "StorageNode._on_bootstrap replaces the state of a replica that is already a storage "
-    "replica with a fresh copy: it forgets the entries it accepted while its "
-    "acknowledgements of them still count, so an acknowledged write can be lost"))
 def test_a_second_storage_copy_keeps_what_the_replica_acknowledged() -> None:
     cfg = Config()
     world = World(cfg, 1)
@@ -53,7 +48,7 @@ def test_a_second_storage_copy_keeps_what_the_replica_acknowledged() -> None:
     assert leader.state.commit_lsn == 0
     service.nodes[r].receive(hosts[a], Bootstrap(
         PID, leader.ballot, STORAGE, service.partition_map.partition(PID).members,
-        leader.state.commit_lsn, leader.state.commit_lsn, [], leader.state.snapshot()))
+        leader.state.commit_lsn, leader.state.commit_lsn, [], leader.state.snapshot(), r))
     env.run(until=env.now + 0.1)
     # The leader counted r's acknowledgement: the write is chosen and acknowledged.
     assert leader.state.commit_lsn == 1
@@ -72,9 +67,6 @@ def test_a_second_storage_copy_keeps_what_the_replica_acknowledged() -> None:
     assert new.state.read("k") == ("v", 1)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "StorageNode._on_bootstrap replaces the state of a replica that is already a storage "
-    "replica: its promise becomes the copy's ballot, even a lower one"))
 def test_a_copy_from_a_lower_ballot_does_not_lower_a_storage_replicas_promise() -> None:
     """r promised a higher ballot (a candidate's); a copy from the leader it
     deposed, which does not know yet, arrives.  A promise never goes back:
@@ -89,14 +81,10 @@ def test_a_copy_from_a_lower_ballot_does_not_lower_a_storage_replicas_promise() 
     replica.state.promise(higher, ALWAYS)  # durable: c's prepare, long ago
     service.nodes[r].receive(world.topology.hosts[a], Bootstrap(
         PID, leader.ballot, STORAGE, service.partition_map.partition(PID).members,
-        leader.state.commit_lsn, leader.state.commit_lsn, [], leader.state.snapshot()))
+        leader.state.commit_lsn, leader.state.commit_lsn, [], leader.state.snapshot(), r))
     assert service.nodes[r].members[PID].state.promised == higher
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a storage copy installed on a log replica raises its commit point over the log "
-    "entries it already had: an entry it accepted from an older ballot, never chosen, "
-    "at a position the copy covers, is then presented as committed (catch-up, promises)"))
 def test_a_storage_copy_does_not_make_a_stale_entry_look_committed() -> None:
     """r is a log replica.  It accepted ``cond_put(k)`` at position 1 from
     the old leader (ballot 1), which died before anyone else held it; the
@@ -123,7 +111,7 @@ def test_a_storage_copy_does_not_make_a_stale_entry_look_committed() -> None:
     new_leader = (2, c)
     node.receive(world.topology.hosts[c], Bootstrap(
         PID, new_leader, STORAGE, ((a, STORAGE), (r, STORAGE), (c, STORAGE)), 1, 1, [],
-        SortedDict()))  # the leader's B-tree at commit point 1: the no-op left it empty
+        SortedDict(), r))  # the leader's B-tree at commit point 1: the no-op left it empty
     st = node.members[PID].state
     assert st.kind == STORAGE and st.commit_lsn == 1 and st.read("k") == (None, 0)
     committed = st.entries_from(1, st.commit_lsn)

@@ -7,7 +7,7 @@ abstract bases.  Where each kind goes:
 * **client-bound** -- :class:`ClientReply` (router -> client).  No service
   component receives it: the lab's clients do,
   :meth:`ddbsim.lab.workload.Client.receive` and
-  :meth:`ddbsim.lab.run._StrongReader.receive` (which both ignore anything
+  :meth:`ddbsim.lab.experiment._StrongReader.receive` (which both ignore anything
   else).
 * **router-bound** -- :class:`ClientRequest` (client -> router) and
   :class:`StorageReply` (storage node -> router): in

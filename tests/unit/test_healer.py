@@ -236,6 +236,8 @@ def test_a_log_replica_left_by_a_deposed_leader_is_rebuilt_by_the_next() -> None
     assert [t.args[1] for t in node1.pending()] == ["n2"]
     b.g.submit("h1", b.g.op(PUT, "k2", "v2"))  # its accept tells h3 and n2 the change committed
     net.run(node1.now + 0.1)
+    for follower in (h3, n2):  # they apply at their next heartbeat tick, as the node would
+        follower.catch_up()
     assert h3.state.commit_lsn >= 2 and n2.state.commit_lsn >= 2
 
     # A is cut off; B (h3) is elected by itself and n2 -- a quorum of the

@@ -1,6 +1,6 @@
 """Per-concern random streams: more draws in one concern never move another.
 
-A short run of the real region (``ddbsim.lab.run.Run``: the service, the
+A short run of the real region (``ddbsim.lab.experiment.Run``: the service, the
 clients' traffic, plus one leader's host power-cycled so that elections draw
 back-offs), twice on one seed.  The second time the ``queue`` concern of one
 storage host draws more: every call to its Draws takes one value more
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ddbsim.lab.run import Run
+from ddbsim.lab.experiment import Run
 from ddbsim.lab.scenario import Scenario
 from ddbsim.world import streams
 from ddbsim.world.scheduling import call_later

@@ -306,7 +306,7 @@ class Healer:
         self.node.send(repair.target, Bootstrap(
             pid, member.ballot, kind, new, st.commit_lsn, st.commit_lsn,
             st.entries_from(1, st.commit_lsn) if kind == LOG else [],
-            st.snapshot() if kind == STORAGE else None))
+            st.snapshot() if kind == STORAGE else None, replaced))
         self.node.later(self.cfg.bootstrap_timeout_s, self._unconfirmed, pid, replaced, token)
 
     def _unconfirmed(self, pid: str, replaced: str, token: int) -> None:

@@ -214,17 +214,30 @@ class StorageNode:
             self.retire(msg.pid)
 
     def _on_bootstrap(self, src: str, msg: Bootstrap) -> None:
-        """A leader copied its partition here (healing): become a replica."""
+        """A leader copied its partition here (healing): become a replica.
+
+        A copy that rebuilds the replica here in place (``replaces`` is this
+        host) keeps what it holds: the entries it accepted may already count
+        towards a quorum.  The log replica becomes a storage replica; a
+        storage replica (a repeated copy) stays as it is.  A copy from a
+        leader deposed since (a ballot below our promise) is ignored.  A copy
+        that replaces another member starts a fresh replica: whatever this
+        host held of the partition before belongs to an old membership."""
         kind = msg.kind
         member = self.members.get(msg.pid)
-        if member is not None and member.state.kind != STORAGE and kind == STORAGE:
-            member.state.kind = STORAGE  # the log replica here becomes a storage replica
+        if member is not None and msg.replaces == self.host_id:
+            st = member.state
+            if msg.ballot < st.promised:
+                return
+            if st.kind != STORAGE and kind == STORAGE:
+                st.kind = STORAGE
+                st.install(msg.lsn, msg.btree, msg.entries)
         else:
             member = self.add_replica(self.new_state(msg.pid, kind, msg.config, msg.config_lsn))
-        st = member.state
+            st = member.state
+            st.install(msg.lsn, msg.btree, msg.entries)
         if st.promised < msg.ballot:
             st.promise(msg.ballot, ALWAYS)  # the copy is written to disk before it is confirmed
-        st.install(msg.lsn, msg.btree, msg.entries)
         self.send(src, BootstrapAck(msg.pid, msg.ballot, kind))
 
     def _on_bootstrap_ack(self, src: str, msg: BootstrapAck) -> None:

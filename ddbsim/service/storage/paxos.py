@@ -143,9 +143,9 @@ class ReplicaHost(Protocol):
     def heard_at(self, host_id: str) -> float:
         """When a heartbeat from ``host_id`` last arrived (-inf if never)."""
 
-    #: how many heartbeat acknowledgements this host has taken in: the
-    #: ``acked_at`` times (and so the leases) change only when this does
-    acks_seen: int
+    #: a value that changes whenever an ``acked_at`` time does (the node
+    #: counts the acknowledgements it took in): leases are remembered until then
+    acks_seen: object
 
     def acked_at(self, host_id: str) -> float:
         """The send time of the newest heartbeat ``host_id`` acknowledged."""

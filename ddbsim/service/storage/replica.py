@@ -329,11 +329,19 @@ class ReplicaState:
     def install(self, lsn: int, btree: SortedDict | None, entries: Entries) -> None:
         """Become a copy of another replica at commit point ``lsn``: its B-tree
         (for a storage replica) and the WAL records it sent (all durable: the
-        copy is written to disk before it is installed)."""
+        copy is written to disk before it is installed).
+
+        Every position up to ``lsn`` is decided, and the copy holds the
+        outcome: entries this replica accepted there before are dropped (one
+        accepted under an old ballot and never chosen must not pass for
+        committed once the commit point moves over it)."""
         if self.kind == STORAGE:
             if btree is None:
                 raise ValueError("a storage replica needs a B-tree to install")
             self.btree = btree
+        log = self.log
+        for old in [i for i in log if i <= lsn]:
+            del log[old]
         self._undo.clear()
         for entry_lsn, ballot, record in entries:
             self.write(entry_lsn, ballot, record, ALWAYS)
