@@ -34,20 +34,21 @@ Handler = Callable[[Host, Any], None]
 
 class _Delivery:
     """One message on its way: an entry in SimPy's event queue whose one
-    callback (shared by all deliveries) is :meth:`Network._deliver`."""
+    callback (shared by all deliveries) is :meth:`Network._deliver`.  Made
+    with ``object.__new__`` and filled in by :meth:`Network.send`."""
 
     __slots__ = ("callbacks", "src", "dst", "msg", "epoch", "src_epoch")
     _ok = True  # what SimPy's step() checks after the callbacks
     _value = None
+    callbacks: list[Callable[[_Delivery], None]]
+    src: Host
+    dst: Host
+    msg: Any
+    epoch: int
+    src_epoch: int
 
-    def __init__(self, callbacks: list[Callable[[_Delivery], None]], src: Host, dst: Host,
-                 msg: Any, epoch: int, src_epoch: int) -> None:
-        self.callbacks = callbacks
-        self.src = src
-        self.dst = dst
-        self.msg = msg
-        self.epoch = epoch
-        self.src_epoch = src_epoch
+
+_new = object.__new__
 
 #: The key of a region-wide impairment.
 REGION = ("region", "region")
@@ -132,10 +133,15 @@ class Network:
                     return
                 if extra_s > 0.0:
                     delay_s += self._impairment_draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
+        d = _new(_Delivery)  # no __init__ frame: this runs for every message
+        d.callbacks = self._deliver_callbacks
+        d.src = src
+        d.dst = dst
+        d.msg = msg
+        d.epoch = dst.epoch
+        d.src_epoch = src.epoch if after_s else -1
         env = self.env
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid),  # type: ignore[attr-defined]
-                              _Delivery(self._deliver_callbacks, src, dst, msg, dst.epoch,
-                                        src.epoch if after_s else -1)))
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), d))  # type: ignore[attr-defined]
 
     def _deliver(self, d: _Delivery) -> None:
         dst = d.dst

@@ -452,9 +452,9 @@ class Member:
                                                and record.expected_version is None)):
             host.later(disk_s, self._acked_by_own_disk, lsn, self.ballot)
         targets = self._others(configs[0]) if len(configs) == 1 else self._others()
-        msg_entries = [(lsn, record)]
-        for target in targets:
-            host.send(target, Accept(self.pid, self.ballot, msg_entries, st.commit_lsn), after_s)
+        accept = Accept(self.pid, self.ballot, [(lsn, record)], st.commit_lsn)
+        for target in targets:  # one message object for all: nobody changes a message
+            host.send(target, accept, after_s)
         return lsn
 
     def retransmit(self) -> bool:
