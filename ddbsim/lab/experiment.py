@@ -161,7 +161,8 @@ class Run:
                 self.observation.healing,
                 ((c["partition"], c["t_s"]) for c in self.observation.leader_changes), whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
-                healing.check_margin_s),
+                healing.check_margin_s,
+                losses=((c["partition"], c["t_s"]) for c in self.observation.leader_losses)),
         }
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)

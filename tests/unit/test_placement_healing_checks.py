@@ -117,9 +117,10 @@ def episode(pid: str = "p-0", lost: str = "az-1/r1/h1", *, log_at: float | None 
 
 
 def heal(episodes: list[dict[str, Any]], elections: Iterable[tuple[str, float]] = (),
-         final: dict[str, Any] | None = None, end_s: float = 2000.0) -> dict[str, Any]:
+         final: dict[str, Any] | None = None, end_s: float = 2000.0,
+         losses: Iterable[tuple[str, float]] = ()) -> dict[str, Any]:
     return check_healing(episodes, elections, final or {}, end_s, DETECTION, LOG_COPY, REBUILD,
-                         MARGIN)
+                         MARGIN, losses)
 
 
 def test_healing_passes_for_episodes_that_ended_well() -> None:
@@ -169,7 +170,7 @@ def test_healing_fails_for_a_log_replica_older_than_the_bound() -> None:
     assert out["ended"] == 1  # it ended well, only too late
     [problem] = out["problems"]
     assert problem["log_replica_host"] == "az-1/r2/h1"
-    assert problem["problem"] == "log replica lived 289.0s, bound 288.0s (0 leader changes meanwhile)"
+    assert problem["problem"] == "log replica lived 289.0s, bound 288.0s (0 leader changes and 0.0s without a leader meanwhile)"
 
 
 def test_healing_passes_for_a_log_replica_exactly_at_the_bound() -> None:
@@ -184,7 +185,7 @@ def test_healing_extends_the_bound_by_a_rebuild_per_leader_change_while_the_log_
     out = heal([late], [("p-0", 50.0), ("p-0", 500.0), ("p-1", 200.0)])
     assert out["valid"] is False
     assert out["problems"][0]["problem"] == ("log replica lived 388.0s, bound 288.0s "
-                                             "(0 leader changes meanwhile)")
+                                             "(0 leader changes and 0.0s without a leader meanwhile)")
     # the ends of the span count
     assert heal([late], [("p-0", 100.0)])["valid"] is True
     assert heal([late], [("p-0", 100.0 + BOUND + 100.0)])["valid"] is True
@@ -202,7 +203,7 @@ def test_healing_ages_an_unfinished_log_replica_to_the_end_of_the_run() -> None:
     still = episode(end=None, storage_at=None, log_at=100.0)
     out = heal([still], end_s=100.0 + BOUND + 1.0)
     assert [p["problem"] for p in out["problems"]] == [
-        "never ended", "log replica lived 289.0s, bound 288.0s (0 leader changes meanwhile)"]
+        "never ended", "log replica lived 289.0s, bound 288.0s (0 leader changes and 0.0s without a leader meanwhile)"]
 
 
 def test_healing_counts_an_open_episode_as_ended_when_its_host_is_in_the_final_whole_group() -> None:
@@ -222,3 +223,19 @@ def test_healing_keeps_ten_problems_and_counts_them_all() -> None:
     eps = [episode(f"p-{i:02d}", end=None, storage_at=None, log_at=None) for i in range(12)]
     out = heal(eps)
     assert out["problem_count"] == 12 and len(out["problems"]) == 10
+
+
+def test_healing_extends_the_bound_by_the_time_the_partition_had_no_leader() -> None:
+    # A log replica joined at 100 s; its leader was lost at 150 s and the
+    # next one elected at 350 s (a group of one storage replica and two log
+    # replicas waits for a storage member to come back): nobody rebuilds
+    # meanwhile, and one rebuild starts again after the election.
+    ep = episode(log_at=100.0, storage_at=100.0 + 250.0 + 200.0 + 250.0 + 10.0)
+    assert heal([ep], elections=[("p-0", 350.0)])["valid"] is False
+    out = heal([ep], elections=[("p-0", 350.0)], losses=[("p-0", 150.0)])
+    assert out["valid"] is True, out["problems"]
+    # ... but only by that time: 30 s more and it is too old again.
+    late = episode(log_at=100.0, storage_at=100.0 + 250.0 + 200.0 + 250.0 + 40.0 + 8.0)
+    bad = heal([late], elections=[("p-0", 350.0)], losses=[("p-0", 150.0)])
+    assert bad["valid"] is False
+    assert "200.0s without a leader" in bad["problems"][0]["problem"]

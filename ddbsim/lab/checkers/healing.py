@@ -16,7 +16,10 @@ cannot elect a leader once its one storage replica fails.  So:
 * a log replica may live at most ``detection + log copy + rebuild +
   margin`` seconds, plus one rebuild for every leader change of its
   partition while it lived (the repair is the leader's volatile state: a
-  new leader starts the copy again).
+  new leader starts the copy again), plus the time its partition had no
+  leader meanwhile (nobody rebuilds anything then: a group of one storage
+  replica and two log replicas whose storage replica's host fails waits for
+  a storage member to come back).
 
 Input is the result's ``healing`` records and ``leaders`` changes, so the
 check runs on a finished run or on hand-written episodes.
@@ -35,12 +38,14 @@ GOOD_ENDS = ("storage replica", "returned", "replacement lost")
 def check_healing(episodes: Iterable[Mapping[str, Any]],
                   elections: Iterable[tuple[str, float]], final: Mapping[str, Members | None],
                   end_s: float, detection_s: float, log_copy_s: float, rebuild_s: float,
-                  margin_s: float) -> dict[str, Any]:
-    """``elections`` are (partition, time a new leader began serving);
-    ``final`` each partition's whole membership at the end (None if not whole)."""
+                  margin_s: float, losses: Iterable[tuple[str, float]] = ()) -> dict[str, Any]:
+    """``elections`` are (partition, time a new leader began serving),
+    ``losses`` (partition, time a leader was lost); ``final`` each
+    partition's whole membership at the end (None if not whole)."""
     by_pid: dict[str, list[float]] = {}
     for pid, t in elections:
         by_pid.setdefault(pid, []).append(t)
+    leaderless = _leaderless(by_pid, losses, end_s)
     base = detection_s + log_copy_s + rebuild_s + margin_s
     problems: list[dict[str, Any]] = []
     count = ended = 0
@@ -68,14 +73,26 @@ def check_healing(episodes: Iterable[Mapping[str, Any]],
         age = until - joined
         ages.append(age)
         changes = sum(1 for t in by_pid.get(pid, ()) if joined <= t <= until)
-        bound = base + changes * rebuild_s
+        idle = sum(max(0.0, min(b, until) - max(a, joined)) for a, b in leaderless.get(pid, ()))
+        bound = base + changes * rebuild_s + idle
         if age > bound:
             problems.append({"partition": pid, "lost_host": ep["lost_host"],
                              "log_replica_host": ep.get("log_replica_host"),
                              "problem": f"log replica lived {age:.1f}s, bound {bound:.1f}s "
-                                        f"({changes} leader changes meanwhile)"})
+                                        f"({changes} leader changes and {idle:.1f}s without "
+                                        f"a leader meanwhile)"})
     ages.sort()
     return {"valid": not problems, "episodes": count, "ended": ended,
             "log_replica_age_s": {"median": round(ages[len(ages) // 2], 3) if ages else None,
                                   "max": round(ages[-1], 3) if ages else None},
             "bound_s": round(base, 3), "problems": problems[:10], "problem_count": len(problems)}
+
+
+def _leaderless(elected: Mapping[str, list[float]], losses: Iterable[tuple[str, float]],
+                end_s: float) -> dict[str, list[tuple[float, float]]]:
+    """For each partition, the spans from a leader's loss to the next election."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for pid, lost_s in losses:
+        after = [t for t in elected.get(pid, ()) if t >= lost_s]
+        out.setdefault(pid, []).append((lost_s, min(after, default=end_s)))
+    return out

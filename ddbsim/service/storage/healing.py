@@ -10,18 +10,21 @@ replaces the log replica.  Every membership change goes through the log.
 With ``healing.log_replicas`` off only the slow path exists.
 
 **Reconciliation, not reaction.**  One :class:`Healer` per storage node
-repairs the groups that node leads, from what the committed membership
-*is*, never from the failure it happened to see (a control loop in the
-Kubernetes sense).  In order:
+repairs the groups that node leads, from what the membership *is*, never
+from the failure it happened to see (a control loop in the Kubernetes
+sense).  For every member:
 
-1. a member the leader considers unhealthy (silent for
-   ``healing.detection_s``) is replaced by a log replica (or, without log
-   replicas, a storage replica) on another host of the same AZ;
-2. a log replica is rebuilt in place into a storage replica;
-3. otherwise the group is whole.
+* a member the leader considers unhealthy (silent for
+  ``healing.detection_s``) is replaced by a log replica (or, without log
+  replicas, a storage replica) on another host of the same AZ;
+* a log replica is rebuilt in place into a storage replica;
+* otherwise it is whole, and when every member is, so is the group.
 
-One change at a time per group: while a membership change is in the log
-but not yet committed, the healer waits for it.  The repair in progress is
+A leader that cannot hear a quorum of its group repairs nothing (its
+changes could not commit, and its view is the suspect one).  Copies run in
+parallel, but the membership changes one swap at a time: while a change
+is in the log but not yet committed, the healer waits for it (two changes
+computed from one membership would each undo the other's swap).  The repair in progress is
 the leader's volatile state and is lost with its leadership; whoever leads
 next sees the same membership and resumes the job (a log replica left
 behind is rebuilt by the next leader).  The plan is recomputed at every
@@ -89,7 +92,9 @@ class Replacements(Protocol):
 
 
 class _Plan:
-    """One repair: swap ``replaced`` for a ``kind`` replica on ``target``."""
+    """What one member needs: a ``kind`` replica in place of ``replaced``
+    (in ``az``) -- a replacement elsewhere if ``lost``, else an in-place
+    rebuild of the log replica on ``replaced``."""
 
     __slots__ = ("replaced", "kind", "az", "lost")
 

@@ -45,8 +45,17 @@ quorum of the group's members has persisted it -- for a membership change,
 a quorum of both the old and the new membership.  The leader commits in log
 order, applies to its B-tree, and answers the client.  Commit points reach
 followers on the next ``accept``, and in every heartbeat until the follower
-acknowledges one that carried them; a follower that finds a gap asks the
-leader to catch it up.
+acknowledges one that carried them; a follower applies what it learnt at
+its next heartbeat tick, or at once before serving a read (a batch costs
+less than a record at a time); one that finds a gap asks the leader to
+catch it up.
+
+**Durability costs no event.**  A write's entry is stamped with the time
+the host's disk will have it (:mod:`ddbsim.service.storage.replica`): the
+leader counts its own vote once that time has passed, and a follower's
+``accepted`` leaves when its write lands (lost if the power goes first).
+Only when a decision waits on nothing but our own disk is a recheck
+scheduled for the moment it lands.
 
 **Leases.**  A heartbeat from host L that host F acknowledges renews, for
 every partition led on L, F's promise not to support another leader for
