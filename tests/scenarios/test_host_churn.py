@@ -1,7 +1,7 @@
 """scenarios/host_churn.py, short: every storage host churns fast for 300 s.
-The analysis is in the JSON with the Markov figure and its inputs, the
+The analysis is in the JSON with the Markov figures and their inputs, the
 summary prints it, and a sweep record carries its numbers.  (Whether the
-model and the simulator agree needs the full hour, and the healing fix.)"""
+model and the simulator agree needs the full hour.)"""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import statistics
 import pytest
 
 from ddbsim.lab import run
-from ddbsim.lab.markov import ASSUMPTIONS, GroupModel
+from ddbsim.lab.markov import ASSUMPTIONS, NO_STORAGE, GroupModel
 from ddbsim.lab.scenario import build, load
 from ddbsim.lab.sweep import Task, record_from_result
 
@@ -53,20 +53,43 @@ def test_the_analysis_is_in_the_json_with_the_markov_figure_and_its_inputs(churn
     assert failovers and degraded
     assert inputs["failover_s"] == pytest.approx(statistics.fmean(failovers), abs=1e-3)
     assert inputs["heal_s"] == pytest.approx(statistics.fmean(degraded), abs=1e-3)
+    # the rebuild: the median time from an episode's log replica to its storage replica
+    rebuilds = [h["storage_replica_after_s"] - h["log_replica_after_s"] for h in d["healing"]
+                if h["storage_replica_after_s"] is not None
+                and h["log_replica_after_s"] is not None]
+    assert len(rebuilds) == inputs["rebuilds_measured"] >= 10
+    assert inputs["rebuild_s"] == pytest.approx(statistics.median(rebuilds), abs=1e-3)
+    assert inputs["rebuild_config_s"] == cfg["healing"]["partition_size_bytes"] / \
+        cfg["healing"]["rebuild_bytes_per_s"] == 250.0
+    # ~ the configured copy: the median rebuild saw no leader change
+    assert 250.0 <= inputs["rebuild_s"] < 260.0
+    assert a["healing"]["mean_rebuild_s"] == pytest.approx(statistics.fmean(rebuilds), abs=1e-3)
+    assert a["healing"]["max_rebuild_s"] == pytest.approx(max(rebuilds), abs=1e-9)
     # the figure is the model's, from exactly those inputs
-    model = GroupModel(mtbf_s=inputs["mtbf_s"], off_s=inputs["down_s"],
-                       failover_s=statistics.fmean(failovers), heal_s=statistics.fmean(degraded))
-    assert wa["markov"] == pytest.approx(model.solve().availability, rel=1e-12)
+    kw = dict(mtbf_s=inputs["mtbf_s"], off_s=inputs["down_s"],
+              failover_s=statistics.fmean(failovers), heal_s=statistics.fmean(degraded))
+    model = GroupModel(**kw, rebuild_s=statistics.median(rebuilds))
+    assert wa["markov"] == pytest.approx(model.solve().availability, rel=1e-9)
+    # and beside it the old model's, where a log replica is a full member and may lead
+    assert wa["markov_log_replicas_lead"] == pytest.approx(GroupModel(**kw).solve().availability,
+                                                           rel=1e-12)
+    assert wa["markov"] < wa["markov_log_replicas_lead"]
     assert sum(a["markov_states"].values()) == pytest.approx(1.0)
+    assert a["markov_states"] == pytest.approx(model.solve().coarse, rel=1e-6)
+    assert a["markov_phases"][NO_STORAGE] == pytest.approx(
+        wa["markov_log_replicas_lead"] - wa["markov"], rel=0.5)  # what the new states cost
     # and the same model with every power-off failover's time, waits for the old leader included
     every = [f["failover_s"] for f in d["leaders"]["failovers"]
              if f["reason"] == "power_off" and f["failover_s"] is not None]
     assert a["failovers"]["all_mean_s"] == pytest.approx(statistics.fmean(every), abs=1e-3)
     assert a["failovers"]["to_another_host"] + a["failovers"]["old_leader_back_first"] + \
         a["failovers"]["no_leader_by_the_end"] == a["failovers"]["leaders_lost_to_power_off"]
+    assert a["failovers"]["other_reasons"] + a["failovers"]["leaders_lost_to_power_off"] == \
+        len(d["leaders"]["failovers"])
     every_model = GroupModel(mtbf_s=inputs["mtbf_s"], off_s=inputs["down_s"],
-                             failover_s=statistics.fmean(every), heal_s=statistics.fmean(degraded))
-    assert wa["markov_all_failovers"] == pytest.approx(every_model.solve().availability, rel=1e-12)
+                             failover_s=statistics.fmean(every), heal_s=statistics.fmean(degraded),
+                             rebuild_s=statistics.median(rebuilds))
+    assert wa["markov_all_failovers"] == pytest.approx(every_model.solve().availability, rel=1e-9)
     heal = a["healing"]
     assert heal["episodes"] == len(d["healing"])
     assert heal["with_storage_replica"] == sum(h["storage_replica_at_s"] is not None
@@ -90,11 +113,14 @@ def test_the_summary_prints_the_analysis(churned):
     assert lines[first] == (
         f"analysis     write availability: measured {a['write_availability']['measured']:.6g}  "
         f"markov {a['write_availability']['markov']:.6g}  "
+        f"markov_log_replicas_lead {a['write_availability']['markov_log_replicas_lead']:.6g}  "
         f"first_order {a['write_availability']['first_order']:.6g}  "
         f"markov_all_failovers {a['write_availability']['markov_all_failovers']:.6g}")
     block = "\n".join(lines[first:])
     assert f"failover_s {a['markov_inputs']['failover_s']:.6g}" in block
     assert f"heal_s {a['markov_inputs']['heal_s']:.6g}" in block
+    assert f"rebuild_s {a['markov_inputs']['rebuild_s']:.6g}" in block
+    assert f"no_storage {a['markov_phases']['no_storage']:.6g}" in block
     assert f"with_storage_replica {a['healing']['with_storage_replica']}" in block
     assert f"episodes {a['healing']['episodes']}" in block
     assert "assumptions: CTMC of one group" in block
@@ -109,4 +135,8 @@ def test_a_sweep_record_carries_the_analysis_numbers(churned):
     assert figures["analysis.markov_inputs.failover_s"] == a["markov_inputs"]["failover_s"]
     assert figures["analysis.healing.with_storage_replica"] == a["healing"]["with_storage_replica"]
     assert figures["analysis.markov_states.serving_3"] == a["markov_states"]["serving_3"]
+    assert figures["analysis.write_availability.markov_log_replicas_lead"] == \
+        a["write_availability"]["markov_log_replicas_lead"]
+    assert figures["analysis.markov_inputs.rebuild_s"] == a["markov_inputs"]["rebuild_s"]
+    assert figures["analysis.markov_phases.no_storage"] == a["markov_phases"]["no_storage"]
     json.dumps(rec, allow_nan=False)  # what the sweep writes
