@@ -21,7 +21,7 @@ from pathlib import Path
 from ddbsim.config import Config, ConfigError, format_value, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
-from ddbsim.lab.experiment import run_all
+from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.sweep import SweepError
 
@@ -181,8 +181,14 @@ def _run(path: str, args: argparse.Namespace) -> int:
     if args.json_path is not None:
         sweep.check_writable(args.json_path, "--json")
     scenarios = scenario_mod.load_scenarios(path)
-    for s in scenarios:  # validate every variant's config before running any
-        s.config(overrides)
+    configs = [s.config(overrides) for s in scenarios]  # every variant's, before running any
+    for s, cfg in zip(scenarios, configs, strict=True):  # and its fault schedule
+        try:
+            check_setup(s, cfg, args.seed)
+        except USER_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 -- not a user's mistake: the run below reports it
+            pass
     try:
         result = run_all(scenarios, args.seed, overrides)
     except USER_ERRORS:

@@ -339,6 +339,14 @@ class _StrongReader:
             call_later(self.env, self.retry_s, self._send, key)
 
 
+def check_setup(scenario: Scenario, cfg: Config, seed: int) -> None:
+    """Set a run up without running it, as :func:`run` does first: the fault
+    schedule is drawn from ``seed`` and validated (a FaultError or
+    ScenarioError for a fault naming nothing).  Runs nothing, draws nothing
+    from any other run's streams."""
+    Run(scenario, cfg, seed)
+
+
 #: What :func:`run` and :func:`run_all` take as a scenario: a Scenario, or
 #: the path of a scenario script (loaded as ``ddbsim run`` loads it).
 ScenarioArg = Union[Scenario, str, os.PathLike]

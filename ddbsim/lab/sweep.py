@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddbsim.config import ConfigError, parse_assignments
-from ddbsim.lab.experiment import Run, run_all
+from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.scenario import ScenarioError, build, content_hash, load, load_scenarios, resolve
 
@@ -319,7 +319,7 @@ def _check_faults(scenario: Any, cfg: Any, seed: int, point: Sequence[tuple[str,
     its fault schedule is drawn and validated.  A user mistake is raised;
     any other exception is left to the tasks, which record it."""
     try:
-        Run(scenario, cfg, seed)
+        check_setup(scenario, cfg, seed)
     except (FaultError, ScenarioError) as exc:
         where = f" (grid point {point_label(point)})" if point else ""
         raise type(exc)(f"{scenario.name}: {exc}{where}") from exc

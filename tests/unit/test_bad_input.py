@@ -400,6 +400,17 @@ def test_sweep_refuses_an_unknown_az_once_before_running(capsys: pytest.CaptureF
     assert run_line.split(": ")[-1] == sweep_line.split(": ")[-1]
 
 
+def test_run_checks_every_variant_before_running_any(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    path = script(tmp_path, "variants.py", "from ddbsim.lab import Scenario, outage\n"
+                  "def build_scenario():\n"
+                  "    return [Scenario('v', 600.0, faults=outage('az-2', 1, 2)),\n"
+                  "            Scenario('v', 600.0, faults=outage('az-7', 1, 2), variant='b')]\n")
+    code, out, err = cli(capsys, "run", str(path))
+    one_line(code, err, "'az-7'")
+    assert out == ""  # the first variant did not run
+
+
 def test_a_fault_plan_failing_on_some_seed_is_left_to_the_tasks(tmp_path: Path) -> None:
     path = script(tmp_path, "flaky.py", "from ddbsim.lab import Scenario\n"
                   "def plan(world, rng):\n    raise RuntimeError('seed-dependent bug')\n"
