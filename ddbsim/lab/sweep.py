@@ -45,10 +45,10 @@ be a record cut short (it does not start as one, or it ends with a newline):
 a file that is not a results file is never rewritten.  A record made from
 another version of the scenario file (its ``scenario_sha256`` differs, or is
 missing) is kept in the file but not reused: its task runs again, and a note
-says so.  A task
-recorded as ``error`` is kept, not retried, unless ``retry_errors`` is set
-(its old record is then removed from the file before the task runs again).
-Duplicate keys, which this module never writes, resolve to the last record.
+says so.  A task recorded as ``error`` is kept, not retried, unless
+``retry_errors`` is set (its old record is then removed from the file before
+the task runs again).  Duplicate keys among the records of one version of the
+file, which this module never writes, resolve to the last record.
 
 **Summary.**  For each grid point: the tasks, their ok/failed/error counts,
 and for each figure its mean over the tasks that have it, with a two-sided
