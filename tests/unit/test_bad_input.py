@@ -100,6 +100,14 @@ def test_run_json_to_an_unwritable_path(capsys: pytest.CaptureFixture[str],
         locked.chmod(0o700)
 
 
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+def test_run_json_to_a_file_nobody_may_write(capsys: pytest.CaptureFixture[str]) -> None:
+    before = Path("/proc/version").read_bytes()  # read-only even for root
+    code, out, err = cli(capsys, "run", SCENARIO, "--json", "/proc/version")
+    one_line(code, err, "--json /proc/version", "cannot be written")
+    assert out == "" and Path("/proc/version").read_bytes() == before
+
+
 def test_a_trial_open_leaves_an_existing_file_alone(tmp_path: Path) -> None:
     kept = tmp_path / "r.json"
     kept.write_bytes(b"\x00\x01 keep me")
