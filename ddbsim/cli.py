@@ -1,23 +1,27 @@
 """The command line: ``ddbsim run | list | keys | sweep | chaos | selftest``.
 
 Bad input -- an unknown or mistyped ``--set`` key, an impossible value, a
-missing scenario file, a fault naming a host that does not exist -- gets one
-line saying what is wrong and how to fix it, and exit status 2; never a
-traceback.  A run's failure message names the scenario, the seed and the
-overrides needed to reproduce it.
+missing or broken scenario file, a fault naming a host that does not exist,
+an output path that cannot be written -- gets one line saying what is wrong
+and how to fix it, and exit status 2; never a traceback (``--traceback``
+prints the one behind it).  Output paths are checked before anything runs.
+A run's failure message names the scenario, the seed and the overrides
+needed to reproduce it.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from ddbsim.config import Config, ConfigError, format_value, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
-from ddbsim.lab.experiment import run_all
+from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.sweep import SweepError
 
@@ -43,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(r)
     ls = sub.add_parser("list", help="list the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios", help="folder of scenario scripts")
-    sub.add_parser("keys", help="list every config key with its default")
+    _traceback_option(ls)
+    _traceback_option(sub.add_parser("keys", help="list every config key with its default"))
     sw = sub.add_parser("sweep", help="run a scenario over many seeds and a grid of overrides")
     sw.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
     sw.add_argument("--seeds", required=True, metavar="SEEDS",
@@ -61,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--workers", type=int, default=None, metavar="N",
                     help="local worker processes (default: the number of CPUs)")
     st.add_argument("--json", dest="json_path", metavar="PATH", help="write the report as JSON")
+    _traceback_option(st)
     return p
+
+
+def _traceback_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--traceback", action="store_true",
+                   help="on a user error, print the traceback behind the one-line message")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -70,6 +81,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="override a config key, e.g. replication.lease_s=3 (repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _traceback_option(p)
 
 
 def _sweep_options(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -94,9 +106,34 @@ def _sweep_options(p: argparse.ArgumentParser, default_out: str) -> None:
                    help="show every figure in the summary, not only the headline ones")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar or notes (the summary is still printed)")
+    _traceback_option(p)
+
+
+def _attach_negative_seeds(argv: Sequence[str]) -> list[str]:
+    """``--seeds -1:3`` -> ``--seeds=-1:3``: argparse takes ``-1:3`` for an
+    option; joined, the seeds parser says what is wrong with it."""
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        if args[i] == "--seeds" and i + 1 < len(args) and re.match(r"-[\d.:,]", args[i + 1]):
+            out.append(f"--seeds={args[i + 1]}")
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
+def _user_error(exc: BaseException, args: argparse.Namespace | None) -> int:
+    if args is not None and getattr(args, "traceback", False):
+        traceback.print_exception(exc)
+    print(f"ddbsim: error: {exc}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = _attach_negative_seeds(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -115,8 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "keys":
             return _keys()
     except USER_ERRORS as exc:
-        print(f"ddbsim: error: {exc}", file=sys.stderr)
-        return 2
+        return _user_error(exc, args)
     except KeyboardInterrupt:
         print("ddbsim: interrupted", file=sys.stderr)
         return 130
@@ -134,8 +170,7 @@ def main_for_script(path: str, argv: Sequence[str] | None = None) -> None:
     try:
         code = _run(path, args)
     except USER_ERRORS as exc:
-        print(f"ddbsim: error: {exc}", file=sys.stderr)
-        code = 2
+        code = _user_error(exc, args)
     sys.exit(code)
 
 
@@ -143,10 +178,17 @@ def _run(path: str, args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed must be zero or more, got {args.seed}")
     overrides = parse_assignments(args.sets)
-    builder, _doc = scenario_mod.load(path)
-    scenarios = scenario_mod.build(builder)
-    for s in scenarios:  # validate every variant's config before running any
-        s.config(overrides)
+    if args.json_path is not None:
+        sweep.check_writable(args.json_path, "--json")
+    scenarios = scenario_mod.load_scenarios(path)
+    configs = [s.config(overrides) for s in scenarios]  # every variant's, before running any
+    for s, cfg in zip(scenarios, configs, strict=True):  # and its fault schedule
+        try:
+            check_setup(s, cfg, args.seed)
+        except USER_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 -- not a user's mistake: the run below reports it
+            pass
     try:
         result = run_all(scenarios, args.seed, overrides)
     except USER_ERRORS:
@@ -156,7 +198,7 @@ def _run(path: str, args: argparse.Namespace) -> int:
         print(f"ddbsim: run failed; reproduce with: ddbsim run {path} --seed {args.seed} {sets}"
               .rstrip(), file=sys.stderr)
         raise
-    if args.json_path:
+    if args.json_path is not None:
         result.to_json(args.json_path)
     if not args.quiet:
         print(result.summary(), end="")
@@ -179,9 +221,12 @@ def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
     spec = sweep.prepare(path, args.seeds, args.sets, args.grid)
     if args.dask:
         sweep.require_dask()
-    out = Path(args.out or default_out or f"sweep-{Path(spec.path).stem}.jsonl")
+    if args.out is not None:
+        sweep.check_writable(args.out, "--out")  # before Path(): Path("") is "."
+    out = Path(args.out if args.out is not None else
+               default_out or f"sweep-{Path(spec.path).stem}.jsonl")
     sweep.check_writable(out, "--out")
-    if args.summary_json:
+    if args.summary_json is not None:
         sweep.check_writable(args.summary_json, "--summary-json")
     outcome = sweep.run_sweep(spec, out, workers=args.workers, dask=args.dask,
                               retry_errors=args.retry_errors,
@@ -192,7 +237,7 @@ def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
               "run the same command again to resume", file=sys.stderr)
         return 130
     summary = outcome.summary()
-    if args.summary_json:
+    if args.summary_json is not None:
         with open(args.summary_json, "w", encoding="utf-8") as fh:
             json.dump(summary, fh, indent=2)
             fh.write("\n")
@@ -213,12 +258,14 @@ def _selftest(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise SweepError(f"--workers must be 1 or more, got {args.workers}")
     seeds = sweep.parse_seeds(args.seeds)
+    if args.json_path is not None:
+        sweep.check_writable(args.json_path, "--json")
     print(f"selftest: hunting each mutant with {selftest.SCENARIO} on seeds {args.seeds}")
     catches = selftest.run_selftest(seeds, args.mutant or None, args.workers or 0,
                                     progress=lambda text: print(text, flush=True))
     missed = [c for c in catches if not c.caught]
     print(f"selftest: {len(catches) - len(missed)} of {len(catches)} mutants caught")
-    if args.json_path:
+    if args.json_path is not None:
         with open(args.json_path, "w", encoding="utf-8") as fh:
             json.dump([c.to_dict() for c in catches], fh, indent=2)
             fh.write("\n")
@@ -226,21 +273,39 @@ def _selftest(args: argparse.Namespace) -> int:
 
 
 def _list(folder: str) -> int:
+    """Every scenario with its description; a file that cannot be read is
+    named on stderr (one line each) after the others are listed, exit 2."""
     root = Path(folder)
     if not root.is_dir():
         raise scenario_mod.ScenarioError(f"no scenario folder {folder!r} (use --dir)")
+    bad: list[str] = []
     for file in sorted(root.glob("*.py")):
         if file.name.startswith("_"):
             continue
-        doc = _first_doc_line(file)
+        try:
+            doc = _first_doc_line(file)
+        except scenario_mod.ScenarioError as exc:
+            bad.append(str(exc))
+            continue
         print(f"{file.stem:<20} {doc}")
-    return 0
+    for line in bad:
+        print(f"ddbsim: error: {line}", file=sys.stderr)
+    return 2 if bad else 0
 
 
 def _first_doc_line(file: Path) -> str:
     import ast
 
-    tree = ast.parse(file.read_text(encoding="utf-8"))
+    if file.is_dir():
+        raise scenario_mod.ScenarioError(f"{file} is a folder, not a scenario script")
+    try:
+        tree = ast.parse(file.read_bytes(), filename=str(file))
+    except SyntaxError as exc:  # also a file that is not UTF-8 text
+        where = f":{exc.lineno}" if exc.lineno else ""
+        raise scenario_mod.ScenarioError(f"{file}{where}: syntax error: {exc.msg}") from None
+    except (OSError, ValueError) as exc:
+        raise scenario_mod.ScenarioError(f"{file} cannot be read: "
+                                         f"{scenario_mod.describe_exception(exc)}") from None
     doc = ast.get_docstring(tree) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
 

@@ -232,6 +232,13 @@ class ReplicationConfig:
             raise ConfigError(
                 "replication.leader_timeout_s must exceed replication.heartbeat_interval_s"
             )
+        if self.lease_s <= self.heartbeat_interval_s:
+            # a leader renews its lease with each heartbeat round: a shorter
+            # lease runs out between two rounds and strong reads fail meanwhile
+            raise ConfigError(
+                f"replication.lease_s ({self.lease_s:g}) must exceed "
+                f"replication.heartbeat_interval_s ({self.heartbeat_interval_s:g})"
+            )
 
 
 @dataclass(frozen=True)

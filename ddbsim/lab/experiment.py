@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
+import os
 import statistics
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Union
 
 from ddbsim.config import Config
 from ddbsim.lab.checkers import (
@@ -53,7 +55,7 @@ from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
 from ddbsim.lab.result import FIGURE_KEYS, Result
-from ddbsim.lab.scenario import Scenario, ScenarioError
+from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
 from ddbsim.lab.workload import Client
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
@@ -93,7 +95,8 @@ class Run:
         self.nemesis: dict[str, Any] | None = getattr(drawn, "info", None)
         # An undo due after the traffic ends is done by the heal anyway.
         schedule = [f for f in drawn
-                    if not (f.t_s > scenario.duration_s and f.action in UNDO_ACTIONS)]
+                    if not (f.action in UNDO_ACTIONS and isinstance(f.t_s, numbers.Real)
+                            and f.t_s > scenario.duration_s)]
         validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
         self.injector = FaultInjector(self.world, self._role_host)
@@ -336,9 +339,68 @@ class _StrongReader:
             call_later(self.env, self.retry_s, self._send, key)
 
 
-def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = None,
+def check_setup(scenario: Scenario, cfg: Config, seed: int) -> None:
+    """Set a run up without running it, as :func:`run` does first: the fault
+    schedule is drawn from ``seed`` and validated (a FaultError or
+    ScenarioError for a fault naming nothing).  Runs nothing, draws nothing
+    from any other run's streams."""
+    Run(scenario, cfg, seed)
+
+
+#: What :func:`run` and :func:`run_all` take as a scenario: a Scenario, or
+#: the path of a scenario script (loaded as ``ddbsim run`` loads it).
+ScenarioArg = Union[Scenario, str, os.PathLike]
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a whole number, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be zero or more, got {seed}")
+    return int(seed)
+
+
+def _check_overrides(overrides: Any) -> dict[str, Any]:
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise TypeError("overrides must be a dict of config keys to values "
+                        f"({{'replication.lease_s': 3}}), got {type(overrides).__name__}")
+    return dict(overrides)
+
+
+def _scenarios(scenario: Any, what: str) -> list[Scenario]:
+    """The scenarios ``scenario`` names: itself, a list of them, or a script's."""
+    if isinstance(scenario, (str, os.PathLike)):
+        return load_scenarios(scenario)
+    items = scenario if isinstance(scenario, (list, tuple)) else [scenario]
+    if not items:
+        raise ValueError(f"{what}: no scenario given")
+    for item in items:
+        if not isinstance(item, Scenario):
+            raise TypeError(f"{what}: scenario must be a Scenario or the path of a scenario "
+                            f"script, got {type(item).__name__}")
+    return list(items)
+
+
+def run(scenario: ScenarioArg, seed: int = 1, overrides: dict[str, Any] | None = None,
         bugs: tuple[str, ...] = ()) -> Result:
-    """Run one scenario on one seed."""
+    """Run one scenario on one seed.
+
+    ``scenario`` is a :class:`Scenario` or the path (str or Path) of a
+    scenario script; a script that builds several variants runs them all,
+    as :func:`run_all` does.
+    """
+    seed = _check_seed(seed)
+    overrides = _check_overrides(overrides)
+    scenarios = _scenarios(scenario, "run")
+    if len(scenarios) > 1:
+        return _run_variants(scenarios, seed, overrides, bugs)
+    return _run_one(scenarios[0], seed, overrides, bugs)
+
+
+def _run_one(scenario: Scenario, seed: int, overrides: dict[str, Any],
+             bugs: tuple[str, ...]) -> Result:
     result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
     if scenario.analyse is not None:
         analysis = scenario.analyse(result.data)
@@ -349,14 +411,22 @@ def run(scenario: Scenario, seed: int = 1, overrides: dict[str, Any] | None = No
     return result
 
 
-def run_all(scenarios: list[Scenario], seed: int = 1,
-            overrides: dict[str, Any] | None = None) -> Result:
-    """Run variants on the same seed; the first is the headline result."""
-    results = [run(s, seed, overrides) for s in scenarios]
+def _run_variants(scenarios: list[Scenario], seed: int, overrides: dict[str, Any],
+                  bugs: tuple[str, ...] = ()) -> Result:
+    results = [_run_one(s, seed, overrides, bugs) for s in scenarios]
     head = results[0]
     if len(results) > 1:
         head.variants = results
     return head
+
+
+def run_all(scenarios: list[Scenario] | ScenarioArg, seed: int = 1,
+            overrides: dict[str, Any] | None = None) -> Result:
+    """Run variants on the same seed; the first is the headline result.
+    ``scenarios``: a list of Scenario, one, or the path of a scenario script."""
+    seed = _check_seed(seed)
+    overrides = _check_overrides(overrides)
+    return _run_variants(_scenarios(scenarios, "run_all"), seed, overrides)
 
 
 def _r(x: float | None, nd: int = 3) -> float | None:

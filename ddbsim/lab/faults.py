@@ -28,9 +28,11 @@ Helpers build the common shapes: :func:`outage` (off, then on again),
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
@@ -81,11 +83,26 @@ class Fault:
         return text
 
 
+def _is_time(value: object) -> TypeGuard[float]:
+    """A finite, non-negative number of seconds."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and float(value) >= 0)
+
+
+def _check_times(what: str, **times: float) -> None:
+    for name, value in times.items():
+        if not _is_time(value):
+            raise FaultError(f"{what}: {name} must be a finite number of seconds, zero or more, "
+                             f"got {value!r}")
+
+
 def outage(target: str, at_s: float, for_s: float) -> list[Fault]:
+    _check_times(f"outage({target!r})", at_s=at_s, for_s=for_s)
     return [Fault(at_s, "power_off", target), Fault(at_s + for_s, "power_on", target)]
 
 
 def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) -> list[Fault]:
+    _check_times(f"partition({a!r}, {b!r})", at_s=at_s, for_s=for_s)
     return [Fault(at_s, "cut", a, b, one_way), Fault(at_s + for_s, "heal", a, b, one_way)]
 
 
@@ -102,7 +119,7 @@ def validate(faults: list[Fault], world: World, duration_s: float,
         where = f"fault at t={f.t_s}s ({f.action} {f.target})"
         if f.action not in ACTIONS:
             raise FaultError(f"{where}: unknown action; use one of {', '.join(ACTIONS)}")
-        if f.t_s < 0 or f.t_s > duration_s:
+        if not (_is_time(f.t_s) and f.t_s <= duration_s):
             raise FaultError(f"{where}: time is outside the run (0..{duration_s}s)")
         role = role_of(f.target)
         if f.action in HOST_ACTIONS and role is not None:
@@ -114,7 +131,7 @@ def validate(faults: list[Fault], world: World, duration_s: float,
             except KeyError:
                 raise FaultError(f"{where}: no AZ, rack or host named {f.target!r} "
                                  f"(or a role: {', '.join(r + ':PID' for r in ROLES)})") from None
-            if f.action == "slow" and (f.factor is None or not f.factor >= 1.0):
+            if f.action == "slow" and not (_is_time(f.factor) and 1.0 <= f.factor):
                 raise FaultError(f"{where}: slow needs a factor of 1 or more, got {f.factor}")
         elif f.action in ("impair", "restore"):
             region = f.target == "region"
@@ -122,9 +139,9 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                 raise FaultError(f"{where}: impair joins two AZs (or target 'region'), "
                                  f"got {f.target!r} and {f.peer!r}")
             if f.action == "impair":
-                if f.loss is not None and not 0.0 <= f.loss <= 1.0:
+                if f.loss is not None and not (_is_time(f.loss) and f.loss <= 1.0):
                     raise FaultError(f"{where}: loss must be a probability, got {f.loss}")
-                if f.delay_s is not None and f.delay_s < 0.0:
+                if f.delay_s is not None and not _is_time(f.delay_s):
                     raise FaultError(f"{where}: delay_s must be zero or more, got {f.delay_s}")
         elif f.action in ("cut", "heal"):
             if f.peer is None:

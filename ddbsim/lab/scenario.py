@@ -24,7 +24,12 @@ the data alone.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import inspect
+import math
+import numbers
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +38,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from ddbsim.config import Config
-from ddbsim.lab.faults import Fault
+from ddbsim.config import Config, ConfigError
+from ddbsim.lab.faults import Fault, FaultError
 from ddbsim.world.region import World
 
 FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
@@ -43,7 +48,8 @@ Analysis = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ScenarioError(ValueError):
-    """A scenario file that cannot be found or used."""
+    """A scenario file that cannot be found or used: one line naming the file
+    and what is wrong (the original exception, if any, is its ``__cause__``)."""
 
 
 @dataclass
@@ -57,20 +63,45 @@ class Scenario:
     analyse: Analysis | None = None
 
     def __post_init__(self) -> None:
-        if not self.duration_s > 0:
-            raise ScenarioError(f"scenario {self.name}: duration_s must be positive")
+        duration = self.duration_s
+        if not (isinstance(duration, numbers.Real) and not isinstance(duration, bool)
+                and math.isfinite(duration) and duration > 0):
+            raise ScenarioError(f"scenario {self.name}: duration_s must be a positive, finite "
+                                f"number of seconds, got {duration!r}")
+        if isinstance(self.faults, Fault):
+            raise ScenarioError(f"scenario {self.name}: faults must be a list of Fault, got a "
+                                "single Fault; put it in a list: faults=[...]")
+        if not callable(self.faults):
+            if not isinstance(self.faults, (list, tuple)):
+                raise ScenarioError(f"scenario {self.name}: faults must be a list of Fault or a "
+                                    "function (world, rng) -> list of Fault, got "
+                                    f"{type(self.faults).__name__}")
+            check_faults(self.faults, f"scenario {self.name}: faults")
 
     def fault_schedule(self, world: World) -> list[Fault]:
         if callable(self.faults):
             drawn = self.faults(world, world.streams.stream("lab/faults"))
-            return drawn if isinstance(drawn, list) else list(drawn)  # keeps a FaultSchedule's info
+            try:
+                schedule = drawn if isinstance(drawn, list) else list(drawn)  # keeps a FaultSchedule's info
+            except TypeError:
+                raise ScenarioError(f"scenario {self.name}: its fault function must return a list "
+                                    f"of Fault, got {type(drawn).__name__}") from None
+            check_faults(schedule, f"scenario {self.name}: its fault function returned")
+            return schedule
         return list(self.faults)
 
     def config(self, overrides: dict[str, Any] | None = None) -> Config:
         return Config().with_overrides({**self.overrides, **(overrides or {})})
 
 
-def resolve(path: str) -> Path:
+def check_faults(faults: Any, where: str) -> None:
+    """Every item of a fault schedule is a :class:`Fault` (else a ScenarioError)."""
+    for i, f in enumerate(faults):
+        if not isinstance(f, Fault):
+            raise ScenarioError(f"{where} item {i} is not a Fault: {f!r}")
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
     """The file a scenario argument names: a path, or a name in scenarios/."""
     file = Path(path)
     if not file.exists():
@@ -81,9 +112,21 @@ def resolve(path: str) -> Path:
     return file
 
 
-def load(path: str) -> tuple[Callable[..., Any], str]:
-    """Load a scenario script: its builder and its one-line description."""
+def describe_exception(exc: BaseException) -> str:
+    """``ValueError: bad`` (the type, then the message, on one line)."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def load(path: str | os.PathLike[str]) -> tuple[Callable[..., Any], str]:
+    """Load a scenario script: its builder and its one-line description.
+
+    A file that cannot be imported (a syntax error, an exception at import)
+    is a ScenarioError naming the file, with the original as its cause.
+    """
     file = resolve(path)
+    if file.is_dir():
+        raise ScenarioError(f"scenario {path} is a folder, not a .py file")
     if file.suffix != ".py":
         raise ScenarioError(f"a scenario is a .py file, got {path}")
     name = f"ddbsim_scenario_{file.stem}"
@@ -92,10 +135,19 @@ def load(path: str) -> tuple[Callable[..., Any], str]:
         raise ScenarioError(f"cannot load scenario {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise ScenarioError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ScenarioError(f"{path} raised on import: {describe_exception(exc)}") from exc
     builder = getattr(module, "build_scenario", None)
     if builder is None:
         raise ScenarioError(f"{path} defines no build_scenario(**overrides) function")
+    if not callable(builder):
+        raise ScenarioError(f"{path}: build_scenario is not a function")
     doc = (module.__doc__ or "").strip().splitlines()
     return builder, (doc[0] if doc else "")
 
@@ -106,3 +158,36 @@ def build(builder: Callable[..., Any]) -> list[Scenario]:
     if not scenarios or not all(isinstance(s, Scenario) for s in scenarios):
         raise ScenarioError("build_scenario() must return a Scenario or a list of them")
     return scenarios
+
+
+def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
+    """Load a scenario script and build its scenarios, every mistake a
+    one-line ScenarioError naming the file (the original as its cause): a
+    builder that needs arguments, raises, or returns something else."""
+    builder, _doc = load(path)
+    try:
+        params = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        params = None
+    if params is not None:
+        needed = [p.name for p in params if p.default is p.empty
+                  and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if needed:
+            raise ScenarioError(f"{path}: build_scenario() must run with no arguments, but needs "
+                                f"{', '.join(needed)} (give them defaults)")
+    try:
+        built = builder()
+    except (ScenarioError, ConfigError, FaultError) as exc:
+        raise ScenarioError(f"{path}: build_scenario(): {exc}") from exc
+    except Exception as exc:
+        raise ScenarioError(f"{path}: build_scenario() raised "
+                            f"{describe_exception(exc)}") from exc
+    try:
+        return build(lambda: built)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}, got {type(built).__name__}") from None
+
+
+def content_hash(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a scenario file's bytes (hex): which version of it a result came from."""
+    return hashlib.sha256(resolve(path).read_bytes()).hexdigest()

@@ -28,9 +28,10 @@ of the result's nested dicts flattened to dotted names
 (``availability.overall``, ``latency_ms.get.p99``,
 ``checks.durability.lost_writes``; lists and the config skipped; prefixed
 ``variant/`` when there are variants); ``error`` (the traceback or None);
-``reproduce``, the ``ddbsim run`` command that reproduces the task; and
+``reproduce``, the ``ddbsim run`` command that reproduces the task;
 ``wall_s``, the task's wall-clock seconds -- the only wall-clock figure in a
-sweep, excluded when comparing records and never used in the summary.
+sweep, excluded when comparing records and never used in the summary; and
+``scenario_sha256``, the hash of the scenario file's bytes the task ran.
 
 **Resume.**  Records are appended to the output file as tasks finish, one
 flushed line each.  On start the file is read back: a task whose key has a
@@ -38,10 +39,16 @@ record is skipped (and still counted in the summary).  A last line that is
 cut short (the process was killed mid-write) is dropped, and the file is
 rewritten without it before anything is appended; a bad line anywhere else,
 or a record of another scenario (by the name its ``build_scenario`` gives),
-is a user error: a sweep never mixes two experiments in one file.  A task
-recorded as ``error`` is kept, not retried, unless ``retry_errors`` is set
-(its old record is then removed from the file before the task runs again).
-Duplicate keys, which this module never writes, resolve to the last record.
+is a user error: a sweep never mixes two experiments in one file; so is a
+file that is not UTF-8 text, and a last line that is not JSON yet could not
+be a record cut short (it does not start as one, or it ends with a newline):
+a file that is not a results file is never rewritten.  A record made from
+another version of the scenario file (its ``scenario_sha256`` differs, or is
+missing) is kept in the file but not reused: its task runs again, and a note
+says so.  A task recorded as ``error`` is kept, not retried, unless
+``retry_errors`` is set (its old record is then removed from the file before
+the task runs again).  Duplicate keys among the records of one version of the
+file, which this module never writes, resolve to the last record.
 
 **Summary.**  For each grid point: the tasks, their ok/failed/error counts,
 and for each figure its mean over the tasks that have it, with a two-sided
@@ -72,12 +79,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddbsim.config import ConfigError, parse_assignments
-from ddbsim.lab.experiment import run_all
-from ddbsim.lab.scenario import build, load, resolve
+from ddbsim.lab.experiment import check_setup, run_all
+from ddbsim.lab.faults import FaultError
+from ddbsim.lab.scenario import ScenarioError, build, content_hash, load, load_scenarios, resolve
 
 DASK_HINT = "install the dask extra: pip install 'ddbsim[dask]'"
 
 OK, FAILED, ERROR = "ok", "failed", "error"
+
+#: The most seeds, and tasks, one sweep takes: beyond, a typo (0:100000000)
+#: would fill the memory before anything runs.
+MAX_SEEDS = 100_000
+MAX_TASKS = 1_000_000
+
+#: How every record's line starts (its first key): a cut-short last line
+#: is a prefix of a record, anything else means the file is not a results file.
+_RECORD_START = '{"scenario": '
 
 #: Shown first, in this order (per variant); the rest follow with ``all_figures``.
 HEADLINE = (
@@ -136,6 +153,9 @@ def parse_seeds(text: str) -> list[int]:
             lo, hi = numbers_
             if hi <= lo:
                 raise SweepError(f"--seeds range {part!r} is empty (A:B runs A up to B-1)")
+            if len(seeds) + hi - lo > MAX_SEEDS:
+                raise SweepError(f"--seeds {text!r} makes more than {MAX_SEEDS:,} seeds; "
+                                 "sweep fewer at a time")
             seeds.extend(range(lo, hi))
     return sorted(set(seeds))
 
@@ -235,6 +255,9 @@ class SweepSpec:
     seeds: list[int]
     base: dict[str, str]
     grid: dict[str, list[str]]
+    #: the SHA-256 of the scenario file's bytes, stored in every record: a
+    #: record made from another version of the file is not reused ("" = unchecked)
+    content: str = ""
 
 
 def resolve_scenario(scenario: str) -> Path:
@@ -246,36 +269,83 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
             grid: Sequence[str] = ()) -> SweepSpec:
     """Parse and validate a sweep: the seeds, the overrides, the scenario file,
     and every grid point's config for every variant (a ConfigError names the
-    key and suggests the closest)."""
-    seed_list = parse_seeds(seeds) if isinstance(seeds, str) else sorted(set(seeds))
+    key and suggests the closest), and its fault schedule on the first seed
+    (a fault naming an AZ that does not exist is one error here, not one
+    per task)."""
+    if isinstance(seeds, str):
+        seed_list = parse_seeds(seeds)
+    else:
+        seed_list = sorted(set(seeds))
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in seed_list):
+            raise SweepError(f"seeds must be whole numbers, got {seed_list[:5]!r}")
     if not seed_list or any(s < 0 for s in seed_list):
         raise SweepError("seeds must be a non-empty list of numbers that are zero or more")
+    if len(seed_list) > MAX_SEEDS:
+        raise SweepError(f"{len(seed_list):,} seeds is more than {MAX_SEEDS:,}; "
+                         "sweep fewer at a time")
     base = parse_assignments(list(sets))
     grid_map = parse_grid(grid)
+    clash = [k for k in grid_map if k in base]
+    if clash:
+        key = clash[0]
+        raise SweepError(f"--set {key}={base[key]} conflicts with --grid {key}: the grid would "
+                         "replace it; give the key in one of them only")
+    n_points = math.prod(len(v) for v in grid_map.values())
+    if len(seed_list) * n_points > MAX_TASKS:
+        raise SweepError(f"{len(seed_list):,} seeds x {n_points:,} grid points makes more than "
+                         f"{MAX_TASKS:,} tasks; sweep fewer at a time")
     path = resolve_scenario(scenario)
-    builder, _doc = load(str(path))
-    scenarios = build(builder)
+    scenarios = load_scenarios(path)
+    checked: set[tuple[int, Any]] = set()
     for point in grid_points(grid_map):
         overrides = {**base, **dict(point)}
-        for s in scenarios:
+        for i, s in enumerate(scenarios):
             try:
-                s.config(overrides)
+                cfg = s.config(overrides)
             except ConfigError as exc:
                 named = any(k in str(exc) for k, _v in point)
                 where = f" (grid point {point_label(point)})" if named else ""
                 raise ConfigError(f"{exc}{where}") from None
+            if (i, cfg) not in checked:
+                checked.add((i, cfg))
+                _check_faults(s, cfg, seed_list[0], point)
     return SweepSpec(scenario=scenario, path=str(path), name=scenarios[0].name,
                      tasks=expand(seed_list, base, grid_map), seeds=seed_list, base=base,
-                     grid=grid_map)
+                     grid=grid_map, content=content_hash(path))
+
+
+def _check_faults(scenario: Any, cfg: Any, seed: int, point: Sequence[tuple[str, str]]) -> None:
+    """Set up (not run) one task, as ``ddbsim run`` does before running:
+    its fault schedule is drawn and validated.  A user mistake is raised;
+    any other exception is left to the tasks, which record it."""
+    try:
+        check_setup(scenario, cfg, seed)
+    except (FaultError, ScenarioError) as exc:
+        where = f" (grid point {point_label(point)})" if point else ""
+        raise type(exc)(f"{scenario.name}: {exc}{where}") from exc
+    except Exception:  # noqa: BLE001 -- the tasks record it, seed by seed
+        pass
 
 
 def check_writable(path: str | Path, option: str) -> None:
-    """A file can be written at ``path``: its folder exists and it is not a folder."""
+    """A file can be written at ``path``: a name is given, its folder exists,
+    it is not a folder, and it can be opened for writing (tried without
+    changing an existing file's bytes; a file created for the try is removed)."""
+    if not str(path).strip():
+        raise SweepError(f"{option} needs a file name, got an empty one")
     p = Path(path)
     if p.is_dir():
         raise SweepError(f"{option} {path} is a folder; give a file name")
     if not p.parent.is_dir():
         raise SweepError(f"{option} {path}: no folder {p.parent} (create it first)")
+    existed = p.exists()
+    try:
+        with open(p, "ab"):
+            pass
+    except OSError as exc:
+        raise SweepError(f"{option} {path} cannot be written: {exc.strerror or exc}") from None
+    if not existed:
+        p.unlink(missing_ok=True)
 
 
 def require_dask() -> None:
@@ -385,24 +455,44 @@ class Loaded:
     rewrite: bool  # the file must be rewritten (a cut last line, dropped errors, duplicates)
     dropped_partial: bool = False
     dropped_errors: int = 0
+    #: records made from another version of the scenario file (or before
+    #: records carried its hash): kept in the file, not reused
+    stale: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_records(out: Path, name: str, retry_errors: bool = False) -> Loaded:
-    """Read an existing results file for resuming (see the module docstring)."""
+def _not_a_results_file(out: Path, why: str) -> SweepError:
+    return SweepError(f"{out} is not a ddbsim results file ({why}); "
+                      "move it away or choose another --out")
+
+
+def load_records(out: Path, name: str, retry_errors: bool = False,
+                 content: str | None = None) -> Loaded:
+    """Read an existing results file for resuming (see the module docstring).
+
+    With ``content`` (a scenario file's hash), a record whose
+    ``scenario_sha256`` differs goes to ``stale``, not ``records``.  The
+    file is never changed here.
+    """
     if not out.exists():
         return Loaded({}, False)
-    text = out.read_text(encoding="utf-8")
+    try:
+        text = out.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_a_results_file(out, "not UTF-8 text") from None
     lines = text.split("\n")
     rewrite = bool(lines[-1])  # no newline at the end: the last line was cut short
     numbered = [(i, ln) for i, ln in enumerate(lines, 1) if ln.strip()]
     records: dict[str, dict[str, Any]] = {}
+    stale: list[dict[str, Any]] = []
     dropped_partial = False
     for pos, (lineno, line) in enumerate(numbered):
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            if pos == len(numbered) - 1:  # killed mid-write: drop it
-                dropped_partial = rewrite = True
+            cut_short = pos == len(numbered) - 1 and rewrite and (
+                line.startswith(_RECORD_START) or _RECORD_START.startswith(line))
+            if cut_short:  # killed mid-write: drop it
+                dropped_partial = True
                 continue
             raise SweepError(f"{out}:{lineno} is not a sweep record (not JSON); "
                              "move the file away or choose another --out") from None
@@ -413,6 +503,9 @@ def load_records(out: Path, name: str, retry_errors: bool = False) -> Loaded:
         if rec["name"] != name:
             raise SweepError(f"{out} holds results of scenario {rec['name']!r}, not {name!r}; "
                              "choose another --out or move the file away")
+        if content is not None and rec.get("scenario_sha256") != content:
+            stale.append(rec)
+            continue
         if rec["key"] in records:
             rewrite = True
             del records[rec["key"]]
@@ -423,18 +516,19 @@ def load_records(out: Path, name: str, retry_errors: bool = False) -> Loaded:
             del records[key]
             dropped_errors += 1
         rewrite = rewrite or dropped_errors > 0
-    return Loaded(records, rewrite, dropped_partial, dropped_errors)
+    return Loaded(records, rewrite, dropped_partial, dropped_errors, stale)
 
 
 def _dumps(record: Mapping[str, Any]) -> str:
     return json.dumps(record, allow_nan=False)
 
 
-def rewrite_records(out: Path, records: Mapping[str, Mapping[str, Any]]) -> None:
-    """Replace the file with these records, atomically."""
+def rewrite_records(out: Path, records: Mapping[str, Mapping[str, Any]],
+                    stale: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Replace the file with these records (after the stale ones), atomically."""
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        for rec in records.values():
+        for rec in [*stale, *records.values()]:
             fh.write(_dumps(rec) + "\n")
     os.replace(tmp, out)
 
@@ -550,9 +644,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
     if dask is not None:
         require_dask()
     check_writable(out, "--out")
-    loaded = load_records(out, spec.name, retry_errors)
+    loaded = load_records(out, spec.name, retry_errors, spec.content or None)
     if loaded.rewrite:
-        rewrite_records(out, loaded.records)
+        rewrite_records(out, loaded.records, loaded.stale)
     records = loaded.records
     todo = [t for t in spec.tasks if t.key not in records]
     already = len(spec.tasks) - len(todo)
@@ -567,6 +661,12 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
         note(f"dropped a cut-short last line of {out}")
     if loaded.dropped_errors:
         note(f"retrying {loaded.dropped_errors} errored task(s)")
+    if loaded.stale:
+        unhashed = sum(1 for r in loaded.stale if "scenario_sha256" not in r)
+        why = "an older ddbsim that did not record the file's hash" if unhashed == len(
+            loaded.stale) else f"a different version of {spec.scenario} (edited since)"
+        note(f"{_plural(len(loaded.stale), 'earlier record')} in {out} came from {why}; "
+             "kept in the file but not reused: those tasks run again")
     client = _dask_client(dask) if dask is not None and todo else None
     where = f"the Dask cluster at {dask}" if dask else \
         _plural(min(workers, max(1, len(todo))), "local worker")
@@ -597,6 +697,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
     try:
         with open(out, "a", encoding="utf-8") as fh:
             for rec in stream:
+                if spec.content:
+                    rec["scenario_sha256"] = spec.content
                 fh.write(_dumps(rec) + "\n")
                 fh.flush()
                 records[rec["key"]] = rec

@@ -225,11 +225,18 @@ def test_a_failing_check_is_listed_and_its_command_reproduces_it(
     assert sweep.flatten_figures(data) == rec["figures"]
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C back to its default.  A shell
+    starts a background job with SIGINT ignored, the child inherits that,
+    and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.Popen([sys.executable, "-m", "ddbsim.cli", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
 
 
 def _wait_for_lines(proc: subprocess.Popen[str], out: Path, lines: int) -> None:
