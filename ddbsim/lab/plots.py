@@ -212,7 +212,7 @@ def plot_healing(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> 
     shade_faults(ax, parts)
     ax.axvline(duration, color="0.3", linestyle=":", linewidth=1)
     last = max([duration] + [h["ended_at_s"] or end_of_run for _i, _d, h in episodes])
-    ax.set_xlim(0.0, last)
+    ax.set_xlim(0.0, last * 1.02)  # room for a mark at the very end
     if episodes:
         ax.set_yticks(range(len(episodes)), labels, fontsize="x-small")
         ax.set_ylim(len(episodes) - 0.5, -0.5)  # the first episode on top
