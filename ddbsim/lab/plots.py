@@ -220,7 +220,8 @@ def plot_healing(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> 
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no replica was lost", transform=ax.transAxes, ha="center",
                 va="center")
-    ax.set_title(_title(parts, f"healing: {len(episodes)} lost replicas"))
+    plural = "" if len(episodes) == 1 else "s"
+    ax.set_title(_title(parts, f"healing: {len(episodes)} lost replica{plural}"))
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("partition, lost host")
     ax.grid(True, axis="x", alpha=0.3)
