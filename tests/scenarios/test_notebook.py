@@ -49,3 +49,19 @@ def test_the_notebook_runs_and_shows_tables_and_figures() -> None:
     sweep_text = "".join(o.get("text", "") for c in code for o in c.outputs
                          if o.output_type == "stream")
     assert "== sweep leader_down" in sweep_text and "± 95% CI" in sweep_text
+
+
+def test_a_cell_that_raises_fails_the_run() -> None:
+    """The check above can fail: a raising cell stops the execution."""
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import ddbsim"),
+                                         nbformat.v4.new_code_cell("raise RuntimeError('rotten')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    try:
+        _execute(nb)
+    except CellExecutionError as exc:
+        assert "rotten" in str(exc)
+    else:
+        raise AssertionError("a raising cell did not fail the notebook's run")
