@@ -110,7 +110,8 @@ def _legend_outside(ax: Axes) -> None:
 
 def plot_availability(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> Axes:
     """Write (solid) and read (dashed) availability in % per window, one
-    colour per variant, over the whole traffic (0 to ``duration_s``)."""
+    colour per variant, over the whole traffic (0 to ``duration_s``); the
+    legend gives each line's availability over the whole run."""
     for data in parts:
         if data["availability"] is None:
             raise ValueError("no availability to plot: the run had metrics.enabled off")
@@ -123,8 +124,9 @@ def plot_availability(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None
         for kind, style in (("write", "-"), ("read", "--")):
             pct = [100.0 * w[kind] for w in windows]
             lowest = min(lowest, *pct)
+            overall = data["availability"][kind]
             ax.step(edges, [*pct, pct[-1]], where="post", color=f"C{i}", linestyle=style,
-                    label=f"{variant_name(data)} {kind}")
+                    label=f"{variant_name(data)} {kind} ({100 * overall:.4f}% overall)")
     shade_faults(ax, parts)
     duration = max(d["duration_s"] for d in parts)
     margin = max(100.0 - lowest, 0.01) * 0.12
