@@ -318,3 +318,13 @@ def test_run_refuses_a_bad_plot_path_before_running(tmp_path: Path, name: str, n
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("ddbsim: error: --plot") and needle in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and proc.stdout == ""
+
+
+def test_importing_ddbsim_needs_neither_pandas_nor_pyplot() -> None:
+    code = ("import sys, ddbsim, ddbsim.cli, ddbsim.lab.sweep, ddbsim.lab.frames, ddbsim.lab.plots\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'pandas'"
+            " or m == 'matplotlib.pyplot')\n"
+            "assert not bad, bad\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert proc.returncode == 0, proc.stderr
