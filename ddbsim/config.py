@@ -130,7 +130,8 @@ def _check_types(section: str, obj: Any) -> None:
     one, and store the normalised value (a float field's int as a float, a
     range as a tuple of floats).  Each section's ``__post_init__`` calls this
     first, before its range checks."""
-    for name, kind in _field_kinds(type(obj)).items():
+    cls: type = type(obj)
+    for name, kind in _field_kinds(cls).items():
         value = getattr(obj, name)
         typed = _typed(f"{section}.{name}" if section else name, value, kind)
         if typed is not value:
@@ -530,7 +531,7 @@ class Config:
         """Every valid dotted key, in declaration order."""
         out = []
         for section in fields(Config):
-            for f in fields(section.default_factory()):  # type: ignore[misc]
+            for f in fields(section.default_factory()):  # type: ignore[misc,operator]
                 out.append(f"{section.name}.{f.name}")
         return out
 
@@ -548,7 +549,8 @@ class Config:
             if key not in valid:
                 raise ConfigError(_unknown_key_message(key, valid))
             section_name, field_name = key.split(".", 1)
-            kind = _field_kinds(type(getattr(self, section_name)))[field_name]
+            section_cls: type = type(getattr(self, section_name))
+            kind = _field_kinds(section_cls)[field_name]
             sections.setdefault(section_name, {})[field_name] = _coerce(key, raw, kind)
         replaced = {name: dataclasses.replace(getattr(self, name), **changes)
                     for name, changes in sections.items()}

@@ -418,7 +418,7 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
 
 def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[str, Any]:
     """The result's figure keys (:data:`~ddbsim.lab.result.FIGURE_KEYS`) from the figures."""
-    latency = {}
+    latency: dict[str, Any] = {}
     for group, kinds in (("get", ("get_strong", "get_eventual")), ("put", ("put", "cond_put")),
                          ("delete", ("delete",))):
         h = LatencyHistogram()
@@ -440,7 +440,7 @@ def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[
     partition_errors = sorted(
         ({"partition": pid, "errors": int(e[0]), "first_error_s": _r(e[1]),
           "last_error_s": _r(e[2]), "error_span_s": _r(e[2] - e[1])}
-         for pid, e in f.partition_errors.items()), key=lambda d: d["partition"])
+         for pid, e in f.partition_errors.items()), key=lambda d: str(d["partition"]))
 
     totals = f.totals
     return {

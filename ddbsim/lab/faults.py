@@ -159,14 +159,14 @@ class FaultInjector:
         role = role_of(f.target) if f.action in HOST_ACTIONS else None
         if role is not None:
             undo = f.action in ("power_on", "recover")
-            host = self._resolved.get(f.target) if undo else None
-            if host is None and self._role_host is not None:
-                host = self._role_host(*role)
-            if host is None:
+            host_id = self._resolved.get(f.target) if undo else None
+            if host_id is None and self._role_host is not None:
+                host_id = self._role_host(*role)
+            if host_id is None:
                 self.applied.append(replace(f, t_s=round(now, 6), target=f"{f.target} (none)"))
                 return
-            self._resolved[f.target] = host
-            f = replace(f, target=host)
+            self._resolved[f.target] = host_id
+            f = replace(f, target=host_id)
         if f.action == "power_off":
             for host in topo.resolve(f.target):
                 host.power_off(now)

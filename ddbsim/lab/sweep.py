@@ -66,7 +66,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -475,7 +475,7 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_local(spec: SweepSpec, tasks: Sequence[Task], workers: int) -> Iterator[dict[str, Any]]:
+def _run_local(spec: SweepSpec, tasks: Sequence[Task], workers: int) -> Generator[dict[str, Any], None, None]:
     import concurrent.futures as cf
     import multiprocessing as mp
 
@@ -515,7 +515,7 @@ def _dask_client(address: str) -> Any:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
-def _run_dask(spec: SweepSpec, tasks: Sequence[Task], client: Any) -> Iterator[dict[str, Any]]:
+def _run_dask(spec: SweepSpec, tasks: Sequence[Task], client: Any) -> Generator[dict[str, Any], None, None]:
     import distributed
 
     finished = False

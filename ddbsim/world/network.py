@@ -77,7 +77,8 @@ class Network:
         self._same_az_s = cfg.same_az_latency_s
         self._cross_az_s = cfg.cross_az_latency_s
         self._factors: list[float] = []  # log-normal latency factors, drawn in batches
-        self._deliver_callbacks = [self._deliver]  # shared by every delivery event
+        # shared by every delivery event
+        self._deliver_callbacks: list[Callable[[_Delivery], None]] = [self._deliver]
 
     # -- wiring ----------------------------------------------------------
     def register(self, host: Host, handler: Handler) -> None:
@@ -141,7 +142,7 @@ class Network:
         d.epoch = dst.epoch
         d.src_epoch = src.epoch if after_s else -1
         env = self.env
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), d))  # type: ignore[attr-defined]
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), d))  # type: ignore[attr-defined,misc]
 
     def _deliver(self, d: _Delivery) -> None:
         dst = d.dst
@@ -167,7 +168,8 @@ class Network:
         return True
 
     def cut_hosts(self, a: str, b: str, one_way: bool = False) -> None:
-        self._check_host(a), self._check_host(b)
+        self._check_host(a)
+        self._check_host(b)
         self._cut_hosts.add((a, b))
         if not one_way:
             self._cut_hosts.add((b, a))
@@ -179,7 +181,8 @@ class Network:
         self._cuts_changed()
 
     def cut_azs(self, a: str, b: str, one_way: bool = False) -> None:
-        self._check_az(a), self._check_az(b)
+        self._check_az(a)
+        self._check_az(b)
         if a == b:
             raise ValueError(f"cannot cut {a} from itself")
         self._cut_azs.add((a, b))

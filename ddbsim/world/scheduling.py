@@ -48,7 +48,7 @@ _FIRE = [_fire]
 
 def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` after ``delay`` simulated seconds."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))  # type: ignore[attr-defined]
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))  # type: ignore[attr-defined,misc]
 
 
 

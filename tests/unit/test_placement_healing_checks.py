@@ -170,7 +170,8 @@ def test_healing_fails_for_a_log_replica_older_than_the_bound() -> None:
     assert out["ended"] == 1  # it ended well, only too late
     [problem] = out["problems"]
     assert problem["log_replica_host"] == "az-1/r2/h1"
-    assert problem["problem"] == "log replica lived 289.0s, bound 288.0s (0 leader changes and 0.0s without a leader meanwhile)"
+    assert problem["problem"] == ("log replica lived 289.0s, bound 288.0s (0 leader changes "
+                                  "and 0.0s without a leader meanwhile)")
 
 
 def test_healing_passes_for_a_log_replica_exactly_at_the_bound() -> None:
@@ -203,7 +204,9 @@ def test_healing_ages_an_unfinished_log_replica_to_the_end_of_the_run() -> None:
     still = episode(end=None, storage_at=None, log_at=100.0)
     out = heal([still], end_s=100.0 + BOUND + 1.0)
     assert [p["problem"] for p in out["problems"]] == [
-        "never ended", "log replica lived 289.0s, bound 288.0s (0 leader changes and 0.0s without a leader meanwhile)"]
+        "never ended",
+        "log replica lived 289.0s, bound 288.0s (0 leader changes and 0.0s without a leader "
+        "meanwhile)"]
 
 
 def test_healing_counts_an_open_episode_as_ended_when_its_host_is_in_the_final_whole_group() -> None:

@@ -79,12 +79,13 @@ def check_durability(ledger: WriteLedger, final: dict[str, tuple[bool, Any]]) ->
             best = max((w.complete_s for w in candidates), default=-math.inf)
         else:
             candidates = [w for w in writes if w.value == value and w.status != FAILED]
-            best = max((w.complete_s for w in candidates), default=None)  # type: ignore[arg-type]
-            if best is None:
+            newest_s = max((w.complete_s for w in candidates), default=None)
+            if newest_s is None:
                 lost += max(1, len(acked))  # a phantom value is a violation in itself
                 examples.append({"key": key, "read": value, "problem": "value never written "
                                  "(or written only by a failed request)"})
                 continue
+            best = newest_s
         missing = [w for w in acked if w.invoke_s > best]
         if missing:
             lost += len(missing)

@@ -258,6 +258,7 @@ def _interchangeable(entries: list[_Entry]) -> tuple[list[_Entry], list[int]]:
     for i, e in enumerate(entries):
         if e.mandatory or e.code not in (_WRITE, _COND):
             continue
+        cls: tuple[int, Any, Any]
         if e.value is None:
             cls = (e.code, None, e.expected)
         elif e.value not in read:

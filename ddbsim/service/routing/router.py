@@ -95,7 +95,7 @@ class Router:
         if info is None:
             info = self.routing.partition(p.pid)
         if p.request.kind == GET_EVENTUAL:
-            hosts = info.storage_hosts()
+            hosts: Sequence[str] = info.storage_hosts()
             if p.tried:
                 hosts = [h for h in hosts if h not in p.tried] or hosts
             return self._pick(hosts)

@@ -153,7 +153,7 @@ class StorageNode:
 
     def peers(self) -> list[str]:
         if self._peers is None:
-            hosts = set()
+            hosts: set[str] = set()
             for member in self.members.values():
                 hosts.update(member.state.active_hosts())
             hosts.discard(self.host_id)

@@ -152,9 +152,10 @@ class ReplicaHost(Protocol):
     def heard_at(self, host_id: str) -> float:
         """When a heartbeat from ``host_id`` last arrived (-inf if never)."""
 
-    #: a value that changes whenever an ``acked_at`` time does (the node
-    #: counts the acknowledgements it took in): leases are remembered until then
-    acks_seen: object
+    @property
+    def acks_seen(self) -> object:
+        """A value that changes whenever an ``acked_at`` time does (the node
+        counts the acknowledgements it took in): leases are remembered until then."""
 
     def acked_at(self, host_id: str) -> float:
         """The send time of the newest heartbeat ``host_id`` acknowledged."""
@@ -269,7 +270,8 @@ class Member:
         self.from_lsn = 0
         self.recovery_lsn = 0
         self.supporters: set[str] = set()
-        self._lease_key = None  # the supporters changed
+        self._lease_key: tuple[object, int, tuple[Members, ...]] | None = None  # see lease_until
+        self._lease_until = -math.inf
         self.electing = False
         self.attempt = 0
         self.check_replies: dict[str, tuple[bool, str, bool]] = {}
@@ -593,6 +595,7 @@ class Member:
                 host.reply(src, op, "ok", version=version, applied=ok,
                            value=record.value if record.op == PUT_RECORD else None)
             if record.op == CONFIG:
+                assert record.members is not None  # a config record names its members
                 host.config_committed(self, lsn, record.members)
         host.commit_advanced(self)
         if self.role == LEADER and not self.active and st.commit_lsn >= self.recovery_lsn:
@@ -694,6 +697,7 @@ class Member:
             commit += 1
         for lsn, record, _res in st.commit_to(commit, now):
             if record.op == CONFIG:
+                assert record.members is not None  # a config record names its members
                 self.host.config_committed(self, lsn, record.members)
         if st.commit_lsn >= target:
             self.host.lagging(self, False)
@@ -777,6 +781,7 @@ class Member:
         st = self.state
         for lsn, record, _res in st.commit_to(last, self.host.now):  # known chosen
             if record.op == CONFIG:
+                assert record.members is not None  # a config record names its members
                 self.host.config_committed(self, lsn, record.members)
         self.catchup_until_s = -math.inf
         self._try_commit()
@@ -932,6 +937,7 @@ class Member:
         self.promises[src] = (msg.entries, msg.commit_lsn)
         for lsn, _ballot, record in msg.entries:
             if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:
+                assert record.members is not None  # a config record names its members
                 self._learn_config(lsn, record.members)
         self._check_promises()
 
