@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ddbsim.lab.frames import variant_name
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 #: A fault's starting action -> the action that ends it.
@@ -227,9 +228,10 @@ def plot_healing(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> 
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("partition, lost host")
     ax.grid(True, axis="x", alpha=0.3)
-    handles = [Line2D([], [], color=f"C{i}", linewidth=3, alpha=0.6,
-                      label=f"{variant_name(d)}: lost until ended" if several else "lost until ended")
-               for i, d in enumerate(parts)]
+    handles: list[Artist] = [Line2D([], [], color=f"C{i}", linewidth=3, alpha=0.6,
+                                    label=f"{variant_name(d)}: lost until ended" if several
+                                    else "lost until ended")
+                             for i, d in enumerate(parts)]
     handles += [Line2D([], [], color="black", marker="|", linestyle="none", label="detected"),
                 Line2D([], [], color="0.4", marker="o", linestyle="none", label="log replica"),
                 Line2D([], [], color="0.4", marker="s", linestyle="none", label="storage replica"),
