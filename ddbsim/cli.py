@@ -23,6 +23,7 @@ from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
+from ddbsim.lab.result import Result
 from ddbsim.lab.sweep import SweepError
 
 USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError, SweepError)
@@ -80,6 +81,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. replication.lease_s=3 (repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
+    p.add_argument("--plot", dest="plot_path", metavar="PATH",
+                   help="write the availability figure (every variant, faults shaded); the "
+                        "format follows the suffix: .png, .svg, .pdf")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _traceback_option(p)
 
@@ -180,6 +184,8 @@ def _run(path: str, args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.sets)
     if args.json_path is not None:
         sweep.check_writable(args.json_path, "--json")
+    if args.plot_path:
+        _check_plot_path(args.plot_path)
     scenarios = scenario_mod.load_scenarios(path)
     configs = [s.config(overrides) for s in scenarios]  # every variant's, before running any
     for s, cfg in zip(scenarios, configs, strict=True):  # and its fault schedule
@@ -200,6 +206,8 @@ def _run(path: str, args: argparse.Namespace) -> int:
         raise
     if args.json_path is not None:
         result.to_json(args.json_path)
+    if args.plot_path:
+        _write_plot(result, args.plot_path)
     if not args.quiet:
         print(result.summary(), end="")
     failed = [r for r in (result.variants or [result])
@@ -213,6 +221,30 @@ def _run(path: str, args: argparse.Namespace) -> int:
                   f"ddbsim run {path} --seed {args.seed} {sets}".rstrip(), file=sys.stderr)
         return 1
     return 0
+
+
+def _check_plot_path(path: str) -> None:
+    """``--plot PATH`` can be written, in a format matplotlib knows."""
+    from matplotlib.figure import Figure
+
+    sweep.check_writable(path, "--plot")
+    suffix = Path(path).suffix.lstrip(".").lower()
+    known = Figure().canvas.get_supported_filetypes()
+    if suffix not in known:
+        raise ConfigError(f"--plot {path}: give a file name ending in one of "
+                          f"{', '.join('.' + k for k in sorted(known))}")
+
+
+def _write_plot(result: Result, path: str) -> None:
+    """The availability figure, without pyplot (no display needed)."""
+    from matplotlib.figure import Figure
+
+    if result.data["availability"] is None:
+        print("ddbsim: no figure written: the run had metrics.enabled off", file=sys.stderr)
+        return
+    figure = Figure(figsize=(10.0, 4.0), layout="constrained")
+    result.plot_availability(figure.add_subplot())
+    figure.savefig(path, dpi=120)
 
 
 def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:

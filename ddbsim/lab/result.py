@@ -19,10 +19,17 @@ the run's parts; this module only holds it and its views.
 """
 from __future__ import annotations
 
+import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import ddbsim.lab.frames as frames
+import ddbsim.lab.plots as plots
 from ddbsim.lab.report import summary_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 #: The keys of a result's data that the performance figures produce: None
 #: when ``metrics.enabled`` is off.
@@ -53,46 +60,116 @@ class Result:
                 fh.write(text + "\n")
         return text
 
+    @property
+    def parts(self) -> list[Result]:
+        """Each variant's result, the headline first (it is ``variants[0]``);
+        a result without variants is its only part."""
+        return self.variants or [self]
+
+    def _part_data(self) -> list[dict[str, Any]]:
+        return [r.data for r in self.parts]
+
     def to_records(self) -> list[dict[str, Any]]:
-        """One plain dict per availability window (per variant), for tables;
-        none for a result without figures (``metrics.enabled`` off)."""
-        out = []
-        for r in [self, *self.variants] if self.variants else [self]:
-            for w in (r.data["availability"] or {}).get("windows", []):
-                out.append({"scenario": r.data["scenario"], "variant": r.data["variant"],
-                            "seed": r.data["seed"], **w})
-        return out
+        """One plain dict per availability window and variant, for tables
+        (see :func:`ddbsim.lab.frames.window_records`); none for a result
+        without figures (``metrics.enabled`` off)."""
+        return frames.window_records(self._part_data())
 
-    def to_frame(self) -> Any:
-        """The records as a pandas DataFrame (pandas is an optional extra)."""
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise RuntimeError("to_frame() needs pandas: pip install 'ddbsim[frames]'") from None
-        return pd.DataFrame(self.to_records())
+    def to_frame(self) -> pd.DataFrame:
+        """Availability per window as a pandas DataFrame (pandas is an
+        optional extra): columns ``scenario``, ``variant`` (the scenario's
+        name when it has no variants), ``seed``, ``start_s``, ``end_s``,
+        ``read``, ``write`` (fractions), ``requests``, ``errors``,
+        ``throttled`` and ``by_kind.<kind>`` per request kind."""
+        return frames.windows_frame(self._part_data())
 
-    def plot_availability(self, ax: Any = None) -> Any:
-        """Read and write availability per window (matplotlib)."""
-        import matplotlib.pyplot as plt
+    def failovers_frame(self) -> pd.DataFrame:
+        """One row per leader lost: when, why, and how long until the
+        partition had a leader again (``failover_s``; None if never)."""
+        return frames.list_frame(self._part_data(), "leaders.failovers", frames.FAILOVER_COLUMNS,
+                                 "failovers_frame()")
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(8, 3))
-        for r in [self, *self.variants] if self.variants else [self]:
-            if r.data["availability"] is None:
-                raise ValueError("no availability to plot: the run had metrics.enabled off")
-            ws = r.data["availability"]["windows"]
-            mids = [(w["start_s"] + w["end_s"]) / 2 for w in ws]
-            label = r.data["variant"] or r.data["scenario"]
-            ax.step(mids, [w["write"] for w in ws], where="mid", label=f"{label} write")
-            ax.step(mids, [w["read"] for w in ws], where="mid", label=f"{label} read",
-                    linestyle="--")
-        ax.set_xlabel("simulated time (s)")
-        ax.set_ylabel("availability")
-        ax.legend(fontsize="small")
-        return ax
+    def healing_frame(self) -> pd.DataFrame:
+        """One row per healing episode (a replica lost and replaced)."""
+        return frames.list_frame(self._part_data(), "healing", frames.HEALING_COLUMNS,
+                                 "healing_frame()")
+
+    def partition_errors_frame(self) -> pd.DataFrame:
+        """One row per partition that saw client errors (none with
+        ``metrics.enabled`` off)."""
+        return frames.list_frame(self._part_data(), "partition_errors",
+                                 frames.PARTITION_ERROR_COLUMNS, "partition_errors_frame()")
+
+    def plot_availability(self, ax: Axes | None = None) -> Axes:
+        """Write and read availability in % per window, every variant, the
+        fault windows shaded (see :mod:`ddbsim.lab.plots`)."""
+        return plots.plot_availability(self._part_data(), ax)
+
+    def plot_latency(self, ax: Axes | None = None) -> Axes:
+        """p50, p99 and p99.9 client latency per request kind, every variant."""
+        return plots.plot_latency(self._part_data(), ax)
+
+    def plot_healing(self, ax: Axes | None = None) -> Axes:
+        """The healing episodes on a timeline, the fault windows shaded."""
+        return plots.plot_healing(self._part_data(), ax)
 
     def summary(self) -> str:
-        return summary_text([r.data for r in self.variants or [self]])
+        return summary_text(self._part_data())
+
+    # -- display -----------------------------------------------------------
+    def __repr__(self) -> str:
+        head = self.data
+        parts = []
+        for d in self._part_data():
+            av = d["availability"]
+            figure = "metrics off" if av is None else f"availability {_pct(av['overall'])}"
+            name = f"{d['variant']}: " if self.variants else ""
+            parts.append(f"{name}{figure}, checks {_verdict(d['checks'])}")
+        return (f"<Result {head['scenario']} seed {head['seed']}, {head['duration_s']:g}s: "
+                f"{'; '.join(parts)}>")
+
+    def _repr_html_(self) -> str:
+        """The headline figures of every variant as an HTML table (Jupyter)."""
+        head = self.data
+        rows = []
+        for d in self._part_data():
+            av = d["availability"] or dict.fromkeys(("overall", "read", "write"))
+            req = d["requests"] or dict.fromkeys(("total", "error"))
+            lat = d["latency_ms"] or {"get": {"p99": None}, "put": {"p99": None}}
+            failover = d["leaders"]["failover_s"]["max"]
+            cells = [frames.variant_name(d), _pct(av["overall"]), _pct(av["read"]),
+                     _pct(av["write"]), _count(req["total"]), _count(req["error"]),
+                     _ms(lat["get"]["p99"]), _ms(lat["put"]["p99"]),
+                     str(d["leaders"]["changes"]), "-" if failover is None else f"{failover:.1f}",
+                     str(d["checks"]["durability"]["lost_writes"]), _verdict(d["checks"])]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        header = ("variant", "availability", "read", "write", "requests", "errors",
+                  "get p99 (ms)", "put p99 (ms)", "leader changes", "max failover (s)",
+                  "lost writes", "checks")
+        caption = (f"{head['scenario']}, seed {head['seed']}, {head['duration_s']:g} s of traffic"
+                   + ("" if head["requests"] is not None else " (metrics.enabled off)"))
+        return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.4f}%"
+
+
+def _count(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _verdict(checks: dict[str, Any]) -> str:
+    """``valid``, or the checks that are not (``durability INVALID``, ``liveness unknown``)."""
+    bad = [f"{name} {'INVALID' if c['valid'] is False else 'unknown'}"
+           for name, c in checks.items() if c["valid"] is not True]
+    return ", ".join(bad) or "valid"
 
 
 def _jsonable(obj: Any) -> Any:

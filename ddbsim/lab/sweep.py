@@ -76,12 +76,17 @@ import traceback
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ddbsim.config import ConfigError, parse_assignments
 from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
+from ddbsim.lab.frames import summary_frame as frames_summary
+from ddbsim.lab.frames import sweep_frame
 from ddbsim.lab.scenario import ScenarioError, build, content_hash, load, load_scenarios, resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DASK_HINT = "install the dask extra: pip install 'ddbsim[dask]'"
 
@@ -517,6 +522,29 @@ def load_records(out: Path, name: str, retry_errors: bool = False,
             dropped_errors += 1
         rewrite = rewrite or dropped_errors > 0
     return Loaded(records, rewrite, dropped_partial, dropped_errors, stale)
+
+
+def load_frame(path: str | Path) -> pd.DataFrame:
+    """A sweep's JSON Lines file as a pandas DataFrame, one row per record
+    in file order (the last record of a key; a cut-short last line is
+    skipped): see :func:`ddbsim.lab.frames.sweep_frame` for the columns.
+    pandas is an optional extra (``pip install 'ddbsim[frames]'``)."""
+    out = Path(path)
+    if not out.is_file():
+        raise SweepError(f"no sweep results file {path}")
+    first = next((ln for ln in out.read_text(encoding="utf-8").splitlines() if ln.strip()), None)
+    try:
+        name = json.loads(first)["name"] if first is not None else ""
+    except (json.JSONDecodeError, TypeError, KeyError):
+        raise SweepError(f"{path}:1 is not a sweep record") from None
+    return sweep_frame(load_records(out, name).records.values())
+
+
+def summary_frame(summary: Mapping[str, Any], all_figures: bool = False) -> pd.DataFrame:
+    """A sweep's summary (``Outcome.summary()``) as a DataFrame: per grid
+    point and figure the mean and its 95% interval (see
+    :func:`ddbsim.lab.frames.summary_frame`)."""
+    return frames_summary(summary, all_figures)
 
 
 def _dumps(record: Mapping[str, Any]) -> str:

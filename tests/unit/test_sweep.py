@@ -488,3 +488,97 @@ def test_missing_dask_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
                             "pip install 'ddbsim[dask]'\n")
     assert captured.out == ""
     assert not (tmp_path / "r.jsonl").exists()
+
+
+# ----------------------------------------------------------------------
+# DataFrames (pandas, an optional extra)
+# ----------------------------------------------------------------------
+def _grid_records() -> list[dict[str, Any]]:
+    """Records of two seeds by two grid points, one failed, one errored,
+    one of a scenario with variants."""
+    records = []
+    for seed in (0, 1):
+        for lease in ("2", "3.5"):
+            task = Task(seed, (("replication.lease_s", lease),), (("replication.lease_s", lease),))
+            if (seed, lease) == (1, "3.5"):
+                rec = sweep.error_record("demo.py", "demo", task,
+                                         "Traceback (most recent call last):\n  ...\n"
+                                         "RuntimeError: boom\n", 0.5)
+            else:
+                rec = sweep.record_from_result(Result(_data(overall=0.99 + seed / 100)),
+                                               "demo.py", task)
+                rec["wall_s"] = 0.25
+            if (seed, lease) == (1, "2"):
+                rec.update(status="failed", failed_checks=["durability"])
+                rec["checks"]["durability"] = False
+            records.append(rec)
+    return records
+
+
+def test_load_frame_one_row_per_record(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "results.jsonl"
+    records = _grid_records()
+    # a cut-short last line (a record's beginning) is skipped
+    _write(out, records, tail='{"scenario": "demo.py", "name": "demo", "key": "seed=9", "sta')
+    frame = sweep.load_frame(out)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.key) == [r["key"] for r in records]
+    assert list(frame.status) == ["ok", "ok", "failed", "error"]
+    assert list(frame["replication.lease_s"]) == [2, 3.5, 2, 3.5]  # grid values as numbers
+    assert list(frame.seed) == [0, 0, 1, 1]
+    assert frame["availability.overall"].tolist()[:3] == [0.99, 0.99, 1.0]
+    assert math.isnan(frame["availability.overall"].iloc[3])  # an error has no figures
+    assert list(frame["checks.durability.valid"])[:3] == [True, True, False]
+    assert frame["checks.convergence.valid"].iloc[0] == "unknown"
+    assert list(frame.failed_checks) == ["", "", "durability", ""]
+    assert frame.error.iloc[3] == "RuntimeError: boom" and pd.isna(frame.error.iloc[0])
+    assert list(frame.wall_s) == [0.25, 0.25, 0.25, 0.5]
+    # the mean per grid point is a groupby away
+    means = frame[frame.status != "error"].groupby("replication.lease_s")["availability.overall"]
+    assert means.mean().to_dict() == pytest.approx({2: 0.995, 3.5: 0.99})
+
+
+def test_load_frame_of_variants_prefixes_checks(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    head = Result(_data(variant="one"))
+    head.variants = [head, Result(_data(variant="two", overall=0.5))]
+    rec = sweep.record_from_result(head, "demo.py", Task(3, ()))
+    out = tmp_path / "results.jsonl"
+    _write(out, [rec])
+    frame = sweep.load_frame(out)
+    assert frame["one/availability.overall"].iloc[0] == 0.999
+    assert frame["two/availability.overall"].iloc[0] == 0.5
+    assert frame["two/checks.durability.valid"].tolist() == [True]
+
+
+def test_load_frame_of_a_missing_or_foreign_file(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    with pytest.raises(SweepError, match="no sweep results file"):
+        sweep.load_frame(tmp_path / "nope.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    with pytest.raises(SweepError, match="not a sweep record"):
+        sweep.load_frame(bad)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert sweep.load_frame(empty).empty
+
+
+def test_summary_frame_has_the_intervals() -> None:
+    pd = pytest.importorskip("pandas")
+    summary, _text = _summary()
+    frame = sweep.summary_frame(summary)
+    first = summary["points"][0]
+    rows = frame[frame.point == first["label"]]
+    assert list(rows.figure) == first["headline"]
+    row = rows[rows.figure == "availability.overall"].iloc[0]
+    fig = first["figures"]["availability.overall"]
+    assert row["replication.lease_s"] == 2
+    assert (row["n"], row["mean"], row["ci95"]) == (fig["n"], fig["mean"], fig["ci95"])
+    assert row["low"] == pytest.approx(fig["mean"] - fig["ci95"])
+    assert row["high"] == pytest.approx(fig["mean"] + fig["ci95"])
+    single = frame[(frame.point == "replication.lease_s=3")
+                   & (frame.figure == "availability.overall")].iloc[0]
+    assert single["n"] == 1 and pd.isna(single["ci95"]) and pd.isna(single["low"])
+    assert len(sweep.summary_frame(summary, all_figures=True)) > len(frame)
