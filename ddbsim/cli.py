@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ddbsim.config import Config, ConfigError, format_value, parse_assignments
+from ddbsim import __version__
+from ddbsim.config import ConfigError, format_value, key_docs, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import run_all
@@ -37,13 +38,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ddbsim", description="A DynamoDB-style region, simulated.")
+    p.add_argument("--version", action="version", version=f"ddbsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run a scenario script")
     r.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
     _run_options(r)
     ls = sub.add_parser("list", help="list the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios", help="folder of scenario scripts")
-    sub.add_parser("keys", help="list every config key with its default")
+    sub.add_parser("keys", help="list every config key: default, unit, provenance, meaning",
+                   description="Every config key (for --set) with its default, its unit, its "
+                               "provenance -- [paper §N] the DynamoDB USENIX ATC 2022 paper, "
+                               "[docs] the DynamoDB developer guide, [sdk] the AWS SDKs' standard "
+                               "retry mode, [chosen] no public figure -- and what it means.")
     sw = sub.add_parser("sweep", help="run a scenario over many seeds and a grid of overrides")
     sw.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
     sw.add_argument("--seeds", required=True, metavar="SEEDS",
@@ -68,6 +74,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="root random seed (default 1)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. replication.lease_s=3 (repeatable)")
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter of the scenario's build_scenario, e.g. outage_s=120 "
+                        "(repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -144,7 +153,8 @@ def _run(path: str, args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed must be zero or more, got {args.seed}")
     overrides = parse_assignments(args.sets)
     builder, _doc = scenario_mod.load(path)
-    scenarios = scenario_mod.build(builder)
+    params = scenario_mod.parse_params(builder, args.params, path)
+    scenarios = scenario_mod.build(builder, params)
     for s in scenarios:  # validate every variant's config before running any
         s.config(overrides)
     try:
@@ -152,9 +162,8 @@ def _run(path: str, args: argparse.Namespace) -> int:
     except USER_ERRORS:
         raise
     except Exception:
-        sets = " ".join(f"--set {k}={v}" for k, v in overrides.items())
-        print(f"ddbsim: run failed; reproduce with: ddbsim run {path} --seed {args.seed} {sets}"
-              .rstrip(), file=sys.stderr)
+        print(f"ddbsim: run failed; reproduce with: ddbsim run {path} --seed {args.seed} "
+              f"{_options(args)}".rstrip(), file=sys.stderr)
         raise
     if args.json_path:
         result.to_json(args.json_path)
@@ -163,7 +172,7 @@ def _run(path: str, args: argparse.Namespace) -> int:
     failed = [r for r in (result.variants or [result])
               if any(c["valid"] is False for c in r.data["checks"].values())]
     if failed:
-        sets = " ".join(f"--set {k}={v}" for k, v in overrides.items())
+        sets = _options(args)
         for r in failed:
             bad = [n for n, c in r.data["checks"].items() if c["valid"] is False]
             print(f"ddbsim: check failed ({', '.join(bad)}) in {r.data['scenario']}"
@@ -171,6 +180,11 @@ def _run(path: str, args: argparse.Namespace) -> int:
                   f"ddbsim run {path} --seed {args.seed} {sets}".rstrip(), file=sys.stderr)
         return 1
     return 0
+
+
+def _options(args: argparse.Namespace) -> str:
+    """The ``--param`` and ``--set`` options of a run, as given."""
+    return " ".join([*(f"--param {p}" for p in args.params), *(f"--set {s}" for s in args.sets)])
 
 
 def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
@@ -246,10 +260,14 @@ def _first_doc_line(file: Path) -> str:
 
 
 def _keys() -> int:
-    cfg = Config()
-    for key in Config.keys():
-        section, name = key.split(".", 1)
-        print(f"{key} = {format_value(getattr(getattr(cfg, section), name))}")
+    docs = key_docs()
+    key_w = max(len(d.key) for d in docs)
+    value_w = max(len(format_value(d.default)) for d in docs)
+    unit_w = max(len(d.unit) for d in docs)
+    tag_w = max(len(d.provenance) for d in docs)
+    for d in docs:
+        print(f"{d.key:<{key_w}} = {format_value(d.default):<{value_w}}  {d.unit:<{unit_w}}  "
+              f"{d.provenance:<{tag_w}}  {d.meaning}".rstrip())
     return 0
 
 
