@@ -97,3 +97,11 @@ def test_the_readme_starts_with_the_two_setup_commands() -> None:
     assert lines[0] == "# ddbsim"
     assert lines[1].startswith("`make demo`")
     assert lines[2].startswith("`make test`")
+
+
+def test_the_license_is_an_spdx_string_and_the_backend_supports_it() -> None:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["license"] == "Apache-2.0"  # a table is deprecated in setuptools
+    assert "setuptools>=77" in meta["build-system"]["requires"]  # 77 reads the SPDX form
