@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # [text](target) -- inline Markdown links; images too
@@ -100,8 +102,7 @@ def test_the_readme_starts_with_the_two_setup_commands() -> None:
 
 
 def test_the_license_is_an_spdx_string_and_the_backend_supports_it() -> None:
-    import tomllib
-
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert meta["project"]["license"] == "Apache-2.0"  # a table is deprecated in setuptools
     assert "setuptools>=77" in meta["build-system"]["requires"]  # 77 reads the SPDX form
