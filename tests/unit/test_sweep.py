@@ -450,14 +450,37 @@ def test_summary_text_shows_availability_as_percentages() -> None:
     summary, text = _summary()
     half = summary["points"][0]["figures"]["availability.overall"]["ci95"]
     row = next(ln for ln in text.splitlines() if ln.strip().startswith("availability.overall"))
-    assert "99.5667%" in row and f"± {100 * half:.4f}" in row
+    assert row.split()[:4] == ["availability.overall", "%", "99.5667", "±"]
+    assert f"± {100 * half:.4f}" in row
+    assert "in each figure's unit (an availability's in percentage points)" in text
     assert "status       ok 3  failed 1  error 1  not run 1  (2 already done, 3 run now)" in text
     # n = 1: a mean and no interval
     rows = [ln for ln in text.splitlines() if ln.strip().startswith("availability.overall")]
-    assert "99.5000%" in rows[1] and "±" not in rows[1]
+    assert "99.5000" in rows[1] and "±" not in rows[1]
     assert "more figures: --all-figures" in text
     full = sweep.format_summary(summary, all_figures=True)
     assert "requests.by_kind.put.ok" in full and "requests.by_kind.put.ok" not in text
+
+
+@pytest.mark.parametrize("name, unit", [
+    ("availability.overall", "%"), ("one_az/availability.write", "%"),
+    ("latency_ms.get.p99", "ms"), ("latency_ms.get.count", ""), ("leaders.failover_s.max", "s"),
+    ("leaders.failover_s.count", ""), ("checks.liveness.served_after_heal_s.median", "s"),
+    ("requests.total", ""), ("checks.eventual_reads.staleness.stale_fraction", "fraction"),
+])
+def test_figure_units_come_from_the_name(name: str, unit: str) -> None:
+    assert sweep.figure_unit(name) == unit
+
+
+def test_a_row_shows_mean_interval_min_and_max_to_the_same_decimals() -> None:
+    row = {"n": 5, "mean": 2.0041234, "ci95": 0.0003452, "min": 2.0037, "max": 2.0046}
+    assert sweep._row_cells(row, "s") == ["2.00412", "± 0.00035", "2.00370", "2.00460"]
+    wide = {"n": 5, "mean": 1234.5678, "ci95": 87.6, "min": 1100.0, "max": 1300.25}
+    assert sweep._row_cells(wide, "") == ["1,235", "± 88", "1,100", "1,300"]
+    fraction = {"n": 3, "mean": 0.991234, "ci95": 0.000088, "min": 0.99, "max": 0.9925}
+    assert sweep._row_cells(fraction, "%") == ["99.1234", "± 0.0088", "99.0000", "99.2500"]
+    single = {"n": 1, "mean": 6.25, "ci95": None, "min": 6.25, "max": 6.25}
+    assert sweep._row_cells(single, "ms") == ["6.25", "", "6.25", "6.25"]
 
 
 # ----------------------------------------------------------------------
