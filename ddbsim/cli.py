@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import run_all
 from ddbsim.lab.faults import FaultError
+from ddbsim.lab.scenario import Scenario
 from ddbsim.lab.sweep import SweepError
 
 USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError, SweepError)
@@ -78,7 +80,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="set a parameter of the scenario's build_scenario, e.g. outage_s=120 "
                         "(repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--quiet", action="store_true",
+                   help="print nothing but errors (no summary, no progress bar)")
 
 
 def _sweep_options(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -157,8 +160,10 @@ def _run(path: str, args: argparse.Namespace) -> int:
     scenarios = scenario_mod.build(builder, params)
     for s in scenarios:  # validate every variant's config before running any
         s.config(overrides)
+    show_progress = not args.quiet and sys.stderr.isatty()
     try:
-        result = run_all(scenarios, args.seed, overrides)
+        result = run_all(scenarios, args.seed, overrides,
+                         progress=_RunBar if show_progress else None)
     except USER_ERRORS:
         raise
     except Exception:
@@ -180,6 +185,38 @@ def _run(path: str, args: argparse.Namespace) -> int:
                   f"ddbsim run {path} --seed {args.seed} {sets}".rstrip(), file=sys.stderr)
         return 1
     return 0
+
+
+class _RunBar:
+    """One run's progress on stderr (a terminal): the simulated seconds of
+    traffic done, then the phase after the heal.  It is called between
+    slices of simulated time (``Run.execute``) and changes nothing in the run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        from tqdm import tqdm
+
+        label = scenario.name + (f" [{scenario.variant}]" if scenario.variant else "")
+        self.duration_s = scenario.duration_s
+        self.bar = tqdm(total=self.duration_s, desc=label, file=sys.stderr, leave=False,
+                        dynamic_ncols=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
+                                   "simulated [{elapsed}<{remaining}]{postfix}")
+        self.bar.set_postfix_str("traffic and faults", refresh=False)
+        self.shown_s = 0.0
+
+    def __call__(self, phase: str, now_s: float) -> None:
+        if phase == "traffic":
+            self.bar.update(min(now_s, self.duration_s) - self.bar.n)
+            return
+        if phase == "checks":
+            self.bar.close()
+            return
+        if self.bar.n < self.duration_s:
+            self.bar.n = self.duration_s
+        wall = time.monotonic()
+        if wall - self.shown_s >= 0.2:  # a redraw at most five times a second
+            self.shown_s = wall
+            self.bar.set_postfix_str(f"traffic done; {phase} at {now_s:.0f} s simulated")
 
 
 def _options(args: argparse.Namespace) -> str:
