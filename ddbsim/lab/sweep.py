@@ -487,6 +487,17 @@ def _dask_client(address: str) -> Any:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
+def _dask_timeout() -> str:
+    """How long ``distributed.Client`` waits for a scheduler to answer (its
+    ``distributed.comm.timeouts.connect`` setting)."""
+    try:
+        import dask
+
+        return str(dask.config.get("distributed.comm.timeouts.connect"))
+    except Exception:  # not installed or not set: distributed's default
+        return "30s"
+
+
 def _run_dask(spec: SweepSpec, tasks: Sequence[Task], client: Any) -> Iterator[dict[str, Any]]:
     import distributed
 
@@ -535,13 +546,16 @@ class Outcome:
 
 def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
               dask: str | None = None, retry_errors: bool = False,
-              progress: bool | None = None, notes: TextIO | None = None) -> Outcome:
+              progress: bool | None = None, notes: TextIO | None = None,
+              note_every: int | None = None) -> Outcome:
     """Run the tasks of ``spec`` not yet in ``out``, appending their records.
 
     ``progress``: True shows a tqdm bar on stderr, False hides it, None shows
     it only when stderr is a terminal.  ``notes`` receives one-line notes
-    (what is being resumed).  KeyboardInterrupt stops the sweep cleanly; the
-    outcome says so (``interrupted``).
+    (what is being resumed, what is being waited for) and, when there is no
+    bar and ``progress`` is not False, a line every ``note_every`` finished
+    runs (default: about ten lines in all).  KeyboardInterrupt stops the
+    sweep cleanly; the outcome says so (``interrupted``).
     """
     out = Path(out)
     workers = (os.cpu_count() or 1) if workers is None else workers
@@ -567,6 +581,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
         note(f"dropped a cut-short last line of {out}")
     if loaded.dropped_errors:
         note(f"retrying {loaded.dropped_errors} errored task(s)")
+    if dask is not None and todo:
+        note(f"connecting to the Dask scheduler at {dask} (waiting up to {_dask_timeout()} "
+             "for it to answer)")
     client = _dask_client(dask) if dask is not None and todo else None
     where = f"the Dask cluster at {dask}" if dask else \
         _plural(min(workers, max(1, len(todo))), "local worker")
@@ -589,9 +606,12 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
         rec = records.get(t.key)
         if rec is not None and rec["status"] in bad:
             bad[rec["status"]] += 1
+    show_bar = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(spec.tasks), initial=already, desc=spec.name, unit="run",
-               file=sys.stderr, disable=None if progress is None else not progress,
-               dynamic_ncols=True)
+               file=sys.stderr, disable=not show_bar, dynamic_ncols=True)
+    # Without a bar (in a pipe, a log file), a line every `every` runs instead.
+    every = (note_every or max(1, math.ceil(len(todo) / 10))) \
+        if not show_bar and progress is not False and notes is not None else 0
     stream = _run_dask(spec, todo, client) if client is not None else \
         _run_local(spec, todo, workers)
     try:
@@ -605,6 +625,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
                     bad[rec["status"]] += 1
                 bar.set_postfix_str(f"failed {bad[FAILED]} error {bad[ERROR]}", refresh=False)
                 bar.update(1)
+                if every and (outcome.ran % every == 0 or outcome.ran == len(todo)):
+                    note(f"{already + outcome.ran} of {len(spec.tasks)} runs done "
+                         f"(failed {bad[FAILED]}, error {bad[ERROR]})")
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:

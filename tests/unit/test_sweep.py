@@ -2,6 +2,7 @@
 figures, records, resume files and the summary."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -511,3 +512,51 @@ def test_missing_dask_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
                             "pip install 'ddbsim[dask]'\n")
     assert captured.out == ""
     assert not (tmp_path / "r.jsonl").exists()
+
+
+# ----------------------------------------------------------------------
+# progress without a terminal; what a Dask connection waits for
+# ----------------------------------------------------------------------
+def _fake_spec(seeds: int) -> sweep.SweepSpec:
+    tasks = sweep.expand(list(range(seeds)), {}, {})
+    return sweep.SweepSpec(scenario="scenarios/demo.py", path="/x/demo.py", name="demo",
+                           tasks=tasks, seeds=list(range(seeds)), base={}, grid={})
+
+
+def _fake_runs(spec: sweep.SweepSpec, tasks: Any, workers: Any) -> Any:
+    for t in tasks:
+        rec = sweep.error_record(spec.scenario, spec.name, t, "RuntimeError: x\n")
+        if t.seed % 4:
+            rec.update(status=sweep.OK, error=None)
+        yield rec
+
+
+def test_in_a_pipe_a_sweep_prints_a_line_every_n_runs(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.setattr(sweep, "_run_local", _fake_runs)
+    notes = io.StringIO()
+    assert not sys.stderr.isatty()  # pytest captures it: no bar
+    sweep.run_sweep(_fake_spec(20), tmp_path / "r.jsonl", workers=1, notes=notes)
+    lines = [ln for ln in notes.getvalue().splitlines() if "runs done" in ln]
+    assert lines[0] == "ddbsim: 2 of 20 runs done (failed 0, error 1)"
+    assert lines[-1] == "ddbsim: 20 of 20 runs done (failed 0, error 5)"
+    assert len(lines) == 10
+    quiet = io.StringIO()
+    sweep.run_sweep(_fake_spec(24), tmp_path / "q.jsonl", workers=1, notes=quiet,
+                    progress=False)
+    assert "runs done" not in quiet.getvalue()
+
+
+def test_a_dask_sweep_says_what_it_waits_for(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    def unreachable(address: str) -> Any:
+        raise sweep.SweepError(f"cannot reach the Dask scheduler at {address}: timed out")
+
+    monkeypatch.setattr(sweep, "require_dask", lambda: None)
+    monkeypatch.setattr(sweep, "_dask_client", unreachable)
+    notes = io.StringIO()
+    with pytest.raises(sweep.SweepError, match="cannot reach"):
+        sweep.run_sweep(_fake_spec(2), tmp_path / "r.jsonl", dask="tcp://10.0.0.1:8786",
+                        notes=notes)
+    assert "ddbsim: connecting to the Dask scheduler at tcp://10.0.0.1:8786 (waiting up to " \
+           in notes.getvalue()
