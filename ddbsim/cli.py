@@ -206,13 +206,15 @@ class _RunBar:
 
     def __call__(self, phase: str, now_s: float) -> None:
         if phase == "traffic":
+            if now_s < 10:  # a heavy run crawls through its first seconds: show them finer
+                self.bar.set_postfix_str(f"traffic and faults, at {now_s:.3f} s", refresh=False)
             self.bar.update(min(now_s, self.duration_s) - self.bar.n)
             return
         if phase == "checks":
             self.bar.close()
             return
         if self.bar.n < self.duration_s:
-            self.bar.n = self.duration_s
+            self.bar.update(self.duration_s - self.bar.n)
         wall = time.monotonic()
         if wall - self.shown_s >= 0.2:  # a redraw at most five times a second
             self.shown_s = wall

@@ -207,7 +207,7 @@ class Run:
         if self._progress is None:
             env.run(until=until_s)
             return
-        step = 1.0
+        step = MIN_SLICE_S  # doubled while slices are quick: a heavy run still moves
         while env.now < until_s:
             started = time.perf_counter()
             env.run(until=min(until_s, (math.floor(env.now / step) + 1) * step))
