@@ -14,16 +14,19 @@ import argparse
 import json
 import re
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from ddbsim.config import Config, ConfigError, format_value, parse_assignments
+from ddbsim import __version__
+from ddbsim.config import ConfigError, format_value, key_docs, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.result import Result
+from ddbsim.lab.scenario import Scenario
 from ddbsim.lab.sweep import SweepError
 
 USER_ERRORS = (ConfigError, FaultError, scenario_mod.ScenarioError, SweepError)
@@ -42,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ddbsim", description="A DynamoDB-style region, simulated.")
+    p.add_argument("--version", action="version", version=f"ddbsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run a scenario script")
     r.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
@@ -49,7 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios", help="folder of scenario scripts")
     _traceback_option(ls)
-    _traceback_option(sub.add_parser("keys", help="list every config key with its default"))
+    keys = sub.add_parser("keys", help="list every config key: default, unit, provenance, meaning",
+                          description="Every config key (for --set) with its default, its unit, "
+                                      "its provenance -- [paper §N] the DynamoDB USENIX ATC 2022 "
+                                      "paper, [docs] the DynamoDB developer guide, [sdk] the AWS "
+                                      "SDKs' standard retry mode, [chosen] no public figure -- and "
+                                      "what it means.")
+    _traceback_option(keys)
     sw = sub.add_parser("sweep", help="run a scenario over many seeds and a grid of overrides")
     sw.add_argument("scenario", help="path to a scenario script (or its name in scenarios/)")
     sw.add_argument("--seeds", required=True, metavar="SEEDS",
@@ -80,11 +90,15 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="root random seed (default 1)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. replication.lease_s=3 (repeatable)")
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter of the scenario's build_scenario, e.g. outage_s=120 "
+                        "(repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
     p.add_argument("--plot", dest="plot_path", metavar="PATH",
                    help="write the availability figure (every variant, faults shaded); the "
                         "format follows the suffix: .png, .svg, .pdf")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--quiet", action="store_true",
+                   help="print nothing but errors (no summary, no progress bar)")
     _traceback_option(p)
 
 
@@ -186,7 +200,9 @@ def _run(path: str, args: argparse.Namespace) -> int:
         sweep.check_writable(args.json_path, "--json")
     if args.plot_path:
         _check_plot_path(args.plot_path)
-    scenarios = scenario_mod.load_scenarios(path)
+    builder, _doc = scenario_mod.load(path)
+    params = scenario_mod.parse_params(builder, args.params, path)
+    scenarios = scenario_mod.load_scenarios(path, params)
     configs = [s.config(overrides) for s in scenarios]  # every variant's, before running any
     for s, cfg in zip(scenarios, configs, strict=True):  # and its fault schedule
         try:
@@ -195,14 +211,15 @@ def _run(path: str, args: argparse.Namespace) -> int:
             raise
         except Exception:  # noqa: BLE001 -- not a user's mistake: the run below reports it
             pass
+    show_progress = not args.quiet and sys.stderr.isatty()
     try:
-        result = run_all(scenarios, args.seed, overrides)
+        result = run_all(scenarios, args.seed, overrides,
+                         progress=_RunBar if show_progress else None)
     except USER_ERRORS:
         raise
     except Exception:
-        sets = " ".join(f"--set {k}={v}" for k, v in overrides.items())
-        print(f"ddbsim: run failed; reproduce with: ddbsim run {path} --seed {args.seed} {sets}"
-              .rstrip(), file=sys.stderr)
+        print(f"ddbsim: run failed; reproduce with: ddbsim run {path} --seed {args.seed} "
+              f"{_options(args)}".rstrip(), file=sys.stderr)
         raise
     if args.json_path is not None:
         result.to_json(args.json_path)
@@ -213,7 +230,7 @@ def _run(path: str, args: argparse.Namespace) -> int:
     failed = [r for r in (result.variants or [result])
               if any(c["valid"] is False for c in r.data["checks"].values())]
     if failed:
-        sets = " ".join(f"--set {k}={v}" for k, v in overrides.items())
+        sets = _options(args)
         for r in failed:
             bad = [n for n, c in r.data["checks"].items() if c["valid"] is False]
             print(f"ddbsim: check failed ({', '.join(bad)}) in {r.data['scenario']}"
@@ -245,6 +262,45 @@ def _write_plot(result: Result, path: str) -> None:
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
     result.plot_availability(figure.add_subplot())
     figure.savefig(path, dpi=120)
+
+
+class _RunBar:
+    """One run's progress on stderr (a terminal): the simulated seconds of
+    traffic done, then the phase after the heal.  It is called between
+    slices of simulated time (``Run.execute``) and changes nothing in the run."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        from tqdm import tqdm
+
+        label = scenario.name + (f" [{scenario.variant}]" if scenario.variant else "")
+        self.duration_s = scenario.duration_s
+        self.bar = tqdm(total=self.duration_s, desc=label, file=sys.stderr, leave=False,
+                        dynamic_ncols=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
+                                   "simulated [{elapsed}<{remaining}]{postfix}")
+        self.bar.set_postfix_str("traffic and faults", refresh=False)
+        self.shown_s = 0.0
+
+    def __call__(self, phase: str, now_s: float) -> None:
+        if phase == "traffic":
+            if now_s < 10:  # a heavy run crawls through its first seconds: show them finer
+                self.bar.set_postfix_str(f"traffic and faults, at {now_s:.3f} s", refresh=False)
+            self.bar.update(min(now_s, self.duration_s) - self.bar.n)
+            return
+        if phase == "checks":
+            self.bar.close()
+            return
+        if self.bar.n < self.duration_s:
+            self.bar.update(self.duration_s - self.bar.n)
+        wall = time.monotonic()
+        if wall - self.shown_s >= 0.2:  # a redraw at most five times a second
+            self.shown_s = wall
+            self.bar.set_postfix_str(f"traffic done; {phase} at {now_s:.0f} s simulated")
+
+
+def _options(args: argparse.Namespace) -> str:
+    """The ``--param`` and ``--set`` options of a run, as given."""
+    return " ".join([*(f"--param {p}" for p in args.params), *(f"--set {s}" for s in args.sets)])
 
 
 def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
@@ -343,10 +399,14 @@ def _first_doc_line(file: Path) -> str:
 
 
 def _keys() -> int:
-    cfg = Config()
-    for key in Config.keys():
-        section, name = key.split(".", 1)
-        print(f"{key} = {format_value(getattr(getattr(cfg, section), name))}")
+    docs = key_docs()
+    key_w = max(len(d.key) for d in docs)
+    value_w = max(len(format_value(d.default)) for d in docs)
+    unit_w = max(len(d.unit) for d in docs)
+    tag_w = max(len(d.provenance) for d in docs)
+    for d in docs:
+        print(f"{d.key:<{key_w}} = {format_value(d.default):<{value_w}}  {d.unit:<{unit_w}}  "
+              f"{d.provenance:<{tag_w}}  {d.meaning}".rstrip())
     return 0
 
 

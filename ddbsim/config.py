@@ -27,11 +27,17 @@ in a sweep's ``--grid``, whose values are comma-separated, use ``1:60``).
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import functools
+import inspect
+import io
 import math
 import numbers
+import re
+import textwrap
+import tokenize
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -148,9 +154,9 @@ def format_value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class TopologyConfig:
-    az_count: int = 3  # [paper §3] a region has three AZs
-    racks_per_az: int = 2  # [chosen]
-    hosts_per_rack: int = 3  # [chosen] storage hosts; each is a power domain
+    az_count: int = 3  # [paper §3] availability zones in the region (a region has three)
+    racks_per_az: int = 2  # [chosen] racks of storage hosts per AZ
+    hosts_per_rack: int = 3  # [chosen] storage hosts per rack; each is a power domain
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
 
     def __post_init__(self) -> None:
@@ -166,10 +172,10 @@ class TopologyConfig:
 @dataclass(frozen=True)
 class NetworkConfig:
     # One-way latency is log-normal with this median and shape, by locality.
-    same_host_latency_s: float = 0.00002  # [chosen]
-    same_az_latency_s: float = 0.00025  # [chosen]
-    cross_az_latency_s: float = 0.0008  # [chosen] AZs are "single-digit ms" apart at most
-    latency_sigma: float = 0.25  # [chosen] log-normal shape
+    same_host_latency_s: float = 0.00002  # [chosen] median one-way latency within a host
+    same_az_latency_s: float = 0.00025  # [chosen] median one-way latency within an AZ
+    cross_az_latency_s: float = 0.0008  # [chosen] median one-way latency between AZs ("single-digit ms")
+    latency_sigma: float = 0.25  # [chosen] log-normal shape of one-way latency
     impair_delay_sigma: float = 0.5  # [chosen] log-normal shape of an impaired link's extra delay
 
     def __post_init__(self) -> None:
@@ -183,7 +189,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    service_time_s: float = 0.0003  # [chosen] mean of an exponential, per request
+    service_time_s: float = 0.0003  # [chosen] a storage node's mean time per request (exponential)
     servers_per_node: int = 4  # [chosen] requests a storage node serves at once
     wal_persist_s: float = 0.0005  # [chosen] median time to persist one WAL record
     boot_s: float = 20.0  # [chosen] from power-on to serving, before WAL replay
@@ -202,9 +208,9 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class ReplicationConfig:
-    replicas: int = 3  # [paper §3] three replicas in three AZs
-    write_quorum: int = 2  # [paper §3] two of three
-    heartbeat_interval_s: float = 0.5  # [chosen] coalesced per host pair
+    replicas: int = 3  # [paper §3] replicas per partition, one per AZ
+    write_quorum: int = 2  # [paper §3] replicas that must accept a write (two of three)
+    heartbeat_interval_s: float = 0.5  # [chosen] leader heartbeats, coalesced per host pair
     leader_timeout_s: float = 1.5  # [chosen] silence before a follower suspects the leader
     lease_s: float = 2.0  # [paper §6.2] a new leader waits "a couple of seconds"
     election_timeout_s: float = 0.5  # [chosen] a candidate's wait for promises
@@ -245,10 +251,10 @@ class ReplicationConfig:
 class HealingConfig:
     log_replicas: bool = True  # [paper §5.1] heal with a log replica first
     detection_s: float = 5.0  # [chosen] unhealthy this long before the leader heals
-    unarchived_wal_bytes: float = 300e6  # [paper §5.1] "a few hundred MB"
+    unarchived_wal_bytes: float = 300e6  # [paper §5.1] WAL a log replica copies ("a few hundred MB")
     partition_size_bytes: float = 10e9  # [docs] a partition holds up to ~10 GB
-    log_copy_bytes_per_s: float = 100e6  # [chosen] -> a log replica in ~3 s ("seconds")
-    rebuild_bytes_per_s: float = 40e6  # [chosen] -> a storage replica in ~4 min ("minutes")
+    log_copy_bytes_per_s: float = 100e6  # [chosen] WAL copy to a log replica: one in ~3 s ("seconds")
+    rebuild_bytes_per_s: float = 40e6  # [chosen] B-tree copy to a storage replica: one in ~4 min
     retry_s: float = 10.0  # [chosen] wait before retrying when no host can take a replica
     bootstrap_timeout_s: float = 5.0  # [chosen] a leader's wait for a new replica to confirm its copy
     # [chosen] slack the healing check allows a log replica beyond detection + log copy +
@@ -278,8 +284,8 @@ class HealingConfig:
 
 @dataclass(frozen=True)
 class TableConfig:
-    name: str = "orders"  # [chosen]
-    partitions: int = 16  # [chosen]
+    name: str = "orders"  # [chosen] the table's name
+    partitions: int = 16  # [chosen] partitions of the table, each a replication group
 
     def __post_init__(self) -> None:
         _check_types("table", self)
@@ -290,8 +296,8 @@ class TableConfig:
 
 @dataclass(frozen=True)
 class RouterConfig:
-    service_time_s: float = 0.0001  # [chosen] mean, exponential
-    servers_per_router: int = 8  # [chosen]
+    service_time_s: float = 0.0001  # [chosen] a router's mean time per request (exponential)
+    servers_per_router: int = 8  # [chosen] requests a router serves at once
     request_timeout_s: float = 0.3  # [chosen] router's wait for a storage node
     max_redirects: int = 2  # [chosen] "not the leader" answers followed per request
     suspect_s: float = 30.0  # [chosen] how long a router avoids a storage host that timed out
@@ -306,11 +312,11 @@ class RouterConfig:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    max_attempts: int = 3  # [sdk] standard mode
-    base_backoff_s: float = 0.1  # [sdk] full-jitter exponential back-off base
-    throttled_base_backoff_s: float = 0.5  # [sdk]
-    max_backoff_s: float = 20.0  # [sdk]
-    retry_quota: int = 500  # [sdk] tokens
+    max_attempts: int = 3  # [sdk] attempts per operation, the first included (standard mode)
+    base_backoff_s: float = 0.1  # [sdk] base of the full-jitter exponential back-off
+    throttled_base_backoff_s: float = 0.5  # [sdk] back-off base after a throttled attempt
+    max_backoff_s: float = 20.0  # [sdk] longest back-off between attempts
+    retry_quota: int = 500  # [sdk] a client's retry token bucket
     retry_cost: int = 5  # [sdk] tokens per retry
     timeout_retry_cost: int = 10  # [sdk] tokens per retry after a timeout
     attempt_timeout_s: float = 1.0  # [chosen] client's wait for one attempt
@@ -331,17 +337,17 @@ KEY_DISTRIBUTIONS = ("uniform", "zipf")
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    rate_per_s: float = 100.0  # [chosen] open-loop Poisson, whole region
-    clients_per_az: int = 2  # [chosen]
-    get_strong: float = 0.25  # [chosen] fractions of the operation mix
-    get_eventual: float = 0.25  # [chosen]
-    put: float = 0.40  # [chosen]
-    cond_put: float = 0.05  # [chosen]
-    delete: float = 0.05  # [chosen]
-    key_count: int = 10_000  # [chosen]
-    key_distribution: str = "uniform"  # uniform | zipf
-    zipf_exponent: float = 1.1  # [chosen]
-    item_size_bytes: float = 1000.0  # [chosen] mean, exponential
+    rate_per_s: float = 100.0  # [chosen] client operations, open-loop Poisson, whole region
+    clients_per_az: int = 2  # [chosen] client hosts per AZ sharing the rate
+    get_strong: float = 0.25  # [chosen] share of strongly consistent reads in the mix
+    get_eventual: float = 0.25  # [chosen] share of eventually consistent reads
+    put: float = 0.40  # [chosen] share of puts
+    cond_put: float = 0.05  # [chosen] share of conditional puts
+    delete: float = 0.05  # [chosen] share of deletes
+    key_count: int = 10_000  # [chosen] distinct keys the clients use
+    key_distribution: str = "uniform"  # [chosen] how keys are picked: uniform or zipf
+    zipf_exponent: float = 1.1  # [chosen] skew of the zipf key distribution
+    item_size_bytes: float = 1000.0  # [chosen] mean item size (exponential)
     canary_rate_per_s: float = 1.0  # [chosen] per AZ, strong reads and puts alternately
 
     def __post_init__(self) -> None:
@@ -375,7 +381,7 @@ class MetricsConfig:
     enabled: bool = True
     window_s: float = 300.0  # [paper §6.3] availability per 5-minute window
     alarm_error_rate: float = 0.01  # [chosen] a window above this error rate raises an alarm
-    history: bool = False  # record every client operation (invoke/ok/fail/info)
+    history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
 
     def __post_init__(self) -> None:
         _check_types("metrics", self)
@@ -423,8 +429,8 @@ class NemesisConfig:
 
     # Keep every moment's hard faults (power, cuts, slow hosts) in one AZ:
     # the design promises to survive one AZ's worth of replicas down.
-    bounded: bool = True
-    kinds: str = "all"  # comma-separated subset of NEMESIS_KINDS the swarm draws from
+    bounded: bool = True  # [chosen] at most one AZ's worth of hard faults at a time
+    kinds: str = "all"  # [chosen] the fault kinds the swarm draws from: all, or a comma list
     enable_p: float = 0.5  # [chosen] chance that the swarm enables each kind
     start_s: float = 10.0  # [chosen] quiet warm-up before the first fault
     end_s: float = 150.0  # [chosen] no fault starts after this
@@ -432,14 +438,14 @@ class NemesisConfig:
     # each kind lasts, ``<kind>_s``: uniform between lo and hi, in s.  Host and
     # rack outages straddle the failure-detection time (healing.detection_s,
     # 5 s), so some are healed by a reboot and some by a replacement replica.
-    host_power_s: Range = (1.0, 60.0)  # [chosen]
-    rack_power_s: Range = (2.0, 60.0)  # [chosen]
-    az_power_s: Range = (5.0, 60.0)  # [chosen]
-    router_power_s: Range = (2.0, 60.0)  # [chosen]
-    az_cut_s: Range = (1.0, 40.0)  # [chosen]
-    host_cut_s: Range = (1.0, 40.0)  # [chosen]
-    slow_host_s: Range = (5.0, 60.0)  # [chosen]
-    loss_s: Range = (2.0, 40.0)  # [chosen]
+    host_power_s: Range = (1.0, 60.0)  # [chosen] how long a host power-off lasts
+    rack_power_s: Range = (2.0, 60.0)  # [chosen] how long a rack power-off lasts
+    az_power_s: Range = (5.0, 60.0)  # [chosen] how long an AZ power-off lasts
+    router_power_s: Range = (2.0, 60.0)  # [chosen] how long a router power-off lasts
+    az_cut_s: Range = (1.0, 40.0)  # [chosen] how long an AZ network cut lasts
+    host_cut_s: Range = (1.0, 40.0)  # [chosen] how long a host network cut lasts
+    slow_host_s: Range = (5.0, 60.0)  # [chosen] how long a host stays slow
+    loss_s: Range = (2.0, 40.0)  # [chosen] how long a message-loss fault lasts
     delay_s: Range = (2.0, 40.0)  # [chosen] how long a delay fault lasts (see extra_delay_s)
     mean_gap_s: Range = (15.0, 90.0)  # [chosen] mean time between faults of a kind, log-uniform
     slowdown: Range = (5.0, 200.0)  # [chosen] how many times slower a slow host runs, log-uniform
@@ -609,6 +615,12 @@ def _coerce(key: str, raw: Any, kind: Any) -> Any:
     return text
 
 
+def parse_text(name: str, text: str, kind: type) -> Any:
+    """Command-line text as a value of ``kind`` (int, float, bool or str), as
+    ``--set`` parses it; a ConfigError naming ``name`` if it is not one."""
+    return _coerce(name, text, kind)
+
+
 def _parse_range(text: str) -> tuple[float, float]:
     """``"1,60"``, ``"1:60"``, ``"(1, 60)"`` or ``"[1, 60]"`` -> ``(1.0, 60.0)``;
     ValueError if it is not two numbers."""
@@ -630,4 +642,91 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
             raise ConfigError(f"--set takes key=value, got {item!r}")
         key, value = item.split("=", 1)
         out[key.strip()] = value
+    return out
+
+
+# -- what each key means: for ``ddbsim keys`` -----------------------------
+@dataclass(frozen=True)
+class KeyDoc:
+    """A config key as ``ddbsim keys`` shows it: its default, unit, provenance
+    tag (``[paper §N]``, ``[docs]``, ``[sdk]``, ``[chosen]``) and meaning, the
+    last two read from the comment on (or just above) its field."""
+
+    key: str
+    default: Any
+    unit: str
+    provenance: str
+    meaning: str
+
+
+#: Units of keys whose name has no unit suffix (``-``: a pure number).
+_UNITS: dict[str, str] = {
+    "network.latency_sigma": "-", "network.impair_delay_sigma": "-",
+    "storage.wal_persist_sigma": "-", "replication.catchup_batch": "entries",
+    "client.retry_quota": "tokens", "client.retry_cost": "tokens",
+    "client.timeout_retry_cost": "tokens",
+    "workload.get_strong": "fraction", "workload.get_eventual": "fraction",
+    "workload.put": "fraction", "workload.cond_put": "fraction", "workload.delete": "fraction",
+    "workload.key_count": "keys", "workload.zipf_exponent": "-",
+    "metrics.alarm_error_rate": "fraction", "run.final_read_window": "requests",
+    "nemesis.slowdown": "x slower", "nemesis.loss": "probability",
+}
+#: Unit suffixes of key names, longest first.
+_UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),
+                  ("_records", "records"), ("_s", "s"), ("_p", "probability"))
+_TAG = re.compile(r"^\[(paper §[\d.]+|docs|sdk|chosen)\]\s*")
+
+
+def unit_of(key: str) -> str:
+    """A key's unit: explicit, else from its name's suffix, else from its type
+    (an int is a count; a bool is on/off; a str is text)."""
+    if key in _UNITS:
+        return _UNITS[key]
+    for suffix, unit in _UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            return unit
+    section, name = key.split(".", 1)
+    section_cls: type = type(getattr(Config(), section))
+    kind = _field_kinds(section_cls)[name]
+    return {int: "count", bool: "on/off", str: "text"}.get(kind, "")
+
+
+def _field_comments(cls: type) -> dict[str, tuple[str, str]]:
+    """Each field of a section class -> (its trailing comment, the comment
+    block just above it), from the source; empty when there is no source."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # pragma: no cover - no source (a frozen build)
+        return {}
+    comments = {tok.start[0]: (tok.string.lstrip("#").strip(), tok.line.lstrip().startswith("#"))
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT}
+    out = {}
+    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            trailing = comments.get(node.lineno, ("", False))
+            block: list[str] = []
+            line = node.lineno - 1
+            while line in comments and comments[line][1]:
+                block.insert(0, comments[line][0])
+                line -= 1
+            out[node.target.id] = ("" if trailing[1] else trailing[0], " ".join(block))
+    return out
+
+
+def key_docs() -> list[KeyDoc]:
+    """Every config key, in declaration order, with its default, unit,
+    provenance and meaning."""
+    cfg = Config()
+    out = []
+    for section in fields(Config):
+        obj = getattr(cfg, section.name)
+        comments = _field_comments(type(obj))
+        for f in fields(obj):
+            key = f"{section.name}.{f.name}"
+            trailing, block = comments.get(f.name, ("", ""))
+            tag = _TAG.match(trailing) or _TAG.match(block)
+            meaning = _TAG.sub("", trailing) or _TAG.sub("", block)
+            out.append(KeyDoc(key, getattr(obj, f.name), unit_of(key),
+                              f"[{tag.group(1)}]" if tag else "", meaning))
     return out

@@ -37,6 +37,7 @@ import math
 import numbers
 import os
 import statistics
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Union
 
@@ -65,6 +66,14 @@ from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
+#: ``progress(phase, now_s)``: a run's phase ("traffic", "quiesce", "liveness
+#: probe", "final reads", "settle", "checks") and its simulated time.
+Progress = Callable[[str, float], None]
+#: Wall seconds a progress slice aims at, and the bounds of its simulated length.
+PROGRESS_WALL_S = 0.1
+MIN_SLICE_S = 2.0 ** -10
+MAX_SLICE_S = 64.0
+
 
 class Run:
     def __init__(self, scenario: Scenario, cfg: Config, seed: int,
@@ -72,6 +81,7 @@ class Run:
         self.scenario = scenario
         self.cfg = cfg
         self.seed = seed
+        self._progress: Progress | None = None  # set by execute
         self.world = World(cfg, seed)
         # The figures only with metrics.enabled; the observation always.
         self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
@@ -126,12 +136,15 @@ class Run:
                 return m.me
         return None
 
-    def execute(self) -> Result:
+    def execute(self, progress: Progress | None = None) -> Result:
+        """Run every phase and check; ``progress(phase, now_s)``, if given, is
+        called between slices of simulated time (see :meth:`_advance`)."""
+        self._progress = progress
         env = self.world.env
         duration = self.scenario.duration_s
         for client in self.clients:
             client.start()
-        env.run(until=duration)
+        self._advance(duration, "traffic")
         # Heal everything and stop the traffic.
         for client in self.clients:
             client.stop()
@@ -139,13 +152,16 @@ class Run:
         probe = self._liveness_probe()
         bound = self.cfg.run.liveness_bound_s
         env.run(until=duration + self.cfg.run.quiesce_s)
+        self._report("quiesce")
         while not probe.done() and env.now < duration + bound:
             env.run(until=min(duration + bound, env.now + 1.0))
+            self._report("liveness probe")
         probe.stop()
         final = self._final_reads()
         self._settle_healing(duration)
         # Let the last commit points reach every follower.
         env.run(until=env.now + self.cfg.run.commit_settle_s)
+        self._report("checks")
         healing = self.cfg.healing
         whole = {pid: self._whole_membership(pid) if self._is_whole(pid) else None
                  for pid in self.service.partition_map.pids()}
@@ -180,6 +196,35 @@ class Run:
         return build_result(self, checks, end_s=env.now)
 
     # ------------------------------------------------------------------
+    def _advance(self, until_s: float, phase: str) -> None:
+        """Run the simulation from time 0 to ``until_s``.  With a progress
+        callback, in slices that end on multiples of a power of two of a
+        second, sized so that a slice takes about :data:`PROGRESS_WALL_S` of
+        wall time, reporting after each.  From 0, every slice ends exactly
+        where it says in floating point (its start and end are multiples of
+        2**-10 s), and the last exactly at ``until_s``, as one ``env.run``
+        would.  A slice adds one stop event to SimPy's queue and no draw: the
+        run's events and their order are the same as without slices."""
+        env = self.world.env
+        assert env.now == 0, "slices are exact only from time 0"
+        if self._progress is None:
+            env.run(until=until_s)
+            return
+        step = MIN_SLICE_S  # doubled while slices are quick: a heavy run still moves
+        while env.now < until_s:
+            started = time.perf_counter()
+            env.run(until=min(until_s, (math.floor(env.now / step) + 1) * step))
+            self._report(phase)
+            took = time.perf_counter() - started
+            if took > 2 * PROGRESS_WALL_S and step > MIN_SLICE_S:
+                step /= 2
+            elif took < PROGRESS_WALL_S / 2 and step < MAX_SLICE_S:
+                step *= 2
+
+    def _report(self, phase: str) -> None:
+        if self._progress is not None:
+            self._progress(phase, self.world.env.now)
+
     def _settle_healing(self, healed_s: float) -> None:
         """Run on until every group is whole, within the healing bound."""
         healing = self.cfg.healing
@@ -189,6 +234,7 @@ class Run:
         pids = self.service.partition_map.pids()
         while env.now < until and not all(self._is_whole(pid) for pid in pids):
             env.run(until=min(until, env.now + 1.0))
+            self._report("settle")
 
     def _whole_membership(self, pid: str) -> Members | None:
         """The committed membership of ``pid``'s leader (None without a leader)."""
@@ -237,6 +283,7 @@ class Run:
         deadline = env.now + self.cfg.run.final_read_timeout_s
         while not reader.done() and env.now < deadline:
             env.run(until=min(deadline, env.now + 1.0))
+            self._report("final reads")
         reader.stop()
         return reader.results
 
@@ -384,24 +431,26 @@ def _scenarios(scenario: Any, what: str) -> list[Scenario]:
 
 
 def run(scenario: ScenarioArg, seed: int = 1, overrides: dict[str, Any] | None = None,
-        bugs: tuple[str, ...] = ()) -> Result:
+        bugs: tuple[str, ...] = (), progress: Progress | None = None) -> Result:
     """Run one scenario on one seed.
 
     ``scenario`` is a :class:`Scenario` or the path (str or Path) of a
     scenario script; a script that builds several variants runs them all,
-    as :func:`run_all` does.
+    as :func:`run_all` does.  ``progress(phase, now_s)`` is called between
+    slices of simulated time (it changes nothing in the result).
     """
     seed = _check_seed(seed)
     overrides = _check_overrides(overrides)
     scenarios = _scenarios(scenario, "run")
     if len(scenarios) > 1:
-        return _run_variants(scenarios, seed, overrides, bugs)
-    return _run_one(scenarios[0], seed, overrides, bugs)
+        return _run_variants(scenarios, seed, overrides, bugs,
+                             None if progress is None else lambda _s: progress)
+    return _run_one(scenarios[0], seed, overrides, bugs, progress)
 
 
 def _run_one(scenario: Scenario, seed: int, overrides: dict[str, Any],
-             bugs: tuple[str, ...]) -> Result:
-    result = Run(scenario, scenario.config(overrides), seed, bugs).execute()
+             bugs: tuple[str, ...], progress: Progress | None = None) -> Result:
+    result = Run(scenario, scenario.config(overrides), seed, bugs).execute(progress)
     if scenario.analyse is not None:
         analysis = scenario.analyse(result.data)
         if not isinstance(analysis, dict):
@@ -412,8 +461,10 @@ def _run_one(scenario: Scenario, seed: int, overrides: dict[str, Any],
 
 
 def _run_variants(scenarios: list[Scenario], seed: int, overrides: dict[str, Any],
-                  bugs: tuple[str, ...] = ()) -> Result:
-    results = [_run_one(s, seed, overrides, bugs) for s in scenarios]
+                  bugs: tuple[str, ...] = (),
+                  progress: Callable[[Scenario], Progress | None] | None = None) -> Result:
+    results = [_run_one(s, seed, overrides, bugs, progress(s) if progress else None)
+               for s in scenarios]
     head = results[0]
     if len(results) > 1:
         head.variants = results
@@ -421,12 +472,14 @@ def _run_variants(scenarios: list[Scenario], seed: int, overrides: dict[str, Any
 
 
 def run_all(scenarios: list[Scenario] | ScenarioArg, seed: int = 1,
-            overrides: dict[str, Any] | None = None) -> Result:
+            overrides: dict[str, Any] | None = None,
+            progress: Callable[[Scenario], Progress | None] | None = None) -> Result:
     """Run variants on the same seed; the first is the headline result.
-    ``scenarios``: a list of Scenario, one, or the path of a scenario script."""
+    ``scenarios``: a list of Scenario, one, or the path of a scenario script;
+    ``progress(scenario)`` gives each variant's progress callback (or None)."""
     seed = _check_seed(seed)
     overrides = _check_overrides(overrides)
-    return _run_variants(_scenarios(scenarios, "run_all"), seed, overrides)
+    return _run_variants(_scenarios(scenarios, "run_all"), seed, overrides, progress=progress)
 
 
 def _r(x: float | None, nd: int = 3) -> float | None:

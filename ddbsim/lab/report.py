@@ -6,10 +6,17 @@ can summarise a JSON file read back.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ddbsim.lab.faults import Fault
+from ddbsim.config import Config, format_value
+from ddbsim.lab.faults import UNDO_ACTIONS, Fault
+
+#: How many faults of a fixed schedule the summary lists before "... N more".
+MAX_FAULT_LINES = 12
+#: One letter per check verdict in the comparison's checks column.
+VERDICT_LETTERS = {"valid": "v", "INVALID": "X", "unknown": "?"}
 
 
 def _pct(x: float | None) -> str:
@@ -25,32 +32,124 @@ def _check(c: dict[str, Any]) -> str:
     return "valid" if v is True else ("INVALID" if v is False else "unknown")
 
 
+def overrides_of(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The config keys of a result that differ from the defaults (the
+    scenario's overrides and the command line's ``--set``), by dotted key."""
+    defaults = Config().to_dict()
+    out = {}
+    for section, values in config.items():
+        for name, value in values.items():
+            default = defaults.get(section, {}).get(name)
+            # a range is a tuple in memory and a list in a JSON file read back
+            if _listed(value) != _listed(default):
+                out[f"{section}.{name}"] = value
+    return out
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _setup_lines(d: Mapping[str, Any]) -> list[str]:
+    """What was done: the description, the config overrides, the faults."""
+    lines = []
+    if d.get("description"):
+        lines.append(f"scenario     {d['description']}")
+    changed = overrides_of(d["config"])
+    shown = "  ".join(f"{k}={format_value(tuple(v) if isinstance(v, list) else v)}"
+                      for k, v in changed.items())
+    lines.append(f"overrides    {shown}  (the keys not at their default)" if shown
+                 else "overrides    none (every config key at its default)")
+    faults = [f for f in d["faults"] if f["action"] != "heal_all"]
+    if d.get("nemesis") is None:  # a fixed schedule (a nemesis' is listed with its draw)
+        if not faults:
+            lines.append("faults       none: traffic only")
+        else:
+            lines.append(f"faults       {len(faults)} applied, then everything healed at "
+                         f"{d['duration_s']:.0f}s:")
+            lines += ["  " + Fault(**f).describe() for f in faults[:MAX_FAULT_LINES]]
+            if len(faults) > MAX_FAULT_LINES:
+                lines.append(f"  ... {len(faults) - MAX_FAULT_LINES} more (the result's faults)")
+    return lines
+
+
+def split_failovers(d: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """The times without a leader after each leader lost, in two lists:
+    failovers (a new leader before any fault ended) and waits (a new leader
+    only after a power-on, heal or recovery: the time until the hosts came
+    back, not a failover)."""
+    undo = [f["t_s"] for f in d["faults"] if f["action"] in (*UNDO_ACTIONS, "heal_all")]
+    failovers: list[float] = []
+    waits: list[float] = []
+    for f in d["leaders"]["failovers"]:
+        if f["failover_s"] is None:
+            continue
+        waited = any(f["lost_at_s"] < t <= f["elected_at_s"] for t in undo)
+        (waits if waited else failovers).append(f["failover_s"])
+    return failovers, waits
+
+
+def _leader_line(d: Mapping[str, Any]) -> str:
+    lf = d["leaders"]
+    failovers, waits = split_failovers(d)
+    never = sum(1 for f in lf["failovers"] if f["failover_s"] is None)
+    text = (f"leaders      {lf['changes']} changes, {len(lf['failovers'])} leaders lost; "
+            f"failover (a new leader while the faults lasted) {_stat(failovers)}")
+    if waits:
+        text += (f"; {len(waits)} got a new leader only after a fault ended (the time until the "
+                 f"hosts came back, not a failover) {_stat(waits)}")
+    if never:
+        text += f"; {never} without a leader at the end"
+    return text
+
+
+def _stat(xs: Sequence[float]) -> str:
+    if not xs:
+        return "none"
+    xs = sorted(xs)
+    return f"median {xs[len(xs) // 2]:.1f}s, max {xs[-1]:.1f}s (n={len(xs)})"
+
+
+def _healing_lines(heal: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The healing episodes: how many, how each ended, and how fast the
+    replacements came, saying "none" only of what did not happen."""
+    if not heal:
+        return ["healing      no replica lost: nothing to heal"]
+    n = len(heal)
+    ends = Counter(h["end"] or "still open at the end" for h in heal)
+    log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
+    sto = [h["storage_replica_after_s"] for h in heal
+           if h["storage_replica_after_s"] is not None]
+    deg = [h["degraded_s"] for h in heal if h["degraded_s"] is not None]
+    return [f"healing      {n} replicas lost; ended: "
+            + ", ".join(f"{k} {v}" for k, v in ends.most_common()),
+            f"             log replica placed in {len(log)} of {n}{_after(log, 'detection')}; "
+            f"storage replica in {len(sto)} of {n}{_after(sto, 'detection')}; "
+            f"write quorum short of a replica until a replacement in {len(deg)} of {n}"
+            f"{f', for {_range(deg)}' if deg else ''}"]
+
+
+def _after(xs: list[float], since: str) -> str:
+    return f", {_range(xs)} after {since}" if xs else ""
+
+
 def one(d: Mapping[str, Any]) -> list[str]:
     """The summary of one result's (one variant's) data."""
     title = d["scenario"] + (f" [{d['variant']}]" if d["variant"] else "")
     lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic =="]
+    lines += _setup_lines(d)
     if d["requests"] is None:  # metrics.enabled off
         lines.append("metrics      off (metrics.enabled=false): no requests, availability, latency, "
                      "partition errors, canaries or server counts")
     else:
         lines += _figures(d)
-    lf = d["leaders"]
-    lines.append(f"leaders      {lf['changes']} changes; failover median "
-                 f"{_s(lf['failover_s']['median'])} max {_s(lf['failover_s']['max'])} "
-                 f"over {lf['failover_s']['count']} lost leaders")
+    lines.append(_leader_line(d))
     pe = d["partition_errors"]
     if pe is not None:
         span = max((p["error_span_s"] for p in pe), default=0.0)
         lines.append(f"errors       {len(pe)} of {d['config']['table']['partitions']} partitions "
                      f"saw client errors; longest error span {span:.1f}s")
-    heal = d["healing"]
-    if heal:
-        log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
-        sto = [h["storage_replica_after_s"] for h in heal
-               if h["storage_replica_after_s"] is not None]
-        deg = [h["degraded_s"] for h in heal if h["degraded_s"] is not None]
-        lines.append(f"healing      {len(heal)} replicas lost; log replica {_range(log)} after "
-                     f"detection; storage replica {_range(sto)}; degraded write quorum {_range(deg)}")
+    lines += _healing_lines(d["healing"])
     ck = d["checks"]
     dur = ck["durability"]
     lines.append(f"checks       durability {_check(dur)} ({dur['lost_writes']} lost of "
@@ -110,7 +209,13 @@ def one(d: Mapping[str, Any]) -> list[str]:
         for f in d["faults"]:
             lines.append("  " + Fault(**f).describe())
     if d["alarms"]:
-        lines.append(f"alarms       {len(d['alarms'])} windows above the alarm error rate")
+        threshold = d["config"]["metrics"]["alarm_error_rate"]
+        windows = ", ".join(f"{a['start_s']:.0f}-{a['end_s']:.0f}s ({100 * a['error_rate']:.2f}%)"
+                            for a in d["alarms"][:6])
+        more = f", ... {len(d['alarms']) - 6} more" if len(d["alarms"]) > 6 else ""
+        lines.append(f"alarms       {len(d['alarms'])} of {len(d['availability']['windows'])} "
+                     f"windows had an error rate above {100 * threshold:g}% "
+                     f"(metrics.alarm_error_rate): {windows}{more}")
     if d.get("analysis"):
         lines += analysis_lines(d["analysis"])
     return lines
@@ -122,20 +227,44 @@ def _figures(d: Mapping[str, Any]) -> list[str]:
     av = d["availability"]
     lat = d["latency_ms"]
     lines = [f"requests     total {req['total']:,}  ok {req['ok']:,}  error {req['error']:,}  "
-             f"throttled {req['throttled']:,}",
-             f"availability overall {_pct(av['overall'])}  read {_pct(av['read'])}  "
-             f"write {_pct(av['write'])}"]
-    lines.append("  window          read        write       requests  errors   "
+             f"throttled {req['throttled']:,}"]
+    if req["total"] == 0:
+        return lines + ["availability no requests: nothing to measure",
+                        "latency ms   no requests"]
+    kinds = req.get("by_kind", {})
+    reads = sum(kinds.get(k, {}).get(x, 0) for k in READS for x in ("ok", "error"))
+    writes = sum(kinds.get(k, {}).get(x, 0) for k in WRITES for x in ("ok", "error"))
+    lines.append(f"availability overall {_pct(av['overall'])}  "
+                 f"read {_pct(av['read']) if reads else 'no reads'}  "
+                 f"write {_pct(av['write']) if writes else 'no writes'}")
+    lines.append("  window (s)      read        write       requests  errors   "
                  "strong get  eventual get")
+    blank = False
     for w in av["windows"]:
         bk = w.get("by_kind", {})
-        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  {_pct(w['read']):>10}  "
-                     f"{_pct(w['write']):>10}  {w['requests']:>9,}  {w['errors']:>6,}   "
-                     f"{_pct(bk.get('get_strong', 1.0)):>10}  {_pct(bk.get('get_eventual', 1.0)):>10}")
-    lines.append(f"latency ms   get p50 {lat['get']['p50']:.2f} p99 {lat['get']['p99']:.2f} "
-                 f"p99.9 {lat['get']['p999']:.2f} | put p50 {lat['put']['p50']:.2f} "
-                 f"p99 {lat['put']['p99']:.2f} p99.9 {lat['put']['p999']:.2f}")
+        has_reads = any(k in bk for k in READS)
+        has_writes = any(k in bk for k in WRITES)
+        blank = blank or not (has_reads and has_writes and all(k in bk for k in READS))
+        lines.append(f"  {w['start_s']:6.0f}-{w['end_s']:<6.0f}  "
+                     f"{_pct(w['read']) if has_reads else '-':>10}  "
+                     f"{_pct(w['write']) if has_writes else '-':>10}  {w['requests']:>9,}  "
+                     f"{w['errors']:>6,}   {_pct(bk.get('get_strong')):>10}  "
+                     f"{_pct(bk.get('get_eventual')):>10}")
+    if blank:
+        lines.append("  (-: no requests of that kind in the window)")
+    lines.append(f"latency ms   get {_latency(lat['get'])} | put {_latency(lat['put'])}")
     return lines
+
+
+#: Operation kinds that read, and that write.
+READS = ("get_strong", "get_eventual")
+WRITES = ("put", "cond_put", "delete")
+
+
+def _latency(p: Mapping[str, Any]) -> str:
+    if not p.get("count"):
+        return "no requests"
+    return f"p50 {p['p50']:.2f} p99 {p['p99']:.2f} p99.9 {p['p999']:.2f}"
 
 
 def analysis_lines(analysis: dict[str, Any]) -> list[str]:
@@ -173,18 +302,26 @@ def _range(xs: list[float]) -> str:
 
 
 def comparison(parts: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per variant's data, side by side."""
+    """One line per variant's data, side by side, then a legend."""
     lines = ["", "variant               availability  read        write       lost  "
-             "failover(max)  degraded(max)  checks"]
+             "failover(max)  hosts back(max)  degraded(max)  checks"]
     for d in parts:
         deg = [h["degraded_s"] for h in d["healing"] if h["degraded_s"] is not None]
-        checks = "/".join(_check(c)[0] for c in d["checks"].values())
+        failovers, waits = split_failovers(d)
+        checks = "/".join(VERDICT_LETTERS[_check(c)] for c in d["checks"].values())
         av = d["availability"] or dict.fromkeys(("overall", "read", "write"))  # None: metrics off
         lines.append(f"{d['variant']:<22}{_pct(av['overall']):>12}  "
                      f"{_pct(av['read']):>10}  {_pct(av['write']):>10}"
                      f"  {d['checks']['durability']['lost_writes']:>4}  "
-                     f"{_s(d['leaders']['failover_s']['max']):>13}  {_s(max(deg) if deg else None):>13}"
-                     f"  {checks}")
+                     f"{_s(max(failovers, default=None)):>13}  {_s(max(waits, default=None)):>15}  "
+                     f"{_s(max(deg) if deg else None):>13}  {checks}")
+    lines += ["  lost: acknowledged writes lost; failover: longest time to a new leader while the "
+              "faults lasted;",
+              "  hosts back: longest time without a leader that ended only after a fault ended "
+              "(not a failover);",
+              "  degraded: longest time a write quorum ran short of a replica until a replacement;",
+              f"  checks: {'/'.join(parts[0]['checks'])} "
+              "(v valid, X invalid, ? unknown)"]
     return lines
 
 

@@ -1,10 +1,10 @@
 """The result of a run: the contract that scenarios, tests and plots share.
 
-``Result.to_json()`` writes at least the keys of DESIGN.md §5 (scenario,
-seed, duration_s, config, requests, availability, latency_ms, checks,
-faults, healing) and more: leader changes and failover times, the
-partitions that saw client errors and for how long, canaries per AZ,
-server-side outcomes, alarms.  Nothing in it depends on the wall clock, so
+``Result.to_json()`` writes the keys that docs/results.md describes, each
+figure with its unit: scenario, seed, duration_s, config, requests,
+availability, latency_ms, checks, faults, healing, leader changes and
+failover times, the partitions that saw client errors and for how long,
+canaries per AZ, server-side outcomes, alarms.  Nothing in it depends on the wall clock, so
 the same scenario, config and seed give the same JSON byte for byte.
 
 With ``metrics.enabled`` off the performance figures are not collected, and

@@ -24,6 +24,7 @@ the data alone.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
 import inspect
@@ -31,6 +32,7 @@ import math
 import numbers
 import os
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ddbsim.config import Config, ConfigError
+from ddbsim.config import Config, ConfigError, parse_text
 from ddbsim.lab.faults import Fault, FaultError
 from ddbsim.world.region import World
 
@@ -152,31 +154,75 @@ def load(path: str | os.PathLike[str]) -> tuple[Callable[..., Any], str]:
     return builder, (doc[0] if doc else "")
 
 
-def build(builder: Callable[..., Any]) -> list[Scenario]:
-    built = builder()
+def parameters(builder: Callable[..., Any]) -> dict[str, type]:
+    """The named parameters of a ``build_scenario`` function (not its
+    ``**overrides``), each with its type: from its annotation, else from its
+    default's type (a parameter with neither takes text)."""
+    try:
+        hints = typing.get_type_hints(builder)
+    except Exception:  # an annotation that does not resolve: fall back on defaults
+        hints = {}
+    out: dict[str, type] = {}
+    for name, p in inspect.signature(builder).parameters.items():
+        if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        hint = hints.get(name)
+        if hint not in (int, float, bool, str):
+            default = p.default
+            hint = type(default) if isinstance(default, (int, float, bool, str)) else str
+        out[name] = hint
+    return out
+
+
+def parse_params(builder: Callable[..., Any], items: list[str], path: str) -> dict[str, Any]:
+    """``["count=5", ...]`` (``--param``) -> keyword arguments of ``build_scenario``,
+    each parsed to its parameter's type; a ConfigError for an unknown name or
+    a value of the wrong type."""
+    known = parameters(builder)
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--param takes name=value, got {item!r}")
+        name, text = (part.strip() for part in item.split("=", 1))
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + \
+                f"{Path(path).name} takes: {', '.join(known) or 'no parameters'}"
+            raise ConfigError(f"unknown scenario parameter '{name}'; {hint}")
+        out[name] = parse_text(f"--param {name}", text, known[name])
+    return out
+
+
+def build(builder: Callable[..., Any], params: dict[str, Any] | None = None) -> list[Scenario]:
+    """The scenarios ``builder(**params)`` returns, as a list."""
+    built = builder(**(params or {}))
     scenarios = built if isinstance(built, list) else [built]
     if not scenarios or not all(isinstance(s, Scenario) for s in scenarios):
         raise ScenarioError("build_scenario() must return a Scenario or a list of them")
     return scenarios
 
 
-def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
-    """Load a scenario script and build its scenarios, every mistake a
-    one-line ScenarioError naming the file (the original as its cause): a
-    builder that needs arguments, raises, or returns something else."""
+def load_scenarios(path: str | os.PathLike[str],
+                   params: dict[str, Any] | None = None) -> list[Scenario]:
+    """Load a scenario script and build its scenarios with ``params`` (its
+    ``build_scenario``'s keyword arguments, from :func:`parse_params`), every
+    mistake a one-line ScenarioError naming the file (the original as its
+    cause): a builder that needs arguments not given, raises, or returns
+    something else."""
+    params = params or {}
     builder, _doc = load(path)
     try:
-        params = inspect.signature(builder).parameters.values()
+        signature = inspect.signature(builder).parameters.values()
     except (TypeError, ValueError):
-        params = None
-    if params is not None:
-        needed = [p.name for p in params if p.default is p.empty
+        signature = None
+    if signature is not None:
+        needed = [p.name for p in signature if p.default is p.empty and p.name not in params
                   and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if needed:
             raise ScenarioError(f"{path}: build_scenario() must run with no arguments, but needs "
                                 f"{', '.join(needed)} (give them defaults)")
     try:
-        built = builder()
+        built = builder(**params)
     except (ScenarioError, ConfigError, FaultError) as exc:
         raise ScenarioError(f"{path}: build_scenario(): {exc}") from exc
     except Exception as exc:

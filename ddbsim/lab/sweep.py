@@ -609,6 +609,17 @@ def _dask_client(address: str) -> Any:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
+def _dask_timeout() -> str:
+    """How long ``distributed.Client`` waits for a scheduler to answer (its
+    ``distributed.comm.timeouts.connect`` setting)."""
+    try:
+        import dask
+
+        return str(dask.config.get("distributed.comm.timeouts.connect"))
+    except Exception:  # not installed or not set: distributed's default
+        return "30s"
+
+
 def _run_dask(spec: SweepSpec, tasks: Sequence[Task], client: Any) -> Generator[dict[str, Any], None, None]:
     import distributed
 
@@ -657,13 +668,16 @@ class Outcome:
 
 def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
               dask: str | None = None, retry_errors: bool = False,
-              progress: bool | None = None, notes: TextIO | None = None) -> Outcome:
+              progress: bool | None = None, notes: TextIO | None = None,
+              note_every: int | None = None) -> Outcome:
     """Run the tasks of ``spec`` not yet in ``out``, appending their records.
 
     ``progress``: True shows a tqdm bar on stderr, False hides it, None shows
     it only when stderr is a terminal.  ``notes`` receives one-line notes
-    (what is being resumed).  KeyboardInterrupt stops the sweep cleanly; the
-    outcome says so (``interrupted``).
+    (what is being resumed, what is being waited for) and, when there is no
+    bar and ``progress`` is not False, a line every ``note_every`` finished
+    runs (default: about ten lines in all).  KeyboardInterrupt stops the
+    sweep cleanly; the outcome says so (``interrupted``).
     """
     out = Path(out)
     workers = (os.cpu_count() or 1) if workers is None else workers
@@ -695,6 +709,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
             loaded.stale) else f"a different version of {spec.scenario} (edited since)"
         note(f"{_plural(len(loaded.stale), 'earlier record')} in {out} came from {why}; "
              "kept in the file but not reused: those tasks run again")
+    if dask is not None and todo:
+        note(f"connecting to the Dask scheduler at {dask} (waiting up to {_dask_timeout()} "
+             "for it to answer)")
     client = _dask_client(dask) if dask is not None and todo else None
     where = f"the Dask cluster at {dask}" if dask else \
         _plural(min(workers, max(1, len(todo))), "local worker")
@@ -717,9 +734,12 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
         rec = records.get(t.key)
         if rec is not None and rec["status"] in bad:
             bad[rec["status"]] += 1
+    show_bar = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(spec.tasks), initial=already, desc=spec.name, unit="run",
-               file=sys.stderr, disable=None if progress is None else not progress,
-               dynamic_ncols=True)
+               file=sys.stderr, disable=not show_bar, dynamic_ncols=True)
+    # Without a bar (in a pipe, a log file), a line every `every` runs instead.
+    every = (note_every or max(1, math.ceil(len(todo) / 10))) \
+        if not show_bar and progress is not False and notes is not None else 0
     stream = _run_dask(spec, todo, client) if client is not None else \
         _run_local(spec, todo, workers)
     try:
@@ -735,6 +755,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
                     bad[rec["status"]] += 1
                 bar.set_postfix_str(f"failed {bad[FAILED]} error {bad[ERROR]}", refresh=False)
                 bar.update(1)
+                if every and (outcome.ran % every == 0 or outcome.ran == len(todo)):
+                    note(f"{already + outcome.ran} of {len(spec.tasks)} runs done "
+                         f"(failed {bad[FAILED]}, error {bad[ERROR]})")
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
@@ -862,6 +885,51 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
 
 
+#: Unit suffixes of a figure's name segments, longest first.
+_FIGURE_UNITS = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),
+                 ("_ms", "ms"), ("_s", "s"), ("_fraction", "fraction"))
+
+
+def figure_unit(name: str) -> str:
+    """A figure's unit, from its name: ``%`` for an availability (shown as a
+    percentage), else the unit suffix of its innermost segment that has one
+    (``latency_ms.get.p99`` -> ms, ``leaders.failover_s.max`` -> s); "" for
+    a count or a pure number."""
+    if _is_fraction(name):
+        return "%"
+    last = name.rsplit(".", 1)[-1]
+    if last in ("count", "n") or last.endswith("_count"):
+        return ""
+    for segment in reversed(name.split("/", 1)[-1].split(".")):
+        for suffix, unit in _FIGURE_UNITS:
+            if segment.endswith(suffix):
+                return unit
+    return ""
+
+
+def _decimals(f: Mapping[str, Any]) -> int | None:
+    """Decimals that show a row's interval to two significant digits (at most
+    6), used for its mean, min and max too; None without an interval."""
+    half = f["ci95"]
+    if half is None:
+        return None
+    if half <= 0:
+        return 0 if all(float(f[k]).is_integer() for k in ("mean", "min", "max")) else 4
+    return max(0, min(6, 1 - math.floor(math.log10(half))))
+
+
+def _row_cells(f: Mapping[str, Any], unit: str) -> list[str]:
+    """mean, ± half-width, min and max of one figure, all to the same decimals."""
+    scale = 100.0 if unit == "%" else 1.0
+    places = 4 if unit == "%" else _decimals(f)
+
+    def cell(x: float) -> str:
+        return _fmt(x) if places is None else f"{scale * x:,.{places}f}"
+
+    half = "" if f["ci95"] is None else f"± {cell(f['ci95'])}"
+    return [cell(f["mean"]), half, cell(f["min"]), cell(f["max"])]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -877,7 +945,8 @@ def format_summary(summary: Mapping[str, Any], all_figures: bool = False) -> str
              + f"  ({s['already_done']} already done, {s['ran']} run now)"]
     if s["base"]:
         lines.append("base         " + " ".join(f"--set {_kv(k, v)}" for k, v in s["base"].items()))
-    lines.append(f"intervals    {s['ci']}")
+    lines.append(f"intervals    {s['ci']}; in each figure's unit (an availability's in "
+                 "percentage points)")
     for p in s["points"]:
         lines += ["", f"-- {p['label']}: {p['done']} of {p['tasks']} tasks done, ok {p[OK]}  "
                       f"failed {p[FAILED]}  error {p[ERROR]}"]
@@ -886,19 +955,14 @@ def format_summary(summary: Mapping[str, Any], all_figures: bool = False) -> str
             lines.append("  (no figures: no task of this point finished a run)")
             continue
         width = max(28, *(len(n) for n in names))
-        lines.append(f"  {'figure':<{width}} {'mean':>12} {'± 95% CI':>12} {'min':>12} "
-                     f"{'max':>12} {'n':>5}")
+        lines.append(f"  {'figure':<{width}} {'unit':<8} {'mean':>12} {'± 95% CI':>12} "
+                     f"{'min':>12} {'max':>12} {'n':>5}")
         for n in names:
             f = p["figures"][n]
-            if _is_fraction(n):
-                cells = [f"{100 * f['mean']:.4f}%",
-                         "" if f["ci95"] is None else f"± {100 * f['ci95']:.4f}",
-                         f"{100 * f['min']:.4f}%", f"{100 * f['max']:.4f}%"]
-            else:
-                cells = [_fmt(f["mean"]), "" if f["ci95"] is None else f"± {_fmt(f['ci95'])}",
-                         _fmt(f["min"]), _fmt(f["max"])]
-            lines.append(f"  {n:<{width}} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12} "
-                         f"{cells[3]:>12} {f['n']:>5}")
+            unit = figure_unit(n)
+            cells = _row_cells(f, unit)
+            lines.append(f"  {n:<{width}} {unit:<8} {cells[0]:>12} {cells[1]:>12} "
+                         f"{cells[2]:>12} {cells[3]:>12} {f['n']:>5}")
         if not all_figures and len(p["figures"]) > len(names):
             lines.append(f"  (+{len(p['figures']) - len(names)} more figures: --all-figures)")
     if s["failing"]:

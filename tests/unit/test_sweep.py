@@ -2,6 +2,7 @@
 figures, records, resume files and the summary."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -450,14 +451,37 @@ def test_summary_text_shows_availability_as_percentages() -> None:
     summary, text = _summary()
     half = summary["points"][0]["figures"]["availability.overall"]["ci95"]
     row = next(ln for ln in text.splitlines() if ln.strip().startswith("availability.overall"))
-    assert "99.5667%" in row and f"± {100 * half:.4f}" in row
+    assert row.split()[:4] == ["availability.overall", "%", "99.5667", "±"]
+    assert f"± {100 * half:.4f}" in row
+    assert "in each figure's unit (an availability's in percentage points)" in text
     assert "status       ok 3  failed 1  error 1  not run 1  (2 already done, 3 run now)" in text
     # n = 1: a mean and no interval
     rows = [ln for ln in text.splitlines() if ln.strip().startswith("availability.overall")]
-    assert "99.5000%" in rows[1] and "±" not in rows[1]
+    assert "99.5000" in rows[1] and "±" not in rows[1]
     assert "more figures: --all-figures" in text
     full = sweep.format_summary(summary, all_figures=True)
     assert "requests.by_kind.put.ok" in full and "requests.by_kind.put.ok" not in text
+
+
+@pytest.mark.parametrize("name, unit", [
+    ("availability.overall", "%"), ("one_az/availability.write", "%"),
+    ("latency_ms.get.p99", "ms"), ("latency_ms.get.count", ""), ("leaders.failover_s.max", "s"),
+    ("leaders.failover_s.count", ""), ("checks.liveness.served_after_heal_s.median", "s"),
+    ("requests.total", ""), ("checks.eventual_reads.staleness.stale_fraction", "fraction"),
+])
+def test_figure_units_come_from_the_name(name: str, unit: str) -> None:
+    assert sweep.figure_unit(name) == unit
+
+
+def test_a_row_shows_mean_interval_min_and_max_to_the_same_decimals() -> None:
+    row = {"n": 5, "mean": 2.0041234, "ci95": 0.0003452, "min": 2.0037, "max": 2.0046}
+    assert sweep._row_cells(row, "s") == ["2.00412", "± 0.00035", "2.00370", "2.00460"]
+    wide = {"n": 5, "mean": 1234.5678, "ci95": 87.6, "min": 1100.0, "max": 1300.25}
+    assert sweep._row_cells(wide, "") == ["1,235", "± 88", "1,100", "1,300"]
+    fraction = {"n": 3, "mean": 0.991234, "ci95": 0.000088, "min": 0.99, "max": 0.9925}
+    assert sweep._row_cells(fraction, "%") == ["99.1234", "± 0.0088", "99.0000", "99.2500"]
+    single = {"n": 1, "mean": 6.25, "ci95": None, "min": 6.25, "max": 6.25}
+    assert sweep._row_cells(single, "ms") == ["6.25", "", "6.25", "6.25"]
 
 
 # ----------------------------------------------------------------------
@@ -582,3 +606,51 @@ def test_summary_frame_has_the_intervals() -> None:
                    & (frame.figure == "availability.overall")].iloc[0]
     assert single["n"] == 1 and pd.isna(single["ci95"]) and pd.isna(single["low"])
     assert len(sweep.summary_frame(summary, all_figures=True)) > len(frame)
+
+
+# ----------------------------------------------------------------------
+# progress without a terminal; what a Dask connection waits for
+# ----------------------------------------------------------------------
+def _fake_spec(seeds: int) -> sweep.SweepSpec:
+    tasks = sweep.expand(list(range(seeds)), {}, {})
+    return sweep.SweepSpec(scenario="scenarios/demo.py", path="/x/demo.py", name="demo",
+                           tasks=tasks, seeds=list(range(seeds)), base={}, grid={})
+
+
+def _fake_runs(spec: sweep.SweepSpec, tasks: Any, workers: Any) -> Any:
+    for t in tasks:
+        rec = sweep.error_record(spec.scenario, spec.name, t, "RuntimeError: x\n")
+        if t.seed % 4:
+            rec.update(status=sweep.OK, error=None)
+        yield rec
+
+
+def test_in_a_pipe_a_sweep_prints_a_line_every_n_runs(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.setattr(sweep, "_run_local", _fake_runs)
+    notes = io.StringIO()
+    assert not sys.stderr.isatty()  # pytest captures it: no bar
+    sweep.run_sweep(_fake_spec(20), tmp_path / "r.jsonl", workers=1, notes=notes)
+    lines = [ln for ln in notes.getvalue().splitlines() if "runs done" in ln]
+    assert lines[0] == "ddbsim: 2 of 20 runs done (failed 0, error 1)"
+    assert lines[-1] == "ddbsim: 20 of 20 runs done (failed 0, error 5)"
+    assert len(lines) == 10
+    quiet = io.StringIO()
+    sweep.run_sweep(_fake_spec(24), tmp_path / "q.jsonl", workers=1, notes=quiet,
+                    progress=False)
+    assert "runs done" not in quiet.getvalue()
+
+
+def test_a_dask_sweep_says_what_it_waits_for(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    def unreachable(address: str) -> Any:
+        raise sweep.SweepError(f"cannot reach the Dask scheduler at {address}: timed out")
+
+    monkeypatch.setattr(sweep, "require_dask", lambda: None)
+    monkeypatch.setattr(sweep, "_dask_client", unreachable)
+    notes = io.StringIO()
+    with pytest.raises(sweep.SweepError, match="cannot reach"):
+        sweep.run_sweep(_fake_spec(2), tmp_path / "r.jsonl", dask="tcp://10.0.0.1:8786",
+                        notes=notes)
+    assert "ddbsim: connecting to the Dask scheduler at tcp://10.0.0.1:8786 (waiting up to " \
+           in notes.getvalue()
