@@ -105,6 +105,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 def _sweep_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key for every task (repeatable)")
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter of the scenario's build_scenario for every task "
+                        "(repeatable)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="sweep a config key over these values; several --grid make a "
                         "cartesian product (repeatable)")
@@ -306,7 +309,7 @@ def _options(args: argparse.Namespace) -> str:
 def _sweep(path: str, args: argparse.Namespace, default_out: str | None) -> int:
     if args.workers is not None and args.workers < 1:
         raise SweepError(f"--workers must be 1 or more, got {args.workers}")
-    spec = sweep.prepare(path, args.seeds, args.sets, args.grid)
+    spec = sweep.prepare(path, args.seeds, args.sets, args.grid, args.params)
     if args.dask:
         sweep.require_dask()
     if args.out is not None:

@@ -63,6 +63,7 @@ line of its traceback and its reproduce command.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -83,7 +84,15 @@ from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
 from ddbsim.lab.frames import summary_frame as frames_summary
 from ddbsim.lab.frames import sweep_frame
-from ddbsim.lab.scenario import ScenarioError, build, content_hash, load, load_scenarios, resolve
+from ddbsim.lab.scenario import (
+    ScenarioError,
+    build,
+    content_hash,
+    load,
+    load_scenarios,
+    parse_params,
+    resolve,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -205,9 +214,11 @@ def task_key(seed: int, overrides: Sequence[tuple[str, str]]) -> str:
     return " ".join([f"seed={seed}", *(_kv(k, v) for k, v in overrides)])
 
 
-def reproduce_command(scenario: str, seed: int, overrides: Sequence[tuple[str, str]]) -> str:
+def reproduce_command(scenario: str, seed: int, overrides: Sequence[tuple[str, str]],
+                      params: Sequence[str] = ()) -> str:
     """The ``ddbsim run`` command that reproduces one task."""
     parts = ["ddbsim run", shlex.quote(scenario), f"--seed {seed}"]
+    parts += [f"--param {shlex.quote(p)}" for p in params]
     parts += [f"--set {_kv(k, v)}" for k, v in overrides]
     return " ".join(parts)
 
@@ -223,6 +234,9 @@ class Task:
     seed: int
     overrides: tuple[tuple[str, str], ...]  # base sets and grid values, sorted by key
     grid: tuple[tuple[str, str], ...] = ()  # this grid point's values, in grid order
+    #: ``--param name=value`` items for the scenario's build_scenario, as given
+    #: (the same for every task of a sweep)
+    params: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -233,18 +247,19 @@ class Task:
         return point_label(self.grid)
 
     def reproduce(self, scenario: str) -> str:
-        return reproduce_command(scenario, self.seed, self.overrides)
+        return reproduce_command(scenario, self.seed, self.overrides, self.params)
 
 
 def expand(seeds: Sequence[int], base: Mapping[str, str],
-           grid: Mapping[str, Sequence[str]]) -> list[Task]:
-    """Seeds x grid points, seed by seed; a grid value replaces a base set of the same key."""
+           grid: Mapping[str, Sequence[str]], params: Sequence[str] = ()) -> list[Task]:
+    """Seeds x grid points, seed by seed; a grid value replaces a base set of
+    the same key.  ``params`` (``--param`` items) go with every task."""
     points = grid_points(grid)
     tasks = []
     for seed in seeds:
         for point in points:
             merged = {**base, **dict(point)}
-            tasks.append(Task(seed, tuple(sorted(merged.items())), point))
+            tasks.append(Task(seed, tuple(sorted(merged.items())), point, tuple(params)))
     return tasks
 
 
@@ -271,8 +286,9 @@ def resolve_scenario(scenario: str) -> Path:
 
 
 def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
-            grid: Sequence[str] = ()) -> SweepSpec:
-    """Parse and validate a sweep: the seeds, the overrides, the scenario file,
+            grid: Sequence[str] = (), params: Sequence[str] = ()) -> SweepSpec:
+    """Parse and validate a sweep: the seeds, the overrides, the scenario file
+    and its ``--param`` values (``params``: ``name=value`` items),
     and every grid point's config for every variant (a ConfigError names the
     key and suggests the closest), and its fault schedule on the first seed
     (a fault naming an AZ that does not exist is one error here, not one
@@ -300,7 +316,9 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
         raise SweepError(f"{len(seed_list):,} seeds x {n_points:,} grid points makes more than "
                          f"{MAX_TASKS:,} tasks; sweep fewer at a time")
     path = resolve_scenario(scenario)
-    scenarios = load_scenarios(path)
+    builder, _doc = load(path)
+    param_items = tuple(item.strip() for item in params)
+    scenarios = load_scenarios(path, parse_params(builder, list(param_items), scenario))
     checked: set[tuple[int, Any]] = set()
     for point in grid_points(grid_map):
         overrides = {**base, **dict(point)}
@@ -315,8 +333,17 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
                 checked.add((i, cfg))
                 _check_faults(s, cfg, seed_list[0], point)
     return SweepSpec(scenario=scenario, path=str(path), name=scenarios[0].name,
-                     tasks=expand(seed_list, base, grid_map), seeds=seed_list, base=base,
-                     grid=grid_map, content=content_hash(path))
+                     tasks=expand(seed_list, base, grid_map, param_items), seeds=seed_list,
+                     base=base, grid=grid_map, content=_content(path, param_items))
+
+
+def _content(path: Path, params: Sequence[str]) -> str:
+    """What a record must have been made from to be reused: the scenario
+    file's bytes and, if any, the ``--param`` values."""
+    digest = content_hash(path)
+    if not params:
+        return digest
+    return hashlib.sha256(f"{digest}\n{json.dumps(list(params))}".encode()).hexdigest()
 
 
 def _check_faults(scenario: Any, cfg: Any, seed: int, point: Sequence[tuple[str, str]]) -> None:
@@ -433,7 +460,8 @@ def run_task(path: str, scenario: str, name: str, task: Task) -> dict[str, Any]:
     start = time.perf_counter()  # wall-clock ok
     try:
         builder, _doc = load(path)
-        result = run_all(build(builder), task.seed, dict(task.overrides))
+        params = parse_params(builder, list(task.params), scenario)
+        result = run_all(build(builder, params), task.seed, dict(task.overrides))
         rec = record_from_result(result, scenario, task)
     except Exception:
         rec = error_record(scenario, name, task, traceback.format_exc())
@@ -706,7 +734,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
     if loaded.stale:
         unhashed = sum(1 for r in loaded.stale if "scenario_sha256" not in r)
         why = "an older ddbsim that did not record the file's hash" if unhashed == len(
-            loaded.stale) else f"a different version of {spec.scenario} (edited since)"
+            loaded.stale) else (f"a different version of {spec.scenario} (edited since) or "
+                                "other --param values")
         note(f"{_plural(len(loaded.stale), 'earlier record')} in {out} came from {why}; "
              "kept in the file but not reused: those tasks run again")
     if dask is not None and todo:

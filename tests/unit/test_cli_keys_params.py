@@ -14,6 +14,7 @@ import pytest
 from ddbsim import __version__
 from ddbsim.config import Config, key_docs, unit_of
 from ddbsim.lab import scenario as scenario_mod
+from ddbsim.lab import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +121,32 @@ def test_param_changes_the_run(tmp_path: Path) -> None:
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["duration_s"] == 20.0
     assert data["faults"][0]["t_s"] == 5.0
+
+
+def test_sweep_param_goes_to_every_task_and_its_reproduce_command() -> None:
+    spec = sweep.prepare("scenarios/leader_failover.py", "0:2",
+                         sets=["workload.rate_per_s=20"], params=["fail_at_s=5", "down_s=10"])
+    assert [t.params for t in spec.tasks] == [("fail_at_s=5", "down_s=10")] * 2
+    assert "--param fail_at_s=5 --param down_s=10" in spec.tasks[0].reproduce(spec.scenario)
+    # a results file made with other values is not reused
+    plain = sweep.prepare("scenarios/leader_failover.py", "0:2", sets=["workload.rate_per_s=20"])
+    assert plain.content != spec.content
+    assert plain.content == scenario_mod.content_hash("scenarios/leader_failover.py")
+
+
+def test_sweep_param_runs_the_built_scenario() -> None:
+    spec = sweep.prepare("scenarios/leader_failover.py", "3", sets=["workload.rate_per_s=20"],
+                         params=["fail_at_s=5", "down_s=10", "tail_s=5"])
+    rec = sweep.run_task(spec.path, spec.scenario, spec.name, spec.tasks[0])
+    assert rec["status"] == "ok", rec["error"]
+    assert rec["figures"]["simulated_s"] >= 20.0
+    assert rec["reproduce"].startswith("ddbsim run scenarios/leader_failover.py --seed 3 "
+                                       "--param fail_at_s=5 --param down_s=10 --param tail_s=5")
+
+
+def test_sweep_param_unknown_name_is_one_line(tmp_path: Path) -> None:
+    line = one_line_error(run_module("sweep", "scenarios/az_outage.py", "--seeds", "0:2",
+                                     "--out", str(tmp_path / "o.jsonl"), "--param", "outage=5"),
+                          "'outage'", "outage_s")
+    assert "did you mean" in line
+    assert not (tmp_path / "o.jsonl").exists()
