@@ -54,7 +54,8 @@ def _fault_label(f: Mapping[str, Any]) -> str:
 def fault_windows(parts: Sequence[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
     """The time windows in which a fault was in force, over every variant:
     ``(start_s, end_s, label)``, one per distinct window, the labels of the
-    faults that share it joined (``az-2 off, az-3 off``).  A fault starts
+    faults that share it joined (``az-2 off; az-3 off (only two_azs)``: a fault
+    not in every variant names the variants it was in).  A fault starts
     with ``power_off``, ``cut``, ``slow`` or ``impair`` and ends with its
     undoing action on the same target, with ``heal_all``, or at the end of
     the traffic (``duration_s``).  A role target that resolved to no host
@@ -85,8 +86,8 @@ def fault_windows(parts: Sequence[Mapping[str, Any]]) -> list[tuple[float, float
             if variant_name(data) not in variants:
                 variants.append(variant_name(data))
     every = len({variant_name(d) for d in parts})
-    return [(t0, t1, ", ".join(label if len(variants) == every or every == 1
-                               else f"{label} ({', '.join(variants)})"
+    return [(t0, t1, "; ".join(label if len(variants) == every or every == 1
+                               else f"{label} (only {', '.join(variants)})"
                                for label, variants in labels.items()))
             for (t0, t1), labels in sorted(windows.items())]
 

@@ -177,7 +177,8 @@ def _inside_figure(ax: Any) -> None:
 
 def test_fault_windows_of_both_variants(result: Result) -> None:
     windows = fault_windows([p.data for p in result.variants])
-    assert windows == [(20.0, 80.0, "az-2 off (az)"), (20.0, 100.0, f"{HOST} off (host)")]
+    assert windows == [(20.0, 80.0, "az-2 off (only az)"),
+                       (20.0, 100.0, f"{HOST} off (only host)")]
 
 
 def test_fault_windows_pair_undo_actions_and_end_with_the_traffic() -> None:
