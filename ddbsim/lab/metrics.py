@@ -208,6 +208,11 @@ class Observation(ServiceHooks):
         self._by_replica[(pid, host)] = rec
         if kind == "storage":
             self._end(rec, t_s, STORAGE_REPLICA)
+        elif (pid, host) in self._open:
+            # its host was lost between the copy and the membership change
+            # committing: an episode of its own replaces it in turn
+            self._end(rec, t_s, f"{REPLACEMENT_LOST}: its replica on {host} was lost before "
+                                "it joined (healed in that episode)")
 
     def healing_blocked(self, t_s: float, pid: str, host: str, reason: str) -> None:
         rec = self._open.get((pid, host))

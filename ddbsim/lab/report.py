@@ -116,7 +116,8 @@ def _healing_lines(heal: Sequence[Mapping[str, Any]]) -> list[str]:
     if not heal:
         return ["healing      no replica lost: nothing to heal"]
     n = len(heal)
-    ends = Counter(h["end"] or "still open at the end" for h in heal)
+    # by kind of end: "replacement lost: its replica on HOST ..." counts as one
+    ends = Counter((h["end"] or "still open at the end").split(":")[0] for h in heal)
     log = [h["log_replica_after_s"] for h in heal if h["log_replica_after_s"] is not None]
     sto = [h["storage_replica_after_s"] for h in heal
            if h["storage_replica_after_s"] is not None]
