@@ -12,12 +12,14 @@ kind ``storage`` reaches a replica that is now a storage replica
 """
 from __future__ import annotations
 
+from typing import Any
+
 from fakes import RecordingHooks
 from sortedcontainers import SortedDict
 
 from ddbsim.config import Config
 from ddbsim.service.membership import LOG, STORAGE
-from ddbsim.service.messages import PUT, Bootstrap, ClientRequest, StorageOp
+from ddbsim.service.messages import PUT, Bootstrap, ClientRequest, Prepare, StorageOp
 from ddbsim.service.service import Service
 from ddbsim.service.storage.log import LogRecord
 from ddbsim.service.storage.replica import ALWAYS
@@ -116,3 +118,50 @@ def test_a_storage_copy_does_not_make_a_stale_entry_look_committed() -> None:
     assert st.kind == STORAGE and st.commit_lsn == 1 and st.read("k") == (None, 0)
     committed = st.entries_from(1, st.commit_lsn)
     assert (1, old, LogRecord.put("k", "old", 0)) not in committed
+
+
+def test_a_copy_replacing_another_member_retires_the_old_replica_held_here() -> None:
+    # host_churn seed 1 (p-0000, t = 2278-2433 s): a host replaced while it
+    # was away kept its old replica, which stood for elections; chosen later
+    # as a replacement, the host took the copy as a new replica, and the old
+    # one's timers went on standing beside it -- every stand revoked the
+    # leader's lease, about once a second for minutes.
+    cfg = Config()
+    world = World(cfg, 1)
+    hooks = RecordingHooks()
+    service = Service(world, cfg, hooks)
+    env, hosts = world.env, world.topology.hosts
+    members = service.partition_map.partition(PID).members
+    a, b, c = [h for h, _ in members]
+    leader = service.nodes[a].members[PID]
+    env.run(until=1.0)
+    assert leader.role == "leader"
+    # h: another host of c's AZ, holding a replica from a membership of old
+    h = next(x.id for x in world.topology.of_kind("storage")
+             if x.az == hosts[c].az and x.id != c and PID not in service.nodes[x.id].members)
+    old = tuple((x, k) if x != c else (h, k) for x, k in members)
+    node_h = service.nodes[h]
+    ghost = node_h.add_replica(node_h.new_state(PID, STORAGE, old))
+    # it stood for election in that membership, and stands again
+    ghost.state.promise((leader.ballot[0] + 3, h), ALWAYS)
+    ghost.start_election()
+    prepares: list[Prepare] = []
+    send = world.network.send
+
+    def spy(src: Any, dst: Any, msg: Any, after_s: float = 0.0) -> None:
+        if src.id == h and isinstance(msg, Prepare) and msg.pid == PID:
+            prepares.append(msg)
+        send(src, dst, msg, after_s)
+
+    world.network.send = spy  # type: ignore[method-assign]
+    # the leader's healing copy replacing c arrives at h
+    new = tuple((x, k) if x != c else (h, LOG) for x, k in members)
+    node_h.receive(hosts[a], Bootstrap(
+        PID, leader.ballot, LOG, new, leader.state.commit_lsn, leader.state.commit_lsn,
+        leader.state.entries_from(1, leader.state.commit_lsn), SortedDict(), c))
+    assert node_h.members[PID] is not ghost
+    env.run(until=env.now + 30.0)
+    assert leader.role == "leader"
+    assert [x for x in hooks.named("leader_lost") if x[1] == PID] == []
+    assert ghost.role == "follower" and not ghost.electing
+    assert prepares == []  # the old replica stood for nothing more

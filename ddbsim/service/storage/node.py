@@ -233,6 +233,11 @@ class StorageNode:
                 st.kind = STORAGE
                 st.install(msg.lsn, msg.btree, msg.entries)
         else:
+            if member is not None:
+                # An old replica of the partition (a membership this host was
+                # replaced from while it was away): retire it, or its timers
+                # go on standing for elections beside the new replica.
+                self.retire(msg.pid)
             member = self.add_replica(self.new_state(msg.pid, kind, msg.config, msg.config_lsn))
             st = member.state
             st.install(msg.lsn, msg.btree, msg.entries)

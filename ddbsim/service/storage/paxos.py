@@ -795,6 +795,8 @@ class Member:
         if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member() \
                 or self.me not in st.active_hosts():
             return
+        if not self.host.holds(self):
+            return  # replaced on this host (its timers outlive it): the new replica decides
         if not self.host.ready:
             return
         self.electing = True
@@ -869,6 +871,9 @@ class Member:
 
     def _prepare(self, attempt: int) -> None:
         if attempt != self.attempt or not self.electing:
+            return
+        if not self.host.holds(self):
+            self.electing = False  # replaced on this host while it waited
             return
         st = self.state
         if self.role != FOLLOWER or not st.is_member() or st.promised != self.check_ballot:
@@ -983,7 +988,7 @@ class Member:
             self._become_leader()
 
     def _candidate_timeout(self, attempt: int) -> None:
-        if attempt == self.attempt and self.role == CANDIDATE:
+        if attempt == self.attempt and self.role == CANDIDATE and self.host.holds(self):
             self.role = FOLLOWER
             self._abandon()
 
