@@ -203,9 +203,7 @@ def _run(path: str, args: argparse.Namespace) -> int:
         sweep.check_writable(args.json_path, "--json")
     if args.plot_path:
         _check_plot_path(args.plot_path)
-    builder, _doc = scenario_mod.load(path)
-    params = scenario_mod.parse_params(builder, args.params, path)
-    scenarios = scenario_mod.load_scenarios(path, params)
+    scenarios = scenario_mod.load_scenarios(path, args.params)
     configs = [s.config(overrides) for s in scenarios]  # every variant's, before running any
     for s, cfg in zip(scenarios, configs, strict=True):  # and its fault schedule
         try:

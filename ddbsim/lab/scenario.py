@@ -33,7 +33,7 @@ import numbers
 import os
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -203,14 +203,14 @@ def build(builder: Callable[..., Any], params: dict[str, Any] | None = None) -> 
 
 
 def load_scenarios(path: str | os.PathLike[str],
-                   params: dict[str, Any] | None = None) -> list[Scenario]:
-    """Load a scenario script and build its scenarios with ``params`` (its
-    ``build_scenario``'s keyword arguments, from :func:`parse_params`), every
-    mistake a one-line ScenarioError naming the file (the original as its
-    cause): a builder that needs arguments not given, raises, or returns
-    something else."""
-    params = params or {}
+                   param_items: Sequence[str] = ()) -> list[Scenario]:
+    """Load a scenario script and build its scenarios with ``param_items``
+    (``--param name=value``, parsed by :func:`parse_params`), every mistake a
+    one-line error naming the file (the original as its cause): a parameter
+    it does not take (a ConfigError), a builder that needs arguments not
+    given, raises, or returns something else (a ScenarioError)."""
     builder, _doc = load(path)
+    params = parse_params(builder, list(param_items), str(path))
     try:
         signature = inspect.signature(builder).parameters.values()
     except (TypeError, ValueError):

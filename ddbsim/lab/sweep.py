@@ -316,9 +316,8 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
         raise SweepError(f"{len(seed_list):,} seeds x {n_points:,} grid points makes more than "
                          f"{MAX_TASKS:,} tasks; sweep fewer at a time")
     path = resolve_scenario(scenario)
-    builder, _doc = load(path)
     param_items = tuple(item.strip() for item in params)
-    scenarios = load_scenarios(path, parse_params(builder, list(param_items), scenario))
+    scenarios = load_scenarios(path, param_items)
     checked: set[tuple[int, Any]] = set()
     for point in grid_points(grid_map):
         overrides = {**base, **dict(point)}

@@ -244,8 +244,7 @@ class ReplicaState:
         btree = self.btree
         if btree is None:  # a log replica keeps no items
             return True, 0
-        key = record.key
-        assert key is not None  # a put or a delete names its key
+        key: str = record.key  # type: ignore[assignment]  # a put or a delete names its key
         old = btree.get(key)
         value, version = old if old is not None else (None, 0)
         if op == PUT:
