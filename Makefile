@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ddbsim run scenarios/az_outage.py --seed 1
 
+# Tests run on every core; a file's tests stay on one worker, so its module
+# fixtures are built once.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 test-all: $(STAMP)
-	$(BIN)/pytest -q -m ''
+	$(BIN)/pytest -q -m '' -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
