@@ -36,12 +36,12 @@ depend on its cause beyond the means above.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ddbsim.config import YEAR_S, NinesConfig
 from ddbsim.lab.nines.fleet import Fleet
-from ddbsim.world.streams import Streams
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,11 @@ class Outages:
 CAUSES = ("host", "burst", "rack", "az", "disk")
 
 
-def draw_outages(fleet: Fleet, cfg: NinesConfig, streams: Streams,
+class StreamSource(Protocol):
+    def stream(self, name: str) -> np.random.Generator: ...
+
+
+def draw_outages(fleet: Fleet, cfg: NinesConfig, streams: StreamSource,
                  horizon_s: float | None = None) -> Outages:
     """Every host outage of one horizon (default ``nines.horizon_s``)."""
     horizon = cfg.horizon_s if horizon_s is None else horizon_s
@@ -128,3 +132,29 @@ def draw_outages(fleet: Fleet, cfg: NinesConfig, streams: Streams,
     order = np.lexsort((host[keep], start[keep]))
     return Outages(start[keep][order], end[keep][order], host[keep][order], lost[keep][order],
                    cause[keep][order])
+
+
+def churn_outages(fleet: Fleet, mtbf_s: float, off_s: float, horizon_s: float,
+                  rng: np.random.Generator) -> Outages:
+    """The host churn of :func:`ddbsim.lab.churn.draw_churn` (every host up
+    for an exponential ``mtbf_s``, then off for an exponential ``off_s``, in
+    turn) as outages: the failure process of the ``host_churn`` scenario and
+    of the Markov model, for the cross-checks."""
+    from ddbsim.lab.churn import draw_churn
+
+    index = {h: i for i, h in enumerate(fleet.host_ids)}
+    faults = draw_churn(fleet.host_ids, mtbf_s, off_s, horizon_s, rng)
+    open_at: dict[int, float] = {}
+    rows: list[tuple[float, float, int]] = []
+    for f in faults:
+        h = index[f.target]
+        if f.action == "power_off":
+            open_at[h] = f.t_s
+        else:
+            rows.append((open_at.pop(h), f.t_s, h))
+    rows += [(t, horizon_s + off_s, h) for h, t in open_at.items()]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    n = len(rows)
+    return Outages(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+                   np.array([r[2] for r in rows], dtype=np.int64), np.zeros(n, dtype=bool),
+                   np.full(n, CAUSES.index("host"), dtype=np.int64))

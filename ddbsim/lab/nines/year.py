@@ -33,7 +33,7 @@ import numpy as np
 
 from ddbsim.config import YEAR_S, Config
 from ddbsim.lab.nines.durations import Durations
-from ddbsim.lab.nines.failures import CAUSES, draw_outages
+from ddbsim.lab.nines.failures import CAUSES, StreamSource, draw_outages
 from ddbsim.lab.nines.fleet import Fleet, build_fleet
 from ddbsim.lab.nines.groups import GroupsOutcome, simulate_groups
 from ddbsim.world.streams import Streams
@@ -47,16 +47,36 @@ def _fleet(cfg: Config) -> Fleet:
     return build_fleet(cfg)
 
 
-def fleet_of(cfg: Config, streams: Streams) -> Fleet:
+def fleet_of(cfg: Config, streams: StreamSource) -> Fleet:
     """The fleet of ``cfg`` (cached when its placement draws nothing)."""
     if cfg.nines.placement == "random":
         return build_fleet(cfg, streams.stream("nines/placement"))
-    return _fleet(cfg)
+    return _fleet(_fleet_key(cfg))
 
 
-def region_year(cfg: Config, seed: int, durations: Durations) -> dict[str, Any]:
-    """Figures of one region-year (a plain, JSON-ready dict)."""
-    streams = Streams(seed)
+def _fleet_key(cfg: Config) -> Config:
+    """``cfg`` with only what the fleet depends on (a cache key)."""
+    return Config().with_overrides({
+        **{f"topology.{k}": v for k, v in cfg.to_dict()["topology"].items()},
+        "table.partitions": cfg.table.partitions, "replication.replicas": cfg.replication.replicas,
+        "replication.write_quorum": cfg.replication.write_quorum})
+
+
+class _Prefixed:
+    """Streams whose names all start with ``prefix`` (one region-year's)."""
+
+    def __init__(self, streams: Streams, prefix: str) -> None:
+        self._streams, self._prefix = streams, prefix
+
+    def stream(self, name: str) -> np.random.Generator:
+        return self._streams.stream(self._prefix + name)
+
+
+def region_year(cfg: Config, seed: int, durations: Durations,
+                prefix: str = "") -> dict[str, Any]:
+    """Figures of one region-year (a plain, JSON-ready dict); its streams are
+    named ``{prefix}nines/...`` under root seed ``seed``."""
+    streams = _Prefixed(Streams(seed), prefix)
     n = cfg.nines
     fleet = fleet_of(cfg, streams)
     outages = draw_outages(fleet, n, streams)
