@@ -28,9 +28,10 @@ Each is printed with its spread (count, mean, standard deviation, median,
 config it ran and its seed (``nines.calibration_seed``): the same inputs
 give the same figures in any process, so a cached one is exactly what a
 new run would give.  The cache key is a SHA-256 of the calibration run's
-full resolved config, the seed and ddbsim's version: any change to a key
-the detailed run reads recalibrates, a change to the fast model's own
-inputs does not.  The cache is one JSON file per key, in
+full resolved config (seed included) and of the source of the simulator
+that runs it (``world``, ``service``, this module): any change to a key
+the detailed run reads, or to the simulator's code, recalibrates; a change
+to the fast model's own inputs does not.  The cache is one JSON file per key, in
 ``$DDBSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/ddbsim``, else
 ``~/.cache/ddbsim`` (or a directory given); only files named
 ``calibration-<key>.json`` are ever written there (atomically, through a
@@ -38,6 +39,7 @@ temporary file renamed), and nothing is ever deleted.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,7 +50,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ddbsim
 from ddbsim.config import Config
 from ddbsim.lab.churn import churn_plan
 from ddbsim.lab.nines.durations import Durations
@@ -70,7 +71,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "seed": self.seed, "spreads": self.spreads,
-                "durations": self.durations.to_dict(), "version": ddbsim.__version__}
+                "durations": self.durations.to_dict()}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> Calibration:
@@ -92,9 +93,23 @@ def calibration_config(cfg: Config) -> Config:
 def cache_key(cfg: Config) -> str:
     """The SHA-256 of what a calibration of ``cfg`` depends on."""
     cal = calibration_config(cfg)
-    blob = json.dumps({"config": cal.to_dict(), "version": ddbsim.__version__},
-                      sort_keys=True, default=list)
+    blob = json.dumps({"config": cal.to_dict(), "code": _code_hash()}, sort_keys=True,
+                      default=list)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@functools.cache
+def _code_hash() -> str:
+    """SHA-256 of the simulator's source: world/, service/ and this module,
+    file by file in sorted order of their paths."""
+    root = Path(__file__).resolve().parents[2]  # the ddbsim package
+    files = sorted([*root.joinpath("world").rglob("*.py"), *root.joinpath("service").rglob("*.py"),
+                    Path(__file__).resolve()])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -186,7 +201,7 @@ def calibrate(cfg: Config, cache_dir: str | os.PathLike[str] | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".calibration-", suffix=".tmp", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(cal.to_dict(), fh, indent=2, sort_keys=True)
+        json.dump(cal.to_dict(), fh, indent=2)
     os.replace(tmp, path)
     return cal, False
 

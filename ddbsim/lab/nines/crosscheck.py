@@ -28,6 +28,7 @@ half-width of the difference's interval, ``sqrt(h_fast^2 + h_detailed^2)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ddbsim.config import Config
@@ -38,6 +39,7 @@ from ddbsim.lab.nines.fleet import build_fleet
 from ddbsim.lab.nines.groups import simulate_groups
 from ddbsim.lab.nines.stats import mean_interval
 from ddbsim.lab.nines.year import figures
+from ddbsim.lab.result import Result
 from ddbsim.world.streams import Streams
 
 #: The host_churn scenario's traffic: writes only, no retries, 32 partitions.
@@ -119,19 +121,33 @@ def detailed_runs(cfg: Config, seeds: list[int], duration_s: float) -> list[floa
     return out
 
 
-def rows_table(rows: list[dict[str, Any]]) -> list[str]:
-    def iv(f: dict[str, Any]) -> str:
-        if f["lo"] == f["hi"]:
-            return f"{100 * f['mean']:.4f}% (exact)"
-        return (f"{100 * f['mean']:.4f}% [{100 * f['lo']:.4f}, {100 * f['hi']:.4f}] "
-                f"n={f['n']}")
-    lines = [f"  {'cross-check':<62} {'fast model':<38} {'other':<38} result"]
-    for r in rows:
-        lines.append(f"  {r['row']:<62} {iv(r['fast']):<38} "
-                     f"{r['other_name'] + ' ' + iv(r['other']):<38} "
-                     f"{'PASS' if r['pass'] else 'FAIL'}")
-    return lines
+def cross_check_runner(detailed_seeds: int, duration_s: float, replicates: int,
+                       markov_replicates: int) -> Callable[..., Result]:
+    """A scenario runner: both cross-checks on the scenario's config; the
+    detailed runs use seeds ``seed, seed + 1, ...``."""
+    for name, value in (("detailed_seeds", detailed_seeds), ("replicates", replicates),
+                        ("markov_replicates", markov_replicates)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"{name} must be a whole number of 2 or more, got {value!r}")
 
+    def run(scenario: Any, cfg: Config, seed: int) -> Result:
+        from ddbsim.lab.nines.calibrate import durations_for
 
-__all__ = ["CHURN_WORKLOAD", "detailed_runs", "fast_churn", "rows_table", "versus_detailed",
-           "versus_markov"]
+        dur = durations_for(cfg)
+        rows = [versus_markov(cfg, dur, seed, markov_replicates)]
+        detailed = detailed_runs(cfg, list(range(seed, seed + detailed_seeds)), duration_s)
+        rows.append(versus_detailed(cfg, dur, seed, detailed, replicates, duration_s))
+        data: dict[str, Any] = {
+            "scenario": scenario.name, "variant": "", "description": scenario.description,
+            "seed": seed, "model": "nines", "duration_s": duration_s, "config": cfg.to_dict(),
+            "requests": None, "availability": None, "latency_ms": None,
+            "checks": {"cross_check": {"valid": all(r["pass"] for r in rows),
+                                       "rows": [r["row"] for r in rows if not r["pass"]]}},
+            "faults": [], "nemesis": None, "healing": [],
+            "leaders": {"changes": None, "failovers": [], "failover_s": None},
+            "partition_errors": None, "canaries": None, "server": None, "alarms": None,
+            "network": None,
+            "nines": {"cross_check": rows, "durations": dur.to_dict(), "detailed": detailed}}
+        return Result(data)
+
+    return run

@@ -2,15 +2,15 @@
 durability table with 95% intervals, the durations used, the failures seen.
 
 It formats the plain data of :func:`.estimate.nines_data` (the ``--json``
-dict), so a JSON file read back summarises the same.
+dict), so a JSON file read back summarises the same.  It imports nothing
+of ddbsim: ``ddbsim.lab.report`` calls it, with the config keys not at
+their default.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from typing import Any
-
-from ddbsim.lab.report import overrides_of
 
 
 def pct(x: float | None, digits: int = 5) -> str:
@@ -54,15 +54,18 @@ def table_lines(t: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def summary_lines(d: Mapping[str, Any]) -> list[str]:
+def summary_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]:
+    """The summary of a fast-model result; ``changed``: its config keys not
+    at their default."""
     n = d["nines"]
+    if "cross_check" in n:
+        return cross_check_lines(d, changed)
     t, region, dur = n["table"], n["region"] or {}, n["durations"]
     lines = [f"== {d['scenario']}  seed {d['seed']}  {t['region_years']:g} region-years of "
              f"{region.get('hosts', 0):,} hosts and {region.get('partitions', 0):,} partitions "
              f"(fast failure model, no requests) =="]
     if d.get("description"):
         lines.append(f"scenario     {d['description']}")
-    changed = overrides_of(d["config"])
     lines.append("overrides    " + ("  ".join(f"{k}={v}" for k, v in changed.items()) or "none"))
     lines.append(f"durations    ({dur['source']}) failover {dur['failover_s']:.2f}s  detection "
                  f"{dur['detection_s']:.2f}s  log replica join {dur['log_join_s']:.2f}s  rebuild "
@@ -71,7 +74,38 @@ def summary_lines(d: Mapping[str, Any]) -> list[str]:
                  + "  (host outages, all region-years)")
     lines.append("nines and durability, over independent region-years:")
     lines += table_lines(t)
-    if d.get("analysis"):
-        from ddbsim.lab.report import analysis_lines
-        lines += analysis_lines(d["analysis"])
     return lines
+
+
+def cross_check_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]:
+    n = d["nines"]
+    dur = n["durations"]
+    rows = n["cross_check"]
+    lines = [f"== {d['scenario']}  seed {d['seed']}  (fast failure model vs Markov and detailed) =="]
+    if d.get("description"):
+        lines.append(f"scenario     {d['description']}")
+    lines.append("overrides    " + ("  ".join(f"{k}={v}" for k, v in changed.items()) or "none"))
+    lines.append(f"durations    ({dur['source']}) failover {dur['failover_s']:.2f}s  detection "
+                 f"{dur['detection_s']:.2f}s  log replica join {dur['log_join_s']:.2f}s  rebuild "
+                 f"{dur['rebuild_s']:.1f}s  boot {dur['boot_s']:.1f}s")
+    lines.append("write availability, mean [95% interval]:")
+    lines += rows_table(rows)
+    passed = sum(r["pass"] for r in rows)
+    lines.append(f"{passed} of {len(rows)} cross-checks agree within their 95% intervals")
+    return lines
+
+
+def rows_table(rows: list[dict[str, Any]]) -> list[str]:
+    def iv(f: dict[str, Any]) -> str:
+        if f["lo"] == f["hi"]:
+            return f"{100 * f['mean']:.4f}% (exact)"
+        return (f"{100 * f['mean']:.4f}% [{100 * f['lo']:.4f}, {100 * f['hi']:.4f}] "
+                f"n={f['n']}")
+    lines = [f"  {'cross-check':<62} {'fast model':<38} {'other':<38} result"]
+    for r in rows:
+        lines.append(f"  {r['row']:<62} {iv(r['fast']):<38} "
+                     f"{r['other_name'] + ' ' + iv(r['other']):<38} "
+                     f"{'PASS' if r['pass'] else 'FAIL'}")
+    return lines
+
+
