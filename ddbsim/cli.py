@@ -1,4 +1,4 @@
-"""The command line: ``ddbsim run | list | keys | sweep | chaos | selftest``.
+"""The command line: ``ddbsim run | list | keys | sweep | chaos | selftest | calibrate``.
 
 Bad input -- an unknown or mistyped ``--set`` key, an impossible value, a
 missing or broken scenario file, a fault naming a host that does not exist,
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ddbsim import __version__
-from ddbsim.config import ConfigError, format_value, key_docs, parse_assignments
+from ddbsim.config import Config, ConfigError, format_value, key_docs, parse_assignments
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import check_setup, run_all
@@ -78,6 +78,23 @@ def _parser() -> argparse.ArgumentParser:
                     help="local worker processes (default: the number of CPUs)")
     st.add_argument("--json", dest="json_path", metavar="PATH", help="write the report as JSON")
     _traceback_option(st)
+    cal = sub.add_parser("calibrate",
+                         help="measure the fast failure model's outage and repair durations",
+                         description="Run short detailed simulations of the config's protocol "
+                                     "under accelerated host churn and print the durations the "
+                                     "fast failure model (ddbsim.lab.nines) uses -- failover, "
+                                     "detection, log replica join, rebuild, boot -- with their "
+                                     "spread.  Cached by a hash of the config; a changed config "
+                                     "recalibrates.")
+    cal.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config key (repeatable)")
+    cal.add_argument("--cache-dir", metavar="PATH", default=None,
+                     help="the calibration cache (default: $DDBSIM_CACHE_DIR, else "
+                          "$XDG_CACHE_HOME/ddbsim, else ~/.cache/ddbsim)")
+    cal.add_argument("--refresh", action="store_true", help="measure again even if cached")
+    cal.add_argument("--json", dest="json_path", metavar="PATH",
+                     help="write the calibration as JSON")
+    _traceback_option(cal)
     return p
 
 
@@ -172,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args.dir)
         if args.command == "keys":
             return _keys()
+        if args.command == "calibrate":
+            return _calibrate(args)
     except USER_ERRORS as exc:
         return _user_error(exc, args)
     except KeyboardInterrupt:
@@ -397,6 +416,20 @@ def _first_doc_line(file: Path) -> str:
                                          f"{scenario_mod.describe_exception(exc)}") from None
     doc = ast.get_docstring(tree) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from ddbsim.lab.nines.calibrate import calibrate, format_calibration
+
+    cfg = Config().with_overrides(parse_assignments(args.sets))
+    if args.json_path is not None:
+        sweep.check_writable(args.json_path, "--json")
+    cal, cached = calibrate(cfg, args.cache_dir, refresh=args.refresh)
+    if args.json_path is not None:
+        with open(args.json_path, "w", encoding="utf-8") as fh:
+            json.dump({**cal.to_dict(), "cached": cached}, fh, indent=2, sort_keys=True)
+    print(format_calibration(cal, cached), end="")
+    return 0
 
 
 def _keys() -> int:

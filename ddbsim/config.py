@@ -511,6 +511,91 @@ class ChurnConfig:
         _positive("churn", mtbf_s=self.mtbf_s, off_s=self.off_s)
 
 
+#: Seconds in a (Julian) year, the fast failure model's unit of time for rates.
+YEAR_S = 365.25 * 86400.0
+#: How the fast failure model draws its outage and repair durations.
+NINES_DURATIONS = ("calibrated", "derived")
+NINES_DISTRIBUTIONS = ("fixed", "exponential")
+NINES_PLACEMENTS = ("az", "random")
+
+
+@dataclass(frozen=True)
+class NinesConfig:
+    """The fast failure-level model of a region-year (``ddbsim.lab.nines``):
+    component failure rates, the durations it draws, what it measures."""
+
+    # [chosen] the fast model's own horizon: one region-year
+    horizon_s: float = YEAR_S
+    # [Ford et al. OSDI'10] node failures: a node MTTF of ~4.3 months (12 / 4.3 a year)
+    host_failures_per_year: float = 2.79
+    # [chosen] mean time a failed host stays down (Ford et al. OSDI'10: most node
+    # unavailability events are short restarts, under ~15 min)
+    host_off_s: float = 600.0
+    # [Ford et al. OSDI'10] the share of node failures that come in bursts (37%)
+    burst_fraction: float = 0.37
+    burst_window_s: float = 120.0  # [Ford et al. OSDI'10] a burst's failures fall within 2 minutes
+    # [chosen] mean hosts per burst (at least 2; geometric above 1)
+    burst_mean_hosts: float = 8.0
+    # [chosen] share of bursts confined to one rack (Ford et al.: bursts are often
+    # rack-correlated); the others hit hosts anywhere in the region
+    burst_rack_share: float = 0.5
+    # [Ford et al. OSDI'10] rack failures: a rack MTTF of ~10 years
+    rack_failures_per_year: float = 0.1
+    rack_off_s: float = 3600.0  # [chosen] mean time a failed rack stays down
+    # [Schroeder & Gibson FAST'07; Backblaze] disk annual failure rate, 1.5-4%: the
+    # host's data is lost
+    disk_afr: float = 0.02
+    host_replace_s: float = 86400.0  # [chosen] a host whose disk failed returns empty after this
+    # [chosen] AZ-wide power events per region-year (nothing public: a plausible rate)
+    az_events_per_year: float = 0.2
+    az_off_s: float = 3600.0  # [chosen] mean length of an AZ power event
+    # [chosen] age of the newest write the WAL archive holds (until the archiver lands);
+    # writes younger than this exist only on the replicas
+    archive_lag_s: float = 300.0
+    archive: bool = True  # [chosen] a lost B-tree is restored from the archive plus a WAL copy
+    # [chosen] calibrated (measured by short detailed runs, cached) or derived (from
+    # the detailed model's config, no runs)
+    durations: str = "calibrated"
+    # [chosen] outage and repair durations: fixed at their means, or exponential with
+    # those means (the Markov model's assumption; cross-check a)
+    distribution: str = "fixed"
+    placement: str = "az"  # [paper §3] one replica per AZ (az), or any distinct hosts (random)
+    calibration_seed: int = 1  # [chosen] the seed of the detailed calibration runs
+    # [chosen] simulated seconds of each detailed calibration run
+    calibration_duration_s: float = 900.0
+    # [chosen] host MTBF of the calibration runs: accelerated so that a short run
+    # holds many failures
+    calibration_mtbf_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        _check_types("nines", self)
+        _positive("nines", horizon_s=self.horizon_s, host_off_s=self.host_off_s,
+                  burst_window_s=self.burst_window_s, rack_off_s=self.rack_off_s,
+                  host_replace_s=self.host_replace_s, az_off_s=self.az_off_s,
+                  calibration_duration_s=self.calibration_duration_s,
+                  calibration_mtbf_s=self.calibration_mtbf_s)
+        _non_negative("nines", host_failures_per_year=self.host_failures_per_year,
+                      rack_failures_per_year=self.rack_failures_per_year,
+                      disk_afr=self.disk_afr, az_events_per_year=self.az_events_per_year,
+                      archive_lag_s=self.archive_lag_s,
+                      calibration_seed=self.calibration_seed)
+        if not 0 <= self.burst_fraction < 1:
+            raise ConfigError(f"nines.burst_fraction must be at least 0 and below 1, got "
+                              f"{self.burst_fraction}")
+        if not 0 <= self.burst_rack_share <= 1:
+            raise ConfigError(f"nines.burst_rack_share must be between 0 and 1, got "
+                              f"{self.burst_rack_share}")
+        if not self.burst_mean_hosts >= 2:
+            raise ConfigError(f"nines.burst_mean_hosts must be at least 2 (a burst is two or "
+                              f"more failures), got {self.burst_mean_hosts}")
+        for name, choices in (("durations", NINES_DURATIONS),
+                              ("distribution", NINES_DISTRIBUTIONS),
+                              ("placement", NINES_PLACEMENTS)):
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"nines.{name} must be one of {', '.join(choices)}, "
+                                  f"got {getattr(self, name)!r}")
+
+
 @dataclass(frozen=True)
 class Config:
     topology: TopologyConfig = field(default_factory=TopologyConfig)
@@ -526,6 +611,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
     churn: ChurnConfig = field(default_factory=ChurnConfig)
+    nines: NinesConfig = field(default_factory=NinesConfig)
 
     def __post_init__(self) -> None:
         _check_types("", self)
@@ -670,6 +756,10 @@ _UNITS: dict[str, str] = {
     "workload.key_count": "keys", "workload.zipf_exponent": "-",
     "metrics.alarm_error_rate": "fraction", "run.final_read_window": "requests",
     "nemesis.slowdown": "x slower", "nemesis.loss": "probability",
+    "nines.host_failures_per_year": "/year", "nines.rack_failures_per_year": "/year",
+    "nines.az_events_per_year": "/year", "nines.disk_afr": "/year",
+    "nines.burst_fraction": "fraction", "nines.burst_rack_share": "fraction",
+    "nines.burst_mean_hosts": "hosts",
 }
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),

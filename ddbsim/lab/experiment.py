@@ -391,7 +391,8 @@ def check_setup(scenario: Scenario, cfg: Config, seed: int) -> None:
     schedule is drawn from ``seed`` and validated (a FaultError or
     ScenarioError for a fault naming nothing).  Runs nothing, draws nothing
     from any other run's streams."""
-    Run(scenario, cfg, seed)
+    if scenario.runner is None:  # a scenario's own runner checks its own setup
+        Run(scenario, cfg, seed)
 
 
 #: What :func:`run` and :func:`run_all` take as a scenario: a Scenario, or
@@ -450,7 +451,10 @@ def run(scenario: ScenarioArg, seed: int = 1, overrides: dict[str, Any] | None =
 
 def _run_one(scenario: Scenario, seed: int, overrides: dict[str, Any],
              bugs: tuple[str, ...], progress: Progress | None = None) -> Result:
-    result = Run(scenario, scenario.config(overrides), seed, bugs).execute(progress)
+    if scenario.runner is not None:
+        result = scenario.runner(scenario, scenario.config(overrides), seed)
+    else:
+        result = Run(scenario, scenario.config(overrides), seed, bugs).execute(progress)
     if scenario.analyse is not None:
         analysis = scenario.analyse(result.data)
         if not isinstance(analysis, dict):

@@ -136,6 +136,9 @@ def _after(xs: list[float], since: str) -> str:
 
 def one(d: Mapping[str, Any]) -> list[str]:
     """The summary of one result's (one variant's) data."""
+    if d.get("model") == "nines":  # the fast failure model's result
+        from ddbsim.lab.nines.report import summary_lines
+        return summary_lines(d, overrides_of(d["config"]))
     title = d["scenario"] + (f" [{d['variant']}]" if d["variant"] else "")
     lines = [f"== {title}  seed {d['seed']}  {d['duration_s']:.0f}s of traffic =="]
     lines += _setup_lines(d)

@@ -21,6 +21,12 @@ after the run.  So it is in the JSON, its numbers are figures of a sweep
 (``analysis.write_availability.markov``), and the summary prints it, one
 labelled line per top-level key.  It must be deterministic: a function of
 the data alone.
+
+A scenario may also bring **its own runner** instead of the detailed
+simulator: ``runner(scenario, config, seed)`` returns the
+:class:`~ddbsim.lab.result.Result` (the fast failure model of
+:mod:`ddbsim.lab.nines` does this); ``ddbsim run`` and sweeps treat it like
+any other run.
 """
 from __future__ import annotations
 
@@ -47,6 +53,8 @@ from ddbsim.world.region import World
 FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
 #: A scenario's own analysis of its result's data (see the module docstring).
 Analysis = Callable[[dict[str, Any]], dict[str, Any]]
+#: A scenario's own runner, in place of the detailed simulator (the module docstring).
+Runner = Callable[["Scenario", Config, int], Any]
 
 
 class ScenarioError(ValueError):
@@ -63,6 +71,7 @@ class Scenario:
     description: str = ""
     variant: str = ""
     analyse: Analysis | None = None
+    runner: Runner | None = None
 
     def __post_init__(self) -> None:
         duration = self.duration_s

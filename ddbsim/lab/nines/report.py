@@ -1,0 +1,111 @@
+"""The printed summary of a fast-failure-model result: the nines and
+durability table with 95% intervals, the durations used, the failures seen.
+
+It formats the plain data of :func:`.estimate.nines_data` (the ``--json``
+dict), so a JSON file read back summarises the same.  It imports nothing
+of ddbsim: ``ddbsim.lab.report`` calls it, with the config keys not at
+their default.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def pct(x: float | None, digits: int = 5) -> str:
+    return "-" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def nines(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return "inf" if x >= 1 else f"{-math.log10(1 - x):.2f}"
+
+
+def years(x: float | None) -> str:
+    return "inf" if x is None else f"{x:,.3g}"
+
+
+def interval(f: Mapping[str, Any], fmt: Any) -> str:
+    return f"{fmt(f['mean'])}  [{fmt(f['lo'])}, {fmt(f['hi'])}]"
+
+
+def table_lines(t: Mapping[str, Any]) -> list[str]:
+    """The table: figure, mean and 95% interval."""
+    w, r = t["write_availability"], t["read_availability"]
+    loss, mttdl, q = t["p_data_loss_per_year"], t["mttdl_years"], t["quorum_loss_mttf_years"]
+    return [
+        f"  {'figure':<34} mean  [95% interval]",
+        f"  {'write availability':<34} {interval(w, pct)}  ({nines(w['mean'])} nines)",
+        f"  {'read availability (eventual)':<34} {interval(r, pct)}",
+        f"  {'5-min windows under 99.99%':<34} {interval(t['windows_under_target'], pct)}",
+        f"  {'worst 5-min window':<34} {interval(t['worst_window'], pct)}",
+        f"  {'partition downtime p50 (s/year)':<34} "
+        f"{interval(t['downtime_p50_s'], lambda x: f'{x:.1f}')}",
+        f"  {'partition downtime p99 (s/year)':<34} "
+        f"{interval(t['downtime_p99_s'], lambda x: f'{x:.1f}')}",
+        f"  {'partition downtime max (s/year)':<34} "
+        f"{interval(t['downtime_max_s'], lambda x: f'{x:.0f}')}",
+        f"  {'P(data loss) per region-year':<34} "
+        f"{interval(loss, lambda x: f'{x:.3g}')}  ({loss['years_with_loss']} years with loss)",
+        f"  {'MTTDL (region-years)':<34} {interval(mttdl, years)}  ({mttdl['losses']} losses)",
+        f"  {'MTTF of a quorum loss (years)':<34} {interval(q, years)}  ({q['events']} episodes)",
+    ]
+
+
+def summary_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]:
+    """The summary of a fast-model result; ``changed``: its config keys not
+    at their default."""
+    n = d["nines"]
+    if "cross_check" in n:
+        return cross_check_lines(d, changed)
+    t, region, dur = n["table"], n["region"] or {}, n["durations"]
+    lines = [f"== {d['scenario']}  seed {d['seed']}  {t['region_years']:g} region-years of "
+             f"{region.get('hosts', 0):,} hosts and {region.get('partitions', 0):,} partitions "
+             f"(fast failure model, no requests) =="]
+    if d.get("description"):
+        lines.append(f"scenario     {d['description']}")
+    lines.append("overrides    " + ("  ".join(f"{k}={v}" for k, v in changed.items()) or "none"))
+    lines.append(f"durations    ({dur['source']}) failover {dur['failover_s']:.2f}s  detection "
+                 f"{dur['detection_s']:.2f}s  log replica join {dur['log_join_s']:.2f}s  rebuild "
+                 f"{dur['rebuild_s']:.1f}s  boot {dur['boot_s']:.1f}s")
+    lines.append("outages      " + "  ".join(f"{k} {v:,}" for k, v in n["outages"].items())
+                 + "  (host outages, all region-years)")
+    lines.append("nines and durability, over independent region-years:")
+    lines += table_lines(t)
+    return lines
+
+
+def cross_check_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]:
+    n = d["nines"]
+    dur = n["durations"]
+    rows = n["cross_check"]
+    lines = [f"== {d['scenario']}  seed {d['seed']}  (fast failure model vs Markov and detailed) =="]
+    if d.get("description"):
+        lines.append(f"scenario     {d['description']}")
+    lines.append("overrides    " + ("  ".join(f"{k}={v}" for k, v in changed.items()) or "none"))
+    lines.append(f"durations    ({dur['source']}) failover {dur['failover_s']:.2f}s  detection "
+                 f"{dur['detection_s']:.2f}s  log replica join {dur['log_join_s']:.2f}s  rebuild "
+                 f"{dur['rebuild_s']:.1f}s  boot {dur['boot_s']:.1f}s")
+    lines.append("write availability, mean [95% interval]:")
+    lines += rows_table(rows)
+    passed = sum(r["pass"] for r in rows)
+    lines.append(f"{passed} of {len(rows)} cross-checks agree within their 95% intervals")
+    return lines
+
+
+def rows_table(rows: list[dict[str, Any]]) -> list[str]:
+    def iv(f: dict[str, Any]) -> str:
+        if f["lo"] == f["hi"]:
+            return f"{100 * f['mean']:.4f}% (exact)"
+        return (f"{100 * f['mean']:.4f}% [{100 * f['lo']:.4f}, {100 * f['hi']:.4f}] "
+                f"n={f['n']}")
+    lines = [f"  {'cross-check':<62} {'fast model':<38} {'other':<38} result"]
+    for r in rows:
+        lines.append(f"  {r['row']:<62} {iv(r['fast']):<38} "
+                     f"{r['other_name'] + ' ' + iv(r['other']):<38} "
+                     f"{'PASS' if r['pass'] else 'FAIL'}")
+    return lines
+
+
