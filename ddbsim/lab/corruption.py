@@ -9,11 +9,15 @@ every repair.  An injection is *detected* by the first report on the same
 replica of the same partition at or after it whose key range holds its key
 (an item) or whose position is its position (a WAL record), and *repaired*
 by the first repair of that replica and kind after the detection.  A report
-that matches no injection is a false positive.
+that matches no injection is a false positive.  A corruption that nobody
+found but that is gone by the end -- the item was overwritten by a later
+write, the WAL record trimmed after it was archived from a good replica --
+is counted as ``vanished``, not missed: there was nothing left to find.
 """
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,11 +38,13 @@ def _matches(inj: dict[str, Any], found: dict[str, Any]) -> bool:
 
 
 def match(injected: list[dict[str, Any]], found: list[dict[str, Any]],
-          repaired: list[dict[str, Any]]) -> dict[str, Any]:
+          repaired: list[dict[str, Any]],
+          present: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """The corruptions, each with when it was found and repaired; the
     detection latencies; the reports that match no injection; and a check:
     valid when every injection was found and repaired and nothing else was
-    reported."""
+    reported.  ``present(injection)`` says whether an injected corruption is
+    still on the disk (default: yes)."""
     used: set[int] = set()
     rows = []
     for inj in injected:
@@ -57,15 +63,18 @@ def match(injected: list[dict[str, Any]], found: list[dict[str, Any]],
                 if _matches(inj, g):
                     used.add(i)
         row["repaired_at_s"] = fix["t_s"] if fix is not None else None
+        row["vanished"] = hit is None and present is not None and not present(inj)
         rows.append(row)
     false_positives = [f for i, f in enumerate(found) if i not in used]
     detections = [r["detection_s"] for r in rows if r["detection_s"] is not None]
-    missed = sum(1 for r in rows if r["found_at_s"] is None)
+    vanished = sum(1 for r in rows if r["vanished"])
+    missed = sum(1 for r in rows if r["found_at_s"] is None and not r["vanished"])
     unrepaired = sum(1 for r in rows if r["found_at_s"] is not None and r["repaired_at_s"] is None)
     return {
-        "injected": len(rows), "detected": len(rows) - missed, "repaired":
-            sum(1 for r in rows if r["repaired_at_s"] is not None),
-        "missed": missed, "unrepaired": unrepaired, "false_positives": len(false_positives),
+        "injected": len(rows), "detected": sum(1 for r in rows if r["found_at_s"] is not None),
+        "repaired": sum(1 for r in rows if r["repaired_at_s"] is not None),
+        "missed": missed, "vanished": vanished, "unrepaired": unrepaired,
+        "false_positives": len(false_positives),
         "detection_s": {"count": len(detections),
                         "mean": round(statistics.fmean(detections), 3) if detections else None,
                         "median": round(statistics.median(detections), 3) if detections else None,

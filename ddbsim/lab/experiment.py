@@ -68,6 +68,7 @@ from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
 from ddbsim.service.storage.paxos import LEADER
+from ddbsim.service.storage.replica import CorruptItem
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
@@ -249,7 +250,25 @@ class Run:
         """The corruptions injected, matched with what the service found and repaired."""
         m = self.observation
         return match_corruptions(self.injector.corruptions, m.corruptions_found,
-                                 m.corruptions_repaired)
+                                 m.corruptions_repaired, self._corruption_present)
+
+    def _corruption_present(self, inj: dict[str, Any]) -> bool:
+        """Whether an injected corruption is still on its replica's disk."""
+        node = self.service.nodes.get(inj["host"])
+        member = node.members.get(inj["partition"]) if node is not None else None
+        if member is None:
+            return False  # the replica is gone (retired, or its disk lost)
+        st = member.state
+        if inj["what"] == "item":
+            if st.btree is None or inj["where"] not in st.btree:
+                return False
+            try:
+                st.read(inj["where"])
+            except CorruptItem:
+                return True
+            return False
+        entry = st.log.get(int(inj["where"]))
+        return entry is not None and not entry.record.verify()
 
     def _settle_verification(self) -> None:
         """Run on until every injected corruption is found and repaired."""
@@ -260,7 +279,7 @@ class Run:
         until = env.now + 2 * durability.scrub_interval_s + durability.archive_interval_s
         while env.now < until:
             v = self.verification()
-            if v["repaired"] == v["injected"]:
+            if v["repaired"] + v["vanished"] == v["injected"]:
                 break
             env.run(until=min(until, env.now + 1.0))
             self._report("settle")
