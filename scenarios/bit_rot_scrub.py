@@ -1,4 +1,4 @@
-"""K silent corruptions (bit rot) at random times and places: the scrub finds and repairs each; a clean run finds nothing.
+"""K silent corruptions (bit rot) at random places: the scrub finds and repairs each; a clean run finds none.
 
 Bit rot changes a stored item or a WAL record on one replica's disk without
 changing its checksum (``ddbsim.world.disk``).  The scrub
