@@ -256,8 +256,9 @@ class Run:
         """Whether an injected corruption is still on its replica's disk."""
         node = self.service.nodes.get(inj["host"])
         member = node.members.get(inj["partition"]) if node is not None else None
-        if member is None:
-            return False  # the replica is gone (retired, or its disk lost)
+        if member is None or all(h != inj["host"] for h, _k in
+                                 self.service.partition_map.partition(inj["partition"]).members):
+            return False  # the replica is gone (replaced, retired, or its disk lost)
         st = member.state
         if inj["what"] == "item":
             if st.btree is None or inj["where"] not in st.btree:
