@@ -597,6 +597,42 @@ class NinesConfig:
 
 
 @dataclass(frozen=True)
+class DurabilityConfig:
+    """Checksummed WAL archived to the object store, and the scrub
+    (``ddbsim.service.storage.archiver``, ``ddbsim.service.storage.scrub``,
+    ``ddbsim.service.object_store``)."""
+
+    # [paper §5.1] archive every replica's WAL to the object store and trim
+    # what is archived (a log replica then holds only the unarchived tail)
+    archive: bool = True
+    archive_interval_s: float = 10.0  # [chosen] how often a host archives its replicas' WAL
+    segment_max_records: int = 5000  # [chosen] most records one archived segment holds
+    # [chosen] archived records kept on a replica below the archive's head (recent
+    # history for catch-up), beyond what the B-tree checkpoint needs
+    keep_archived_records: int = 200
+    object_store_latency_s: float = 0.02  # [chosen] median time the object store takes per request
+    object_store_sigma: float = 0.3  # [chosen] log-normal shape of the object store's time
+    # [chosen] archived records per partition the store keeps as segments before
+    # folding them into its reference replica (a snapshot)
+    store_segment_records: int = 20000
+    scrub: bool = True  # [paper §5] continuously verify the data at rest
+    scrub_interval_s: float = 60.0  # [chosen] how often a host scrubs each partition it leads
+    scrub_per_item_s: float = 0.00001  # [chosen] disk time the scrub spends reading one item
+    scrub_ranges: int = 8  # [chosen] key ranges a scrub compares (and reports) separately
+
+    def __post_init__(self) -> None:
+        _check_types("durability", self)
+        _positive("durability", archive_interval_s=self.archive_interval_s,
+                  segment_max_records=self.segment_max_records,
+                  object_store_latency_s=self.object_store_latency_s,
+                  store_segment_records=self.store_segment_records,
+                  scrub_interval_s=self.scrub_interval_s, scrub_ranges=self.scrub_ranges)
+        _non_negative("durability", keep_archived_records=self.keep_archived_records,
+                      object_store_sigma=self.object_store_sigma,
+                      scrub_per_item_s=self.scrub_per_item_s)
+
+
+@dataclass(frozen=True)
 class Config:
     topology: TopologyConfig = field(default_factory=TopologyConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -612,6 +648,7 @@ class Config:
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
     churn: ChurnConfig = field(default_factory=ChurnConfig)
     nines: NinesConfig = field(default_factory=NinesConfig)
+    durability: DurabilityConfig = field(default_factory=DurabilityConfig)
 
     def __post_init__(self) -> None:
         _check_types("", self)
@@ -760,6 +797,9 @@ _UNITS: dict[str, str] = {
     "nines.az_events_per_year": "/year", "nines.disk_afr": "/year",
     "nines.burst_fraction": "fraction", "nines.burst_rack_share": "fraction",
     "nines.burst_mean_hosts": "hosts",
+    "durability.object_store_sigma": "-", "durability.segment_max_records": "records",
+    "durability.store_segment_records": "records", "durability.keep_archived_records": "records",
+    "durability.scrub_ranges": "ranges",
 }
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),

@@ -23,7 +23,12 @@ and then the **checks** (:mod:`ddbsim.lab.checkers`):
   hosts, racks and AZs; healing: every lost replica was replaced (or says
   why not), and no log replica outstayed its bound;
 * with ``metrics.history`` on, linearizability of strong reads and writes,
-  and what eventual reads promise.
+  and what eventual reads promise;
+* with ``durability.scrub`` on, corruption: every bit rot injected was found
+  and repaired, and nothing else was reported (:mod:`ddbsim.lab.corruption`).
+  Before it, the run goes on (without traffic) until every injected
+  corruption is found and repaired, for at most two scrub intervals and an
+  archive interval.
 
 If the fault schedule went beyond what the design promises to survive (a
 nemesis with its bound lifted, see :mod:`ddbsim.lab.nemesis`), a safety check
@@ -52,6 +57,7 @@ from ddbsim.lab.checkers import (
     check_single_leader,
 )
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
+from ddbsim.lab.corruption import match as match_corruptions
 from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
@@ -62,6 +68,7 @@ from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
 from ddbsim.service.storage.paxos import LEADER
+from ddbsim.service.storage.replica import CorruptItem
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
@@ -159,6 +166,7 @@ class Run:
         probe.stop()
         final = self._final_reads()
         self._settle_healing(duration)
+        self._settle_verification()
         # Let the last commit points reach every follower.
         env.run(until=env.now + self.cfg.run.commit_settle_s)
         self._report("checks")
@@ -183,6 +191,8 @@ class Run:
                 healing.check_margin_s,
                 losses=((c["partition"], c["t_s"]) for c in self.observation.leader_losses)),
         }
+        if self.cfg.durability.scrub:
+            checks["corruption"] = self.verification()["check"]
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
@@ -233,6 +243,45 @@ class Run:
         env = self.world.env
         pids = self.service.partition_map.pids()
         while env.now < until and not all(self._is_whole(pid) for pid in pids):
+            env.run(until=min(until, env.now + 1.0))
+            self._report("settle")
+
+    def verification(self) -> dict[str, Any]:
+        """The corruptions injected, matched with what the service found and repaired."""
+        m = self.observation
+        return match_corruptions(self.injector.corruptions, m.corruptions_found,
+                                 m.corruptions_repaired, self._corruption_present)
+
+    def _corruption_present(self, inj: dict[str, Any]) -> bool:
+        """Whether an injected corruption is still on its replica's disk."""
+        node = self.service.nodes.get(inj["host"])
+        member = node.members.get(inj["partition"]) if node is not None else None
+        if member is None or all(h != inj["host"] for h, _k in
+                                 self.service.partition_map.partition(inj["partition"]).members):
+            return False  # the replica is gone (replaced, retired, or its disk lost)
+        st = member.state
+        if inj["what"] == "item":
+            if st.btree is None or inj["where"] not in st.btree:
+                return False
+            try:
+                st.read(inj["where"])
+            except CorruptItem:
+                return True
+            return False
+        entry = st.log.get(int(inj["where"]))
+        return entry is not None and not entry.record.verify()
+
+    def _settle_verification(self) -> None:
+        """Run on until every injected corruption is found and repaired."""
+        durability = self.cfg.durability
+        if not durability.scrub or not self.injector.corruptions:
+            return
+        env = self.world.env
+        until = env.now + 2 * durability.scrub_interval_s + durability.archive_interval_s
+        while env.now < until:
+            v = self.verification()
+            if v["repaired"] + v["vanished"] == v["injected"]:
+                break
             env.run(until=min(until, env.now + 1.0))
             self._report("settle")
 
@@ -538,9 +587,31 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "server": figures["server"],
         "alarms": figures["alarms"],
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
+        "verification": _verification(run),
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)
+
+
+def _verification(run: Run) -> dict[str, Any]:
+    """The archive, the scrub, the corruptions and the WAL each replica holds."""
+    m = run.observation
+    v = run.verification()
+    del v["check"]
+    wal: dict[str, list[int]] = {STORAGE: [], LOG: []}
+    for node in run.service.nodes.values():
+        for member in node.members.values():
+            wal.setdefault(member.state.kind, []).append(member.state.wal_records())
+    store = run.service.object_store
+    return {
+        "archive": {**m.archive, "head_lsn": {pid: store.head(pid) for pid in sorted(store.archives)},
+                    "store_refused": store.refused},
+        "scrub": dict(m.scrubs),
+        **v,
+        "wal_records": {kind: {"replicas": len(xs), "max": max(xs) if xs else None,
+                               "mean": round(statistics.fmean(xs), 1) if xs else None}
+                        for kind, xs in sorted(wal.items())},
+    }
 
 
 def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[str, Any]:

@@ -20,6 +20,13 @@ Actions:
 * ``impair`` / ``restore`` -- lose each message between AZs ``target`` and
   ``peer`` (or across the whole region, target ``region``) with probability
   ``loss`` and delay it by an extra log-normal delay of median ``delay_s``;
+* ``bit_rot`` -- silently corrupt one thing on a storage host's disk:
+  ``what`` is ``item`` (a stored item) or ``wal`` (a WAL record); which
+  replica and which item or record is drawn from the ``lab/bitrot`` stream.
+  What was hit is recorded in :attr:`FaultInjector.corruptions` (a host that
+  holds nothing of that kind records nothing);
+* ``lose_disk`` -- the host's disk is lost: the host is powered off (if it
+  is on) and comes back empty at its next ``power_on``;
 * ``heal_all`` -- power everything on, heal and restore every link, recover
   every slow host (the start of the heal-and-check phase).
 
@@ -34,12 +41,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeGuard
 
+from ddbsim.world.disk import ROT_TARGETS
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
-           "heal_all")
-HOST_ACTIONS = ("power_off", "power_on", "slow", "recover")
+           "heal_all", "bit_rot", "lose_disk")
+HOST_ACTIONS = ("power_off", "power_on", "slow", "recover", "bit_rot", "lose_disk")
+#: Actions on a storage host's disk.
+DISK_ACTIONS = ("bit_rot", "lose_disk")
 #: Actions that end a fault; heal_all does them all.
 UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
 ROLES = ("leader", "follower", "log")
@@ -59,10 +69,11 @@ class Fault:
     factor: float | None = None  # slow: how many times slower
     loss: float | None = None  # impair: probability of losing a message
     delay_s: float | None = None  # impair: median extra delay
+    what: str | None = None  # bit_rot: item or wal
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for name in ("peer", "factor", "loss", "delay_s"):
+        for name in ("peer", "factor", "loss", "delay_s", "what"):
             if d[name] is None:
                 del d[name]
         if not self.one_way:
@@ -80,6 +91,8 @@ class Fault:
             text += f" loss={self.loss:.0%}"
         if self.delay_s is not None and self.delay_s > 0:
             text += f" +{self.delay_s * 1000:.0f}ms"
+        if self.what is not None:
+            text += f" ({self.what})"
         return text
 
 
@@ -133,6 +146,12 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                                  f"(or a role: {', '.join(r + ':PID' for r in ROLES)})") from None
             if f.action == "slow" and not (_is_time(f.factor) and 1.0 <= f.factor):
                 raise FaultError(f"{where}: slow needs a factor of 1 or more, got {f.factor}")
+            if f.action in DISK_ACTIONS and any(
+                    h.id not in world.disks for h in topo.resolve(f.target)):
+                raise FaultError(f"{where}: {f.action} needs storage hosts (only they have disks)")
+            if f.action == "bit_rot" and f.what not in ROT_TARGETS:
+                raise FaultError(f"{where}: bit_rot needs what= one of {', '.join(ROT_TARGETS)}, "
+                                 f"got {f.what!r}")
         elif f.action in ("impair", "restore"):
             region = f.target == "region"
             if not region and not (f.target in topo.azs and f.peer in topo.azs):
@@ -163,6 +182,9 @@ class FaultInjector:
         self._role_host = role_host
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
+        #: each bit rot that hit something: t_s, host, partition, what, where
+        self.corruptions: list[dict[str, Any]] = []
+        self._rot_draws = world.streams.draws("lab/bitrot")
 
     def schedule(self, faults: list[Fault]) -> None:
         for f in sorted(faults, key=lambda f: f.t_s):
@@ -207,6 +229,17 @@ class FaultInjector:
             net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0)
         elif f.action == "restore":
             net.restore(f.target, f.peer)
+        elif f.action == "bit_rot":
+            assert f.what is not None
+            for host in topo.resolve(f.target):
+                hit = world.disks[host.id].rot(f.what, self._rot_draws.uniform(),
+                                               self._rot_draws.uniform())
+                if hit is not None:
+                    self.corruptions.append({"t_s": round(now, 6), "host": host.id, **hit})
+        elif f.action == "lose_disk":
+            for host in topo.resolve(f.target):
+                host.power_off(now)
+                world.disks[host.id].lose()
         elif f.action == "heal_all":
             net.heal_all()
             for host in topo.hosts.values():

@@ -161,6 +161,13 @@ class Observation(ServiceHooks):
         self.healing: list[dict[str, Any]] = []
         self._open: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, lost host) -> episode
         self._by_replica: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, new replica's host)
+        # Durability: the archive and the scrub (counts; corruptions as events).
+        self.archive: dict[str, Any] = {"segments": 0, "records": 0, "refusals": 0,
+                                        "refused": []}
+        self.scrubs: dict[str, int] = {"scrubs": 0, "with_reference": 0}
+        self.corruptions_found: list[dict[str, Any]] = []
+        self.corruptions_repaired: list[dict[str, Any]] = []
+        self._found_seen: set[tuple[str, str, str, str]] = set()
 
     # -- service hooks -----------------------------------------------------
     def leader_elected(self, t_s: float, pid: str, ballot: tuple[int, str], host: str) -> None:
@@ -233,6 +240,35 @@ class Observation(ServiceHooks):
         self._open.pop((pid, rec["lost_host"]), None)
         for key in [k for k, r in self._by_replica.items() if r is rec]:
             del self._by_replica[key]
+
+    def archived(self, t_s: float, pid: str, host: str, first: int, last: int) -> None:
+        self.archive["segments"] += 1
+        self.archive["records"] += last - first + 1
+
+    def archive_refused(self, t_s: float, pid: str, host: str, first: int, last: int,
+                        reason: str) -> None:
+        self.archive["refusals"] += 1
+        if len(self.archive["refused"]) < 20:
+            self.archive["refused"].append({"t_s": round(t_s, 6), "partition": pid, "host": host,
+                                            "first": first, "last": last, "reason": reason})
+
+    def scrubbed(self, t_s: float, pid: str, lsn: int, replicas: int, reference: bool) -> None:
+        self.scrubs["scrubs"] += 1
+        self.scrubs["with_reference"] += int(reference)
+
+    def corruption_found(self, t_s: float, pid: str, host: str, what: str, where: str,
+                         by: str) -> None:
+        key = (pid, host, what, where)
+        if by == "read" and key in self._found_seen:
+            return  # the same item read again before its repair
+        self._found_seen.add(key)
+        self.corruptions_found.append({"t_s": round(t_s, 6), "partition": pid, "host": host,
+                                       "what": what, "where": where, "by": by})
+
+    def corruption_repaired(self, t_s: float, pid: str, host: str, what: str, where: str) -> None:
+        self._found_seen = {k for k in self._found_seen if k[:3] != (pid, host, what)}
+        self.corruptions_repaired.append({"t_s": round(t_s, 6), "partition": pid, "host": host,
+                                          "what": what, "where": where})
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         if self.figures is not None:

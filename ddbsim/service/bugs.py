@@ -25,6 +25,10 @@ switch that is silently off).
 * ``apply_before_commit`` -- the leader applies a write to its B-tree when
   it proposes it, before a quorum has accepted it: reads see writes that
   may never commit, and a write replaced in recovery stays in the B-tree.
+* ``apply_bad_checksum`` -- a replica replaying its WAL after a reboot does
+  not verify the records' checksums: a record that rotted on its disk is
+  applied, and its B-tree silently differs from the other replicas' (the
+  scrub must catch it).
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ class Bugs:
     follower_strong_read: bool = False
     log_replica_counts_twice: bool = False
     apply_before_commit: bool = False
+    apply_bad_checksum: bool = False
 
     def enable(self, name: str) -> None:
         """Switch on the bug called ``name``."""

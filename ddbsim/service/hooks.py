@@ -38,3 +38,24 @@ class ServiceHooks:
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (server-side availability)."""
+
+    # -- durability: archive and scrub -------------------------------------
+    def archived(self, t_s: float, pid: str, host: str, first: int, last: int) -> None:
+        """The object store took the segment ``first..last`` of ``pid`` from ``host``."""
+
+    def archive_refused(self, t_s: float, pid: str, host: str, first: int, last: int,
+                        reason: str) -> None:
+        """``host``'s archiver would not upload ``first..last`` of ``pid``, and why."""
+
+    def scrubbed(self, t_s: float, pid: str, lsn: int, replicas: int, reference: bool) -> None:
+        """A scrub of ``pid`` compared ``replicas`` replicas at ``lsn`` (and the
+        archive's reference replica, if ``reference``)."""
+
+    def corruption_found(self, t_s: float, pid: str, host: str, what: str, where: str,
+                         by: str) -> None:
+        """Corrupt data (``what``: item or wal) on ``host``'s replica of ``pid``, at
+        ``where`` (a key range lo..hi, or a log position), found ``by`` the scrub,
+        the archiver or a replay."""
+
+    def corruption_repaired(self, t_s: float, pid: str, host: str, what: str, where: str) -> None:
+        """The corruption found at ``where`` on ``host``'s replica of ``pid`` was repaired."""

@@ -185,7 +185,7 @@ class Promise(GroupMessage):
 
 class PrepareRefused(GroupMessage):
     """Phase 1b, negative: ``reason`` is ``not_member``, ``promised``,
-    ``booting`` or ``lease``; the refuser's promise and membership come along
+    ``booting``, ``lease`` or ``behind``; the refuser's promise and membership come along
     (a candidate that was replaced, or missed a change, learns it here)."""
 
     __slots__ = ("reason", "promised", "config", "config_lsn")
@@ -359,3 +359,132 @@ class Retire(GroupMessage):
         self.pid = pid
         self.ballot = ballot
         self.config = config
+
+
+# ----------------------------------------------------------------------
+# durability: the WAL archive (storage node <-> object store) and the scrub
+# ----------------------------------------------------------------------
+class SegmentPut(Message):
+    """Archiver -> object store: the committed records ``first..last`` of
+    ``pid`` as ``(lsn, record)``, with ``segment_crc`` over their checksums;
+    ``records`` is None when the archiver could not vouch for its copy (a
+    hole, a bad checksum): then it only asks for the archive's copy."""
+
+    __slots__ = ("pid", "host", "first", "last", "records", "segment_crc")
+
+    def __init__(self, pid: str, host: str, first: int, last: int,
+                 records: list[tuple[int, LogRecord]] | None, segment_crc: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.host = host
+        self.first = first
+        self.last = last
+        self.records = records
+        self.segment_crc = segment_crc
+
+
+class SegmentReply(Message):
+    """Object store -> archiver: the archive of ``pid`` now ends at ``head``;
+    ``stored`` if this upload was taken; ``records``: the archive's copy of
+    what the upload overlapped (to compare with the uploader's WAL), if any."""
+
+    __slots__ = ("pid", "first", "last", "head", "stored", "records")
+
+    def __init__(self, pid: str, first: int, last: int, head: int, stored: bool,
+                 records: list[tuple[int, LogRecord]] | None) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.first = first
+        self.last = last
+        self.head = head
+        self.stored = stored
+        self.records = records
+
+
+class ReferenceRequest(Message):
+    """Scrub (a leader) -> object store: the per-range digests of a reference
+    replica of ``pid`` rebuilt from the archive, brought to ``lsn`` with the
+    leader's own committed ``records`` above the archive's head."""
+
+    __slots__ = ("pid", "scrub_id", "lsn", "records", "bounds")
+
+    def __init__(self, pid: str, scrub_id: int, lsn: int, records: list[tuple[int, LogRecord]],
+                 bounds: list[str]) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.scrub_id = scrub_id
+        self.lsn = lsn
+        self.records = records
+        self.bounds = bounds
+
+
+class ReferenceReply(Message):
+    """Object store -> scrub: the reference's digests at ``lsn`` (None if the
+    archive cannot rebuild that point: it is already past it, or behind the
+    records it was given)."""
+
+    __slots__ = ("pid", "scrub_id", "lsn", "digests")
+
+    def __init__(self, pid: str, scrub_id: int, lsn: int, digests: list[int] | None) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.scrub_id = scrub_id
+        self.lsn = lsn
+        self.digests = digests
+
+
+class ScrubRequest(GroupMessage):
+    """Scrub (the leader of ``ballot``) -> replica: the digests of your items
+    at ``lsn``, per key range (``bounds``: the ranges' first keys after the first)."""
+
+    __slots__ = ("scrub_id", "lsn", "bounds")
+
+    def __init__(self, pid: str, ballot: Ballot, scrub_id: int, lsn: int, bounds: list[str]) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.scrub_id = scrub_id
+        self.lsn = lsn
+        self.bounds = bounds
+
+
+class ScrubReply(GroupMessage):
+    """Replica -> scrub: its digests at ``lsn`` (None if it could not stop
+    there: it had applied past it, or lacks records below it)."""
+
+    __slots__ = ("scrub_id", "lsn", "digests")
+
+    def __init__(self, pid: str, ballot: Ballot, scrub_id: int, lsn: int,
+                 digests: list[int] | None) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.scrub_id = scrub_id
+        self.lsn = lsn
+        self.digests = digests
+
+
+class ScrubRepair(GroupMessage):
+    """A good replica's items at ``lsn``: the receiver, found corrupt by a
+    scrub, rebuilds its B-tree from them."""
+
+    __slots__ = ("lsn", "btree")
+
+    def __init__(self, pid: str, ballot: Ballot, lsn: int, btree: SortedDict) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot
+        self.lsn = lsn
+        self.btree = btree
+
+
+class ScrubFetch(GroupMessage):
+    """The scrub found its own leader's items corrupt: a good replica is
+    asked to send the leader a :class:`ScrubRepair`."""
+
+    __slots__ = ()
+
+    def __init__(self, pid: str, ballot: Ballot) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.ballot = ballot

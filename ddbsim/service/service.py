@@ -18,6 +18,7 @@ from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Members
 from ddbsim.service.metadata.partition_map import PartitionMap
+from ddbsim.service.object_store import STORE_HOST, ObjectStore
 from ddbsim.service.routing.router import Router
 from ddbsim.service.storage.node import StorageNode
 from ddbsim.service.storage.paxos import Member
@@ -50,9 +51,17 @@ class Service:
         control = _MapControlPlane(self.partition_map)
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
+        pmap = self.partition_map
+
+        def partition_of(key: str) -> str:
+            return pmap.partition_for(key).pid
+
         self.nodes: dict[str, StorageNode] = {
-            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement)
+            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement,
+                              partition_of)
             for h in topo.of_kind("storage")}
+        #: the S3-like archive of every partition's WAL (paper §5.1)
+        self.object_store = ObjectStore(topo.hosts[STORE_HOST], world, cfg.durability)
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
         self._place_partitions()

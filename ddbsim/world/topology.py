@@ -7,10 +7,11 @@ noisy neighbour): ``slowdown`` multiplies the time its disk and CPU take,
 while it stays up and reachable.  ``world`` only flips the power and tells whoever registered a
 listener; a service component decides what "volatile" means for it.
 
-Hosts come in three kinds: ``storage`` (storage nodes), ``router`` (request
-routers) and ``client`` (the customers' machines, which live in an AZ too,
+Hosts come in four kinds: ``storage`` (storage nodes), ``router`` (request
+routers), ``client`` (the customers' machines, which live in an AZ too,
 so that an AZ outage takes its clients with it; each AZ also has one
-``canary`` client host).
+``canary`` client host) and one ``object_store`` host, ``region/object-store``,
+in no AZ (the S3-like archive is regional: AZ faults never reach it).
 """
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ class Topology:
             for c in range(clients_per_az):
                 self._add(Host(f"{az}/client-{c + 1}", az, f"{az}/clients", "client"))
             self._add(Host(f"{az}/canary", az, f"{az}/clients", "client"))
+        self._add(Host("region/object-store", "region", "region/object-store", "object_store"))
 
     def _add(self, host: Host) -> None:
         self.hosts[host.id] = host

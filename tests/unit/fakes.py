@@ -212,6 +212,7 @@ class FakeHost:
         self.retired: list[str] = []
         self.committed_configs: list[tuple[str, int, Members]] = []
         self.activated: list[dict[str, Any]] = []
+        self.corrupt_reads: list[tuple[str, str]] = []  # (pid, key) reads found corrupt
         self.other: list[tuple[str, Any]] = []  # messages no replica here handles
         # optional test hooks, called after recording
         self.on_config_committed: Callable[[Member, int, Members], None] | None = None
@@ -300,6 +301,9 @@ class FakeHost:
         self.committed_configs.append((member.pid, lsn, members))
         if self.on_config_committed is not None:
             self.on_config_committed(member, lsn, members)
+
+    def item_corrupt(self, member: Member, key: str) -> None:
+        self.corrupt_reads.append((member.pid, key))
 
     def leader_active(self, member: Member) -> None:
         self.activated.append({"t": self.now, "pid": member.pid, "ballot": member.ballot,

@@ -12,6 +12,9 @@ abstract bases.  Where each kind goes:
 * **router-bound** -- :class:`ClientRequest` (client -> router) and
   :class:`StorageReply` (storage node -> router): in
   :data:`ddbsim.service.routing.router.ROUTER_HANDLERS`.
+* **store-bound** -- :class:`SegmentPut` and :class:`ReferenceRequest`
+  (archiver or scrub -> object store): in
+  :data:`ddbsim.service.object_store.STORE_HANDLERS`.
 * **storage-bound** -- every other kind: in
   :data:`ddbsim.service.storage.paxos.HANDLERS` (handed to the partition's
   replica) or :data:`ddbsim.service.storage.node.NODE_HANDLERS` (the node
@@ -19,7 +22,7 @@ abstract bases.  Where each kind goes:
   in neither is a ``KeyError`` at run time.
 
 A new message kind counts as storage-bound until it is listed here as
-client- or router-bound, so it fails this test until someone handles it.
+client-, router- or store-bound, so it fails this test until someone handles it.
 """
 from __future__ import annotations
 
@@ -27,7 +30,16 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from ddbsim.service import messages
-from ddbsim.service.messages import ClientReply, ClientRequest, GroupMessage, Message, StorageReply
+from ddbsim.service.messages import (
+    ClientReply,
+    ClientRequest,
+    GroupMessage,
+    Message,
+    ReferenceRequest,
+    SegmentPut,
+    StorageReply,
+)
+from ddbsim.service.object_store import STORE_HANDLERS
 from ddbsim.service.routing.router import ROUTER_HANDLERS
 from ddbsim.service.storage.node import NODE_HANDLERS
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
@@ -35,6 +47,7 @@ from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
 ROUTER_BOUND = {ClientRequest, StorageReply}
+STORE_BOUND = {SegmentPut, ReferenceRequest}
 
 
 def message_classes() -> set[type]:
@@ -45,7 +58,7 @@ def message_classes() -> set[type]:
 
 
 def storage_bound() -> set[type]:
-    return message_classes() - CLIENT_BOUND - ROUTER_BOUND
+    return message_classes() - CLIENT_BOUND - ROUTER_BOUND - STORE_BOUND
 
 
 def unhandled(classes: Iterable[type], *tables: Mapping[type, object]) -> set[type]:
@@ -74,6 +87,11 @@ def test_every_kind_a_router_receives_is_handled() -> None:
     assert unhandled(ROUTER_BOUND, ROUTER_HANDLERS) == set()
 
 
+def test_every_kind_the_object_store_receives_is_handled() -> None:
+    assert unhandled(STORE_BOUND, STORE_HANDLERS) == set()
+    assert set(STORE_HANDLERS) <= STORE_BOUND
+
+
 def test_the_tables_handle_only_what_they_should() -> None:
     # the node never sees a kind twice (paxos.HANDLERS would win silently)
     assert set(MEMBER_HANDLERS) & set(NODE_HANDLERS) == set()
@@ -83,8 +101,8 @@ def test_the_tables_handle_only_what_they_should() -> None:
     # replicas get only messages about one partition (they carry pid and ballot)
     assert all(issubclass(cls, GroupMessage) for cls in MEMBER_HANDLERS)
     # every kind is bound somewhere, once
-    assert CLIENT_BOUND | ROUTER_BOUND | storage_bound() == message_classes()
-    assert not CLIENT_BOUND & ROUTER_BOUND
+    assert CLIENT_BOUND | ROUTER_BOUND | STORE_BOUND | storage_bound() == message_classes()
+    assert not CLIENT_BOUND & ROUTER_BOUND and not STORE_BOUND & (CLIENT_BOUND | ROUTER_BOUND)
 
 
 def test_the_check_fails_on_a_table_with_an_entry_removed() -> None:

@@ -13,12 +13,18 @@ its operation and carries the fields that operation needs:
 * ``noop`` -- what a new leader proposes to fill gaps and to commit.
 
 Records are immutable once made and compared by value (two replicas agree
-when they hold equal records at the same positions).  ``checksum`` is
-reserved for the durability work (0 until then).  A log *entry* is a record
-with the ballot it was accepted under.
+when they hold equal records at the same positions).  Every record carries a
+``checksum`` (CRC-32 of its fields), computed once when it is made: whoever
+reads a record from a disk or a copy -- a replica applying it, the archiver
+uploading it, the object store storing it -- checks it with :meth:`LogRecord.verify`
+(paper §5: "every log record ... is checksummed").  Silent corruption on a
+disk (:mod:`ddbsim.world.disk`) is modelled by :meth:`LogRecord.rotten`: a
+copy whose content changed under the same checksum.  A log *entry* is a
+record with the ballot it was accepted under.
 """
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from ddbsim.service.membership import Ballot, Members
@@ -39,7 +45,24 @@ class LogRecord:
         self.value = value
         self.expected_version = expected_version
         self.members = members
-        self.checksum = 0
+        self.checksum = zlib.crc32(self._text())
+
+    def _text(self) -> bytes:
+        return (f"{self.op}\x00{self.key}\x00{self.value}\x00{self.expected_version}"
+                f"\x00{self.members}").encode()
+
+    def verify(self) -> bool:
+        """Whether the record's content still matches its checksum."""
+        return zlib.crc32(self._text()) == self.checksum
+
+    def rotten(self) -> LogRecord:
+        """A copy of this record with its value flipped under the old
+        checksum: what bit rot leaves on a disk (the original is shared by
+        every replica that holds it, so it is never changed)."""
+        copy = LogRecord(self.op, self.key, f"{self.value}~rot", self.expected_version,
+                         self.members)
+        copy.checksum = self.checksum
+        return copy
 
     @staticmethod
     def put(key: str, value: Any, expected_version: int | None = None) -> LogRecord:

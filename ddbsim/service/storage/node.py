@@ -17,7 +17,14 @@ Paper §3: storage nodes host replicas of many partitions.  A node
 * tells the control plane (:class:`ControlPlane`) when a replica here takes
   the lead or commits a membership change;
 * on power-off loses everything volatile; on power-on boots, replays each
-  replica's WAL from its B-tree checkpoint, and asks its peers who leads.
+  replica's WAL from its B-tree checkpoint, and asks its peers who leads;
+* runs the host's :class:`~ddbsim.service.storage.archiver.Archiver` and
+  :class:`~ddbsim.service.storage.scrub.Scrubber`, each one tick per host
+  per interval (``durability.archive``, ``durability.scrub``);
+* keeps its data on the host's disk, so bit rot there corrupts one of its
+  replicas (:meth:`StorageNode._on_rot`), and a lost disk leaves it empty:
+  it then answers no heartbeat, its peers find it unhealthy and replace its
+  replicas as if it were down.
 
 Messages are dispatched by type: every
 :class:`~ddbsim.service.messages.GroupMessage` kind of
@@ -40,14 +47,23 @@ from ddbsim.service.messages import (
     Heartbeat,
     HeartbeatAck,
     Message,
+    ReferenceReply,
     Retire,
+    ScrubFetch,
+    ScrubRepair,
+    ScrubReply,
+    ScrubRequest,
+    SegmentReply,
     StorageOp,
     StorageReply,
 )
+from ddbsim.service.object_store import STORE_HOST
+from ddbsim.service.storage.archiver import Archiver
 from ddbsim.service.storage.healing import Healer, Replacements
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 from ddbsim.service.storage.paxos import LEADER, Member
 from ddbsim.service.storage.replica import ALWAYS, ReplicaState
+from ddbsim.service.storage.scrub import Scrubber
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
@@ -67,7 +83,8 @@ class ControlPlane(Protocol):
 
 class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
-                 control: ControlPlane, placement: Replacements) -> None:
+                 control: ControlPlane, placement: Replacements,
+                 partition_of: Callable[[str], str] | None = None) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -94,6 +111,14 @@ class StorageNode:
         # acknowledges "every revocation up to N", and numbers that started
         # again from 1 would be taken as already seen.
         self.revocation_seq = 0
+        durability = cfg.durability
+        self.archiver = (Archiver(self, durability, hooks, partition_of)
+                         if durability.archive else None)
+        self.scrubber = (Scrubber(self, durability, hooks, with_reference=durability.archive)
+                         if durability.scrub else None)
+        self._store = self._hosts.get(STORE_HOST)
+        self.durability_draws = streams.draws(f"storage/{host.id}/durability")  # tick phases
+        self.disk.listen(rot=self._on_rot, lost=self._on_disk_lost)
         self._reset_volatile()
         host.listen(on_off=self._power_off, on_on=self._power_on)
         self.net.register(host, self.receive)
@@ -167,6 +192,11 @@ class StorageNode:
     # ------------------------------------------------------------------
     def send(self, host_id: str, msg: Message, after_s: float = 0.0) -> None:
         self.net.send(self.host, self._hosts[host_id], msg, after_s)
+
+    def send_to_store(self, msg: Message) -> None:
+        """Send ``msg`` to the object store."""
+        if self._store is not None:
+            self.net.send(self.host, self._store, msg)
 
     def disk_delay_s(self) -> float:
         return self.disk.write_delay_s()
@@ -248,12 +278,80 @@ class StorageNode:
     def _on_bootstrap_ack(self, src: str, msg: BootstrapAck) -> None:
         self.healer.bootstrap_acked(src, msg)
 
+    # -- durability: the archiver's and the scrub's messages ---------------
+    def _on_segment_reply(self, src: str, msg: SegmentReply) -> None:
+        if self.archiver is not None:
+            self.archiver.on_reply(msg)
+
+    def _on_reference_reply(self, src: str, msg: ReferenceReply) -> None:
+        if self.scrubber is not None:
+            self.scrubber.on_reference(msg)
+
+    def _on_scrub_request(self, src: str, msg: ScrubRequest) -> None:
+        if self.scrubber is not None:
+            self.scrubber.on_request(src, msg)
+
+    def _on_scrub_reply(self, src: str, msg: ScrubReply) -> None:
+        if self.scrubber is not None:
+            self.scrubber.on_reply(src, msg)
+
+    def _on_scrub_fetch(self, src: str, msg: ScrubFetch) -> None:
+        if self.scrubber is not None:
+            self.scrubber.on_fetch(src, msg)
+
+    def _on_scrub_repair(self, src: str, msg: ScrubRepair) -> None:
+        if self.scrubber is not None:
+            self.scrubber.on_repair(src, msg)
+
     # ------------------------------------------------------------------
     # heartbeats, leases, failure detection
     # ------------------------------------------------------------------
     def start(self) -> None:
-        """Begin heartbeating (at t=0 and after every boot)."""
+        """Begin heartbeating, archiving and scrubbing (at t=0 and after every boot)."""
         self._tick(self.host.epoch)
+        durability = self.cfg.durability
+        if self.archiver is not None:
+            call_later(self.env, self.durability_draws.uniform() * durability.archive_interval_s,
+                       self._archive_tick, self.host.epoch)
+        if self.scrubber is not None:
+            call_later(self.env, self.durability_draws.uniform() * durability.scrub_interval_s,
+                       self._scrub_tick, self.host.epoch)
+
+    def _archive_tick(self, epoch: int) -> None:
+        if epoch != self.host.epoch or not self.host.powered or self.archiver is None:
+            return
+        if self.ready:
+            self.archiver.tick()
+        call_later(self.env, self.cfg.durability.archive_interval_s, self._archive_tick, epoch)
+
+    def _scrub_tick(self, epoch: int) -> None:
+        if epoch != self.host.epoch or not self.host.powered or self.scrubber is None:
+            return
+        if self.ready:
+            self.scrubber.tick()
+        call_later(self.env, self.cfg.durability.scrub_interval_s, self._scrub_tick, epoch)
+
+    # ------------------------------------------------------------------
+    # the disk's faults
+    # ------------------------------------------------------------------
+    def _on_rot(self, what: str, u1: float, u2: float) -> dict[str, Any] | None:
+        """Bit rot on this host's disk: corrupt one replica's item or WAL record."""
+        pids = sorted(pid for pid, m in self.members.items()
+                      if what == "wal" or m.state.btree)
+        if not pids:
+            return None
+        pid = pids[min(int(u1 * len(pids)), len(pids) - 1)]
+        st = self.members[pid].state
+        where = st.rot_item(u2) if what == "item" else st.rot_wal(u2)
+        if where is None:
+            return None
+        return {"partition": pid, "what": what, "where": str(where)}
+
+    def _on_disk_lost(self) -> None:
+        """The disk is gone (the host is off): every replica with it."""
+        self.members.clear()
+        self.withdrawn.clear()
+        self._peers = None
 
     def _tick(self, epoch: int) -> None:
         if epoch != self.host.epoch or not self.host.powered:
@@ -347,6 +445,8 @@ class StorageNode:
             self.healer.peer_healthy(src)
 
     def _on_heartbeat(self, src: str, msg: Heartbeat) -> None:
+        if not self.members:
+            return  # we hold nothing (a lost disk): we support no one's lease
         self.last_recv[src] = self.now
         self._heard(src)
         pending = self.revocations.get(src)
@@ -427,6 +527,14 @@ class StorageNode:
         elif not member.state.is_member():
             self.retire(member.pid)
 
+    def item_corrupt(self, member: Member, key: str) -> None:
+        """A read found an item corrupt: report it, and have it repaired now
+        (a leader scrubs the partition at once; a follower's next scrub does)."""
+        self.hooks.corruption_found(self.now, member.pid, self.host_id, "item", f"{key}..{key}",
+                                    "read")
+        if self.scrubber is not None and member.is_leader:
+            self.scrubber.scrub_now(member)
+
     def leader_active(self, member: Member) -> None:
         self.hooks.leader_elected(self.now, member.pid, member.ballot, self.host_id)
         self.control.leader_changed(member.pid, self.host_id)
@@ -441,6 +549,8 @@ class StorageNode:
             member.crash()
         self.queue.reset()
         self.healer.reset()
+        if self.scrubber is not None:
+            self.scrubber.reset()
         self._reset_volatile()
 
     def _power_on(self, _host: Host) -> None:
@@ -453,7 +563,17 @@ class StorageNode:
         if epoch != self.host.epoch or not self.host.powered:
             return
         for member in self.members.values():
-            member.state.replay()
+            st = member.state
+            st.verify_reads = not self.bugs.apply_bad_checksum
+            bad = st.bad_records
+            st.replay()
+            if st.bad_records > bad:  # a record read back corrupt: dropped, caught up later
+                where = str(st.applied_lsn + 1)
+                self.hooks.corruption_found(self.now, member.pid, self.host_id, "wal", where,
+                                            "replay")
+                # repaired: the record is dropped; the replica catches it up
+                # from its leader like any record it lacks
+                self.hooks.corruption_repaired(self.now, member.pid, self.host_id, "wal", where)
             if member.state.promised[1] == self.host_id:
                 # We stood for or led this ballot before the power went: we
                 # lead nothing now, so release the followers that promised it.
@@ -485,4 +605,10 @@ NODE_HANDLERS: dict[type, Callable[[StorageNode, str, Any], None]] = {
     Bootstrap: StorageNode._on_bootstrap,
     BootstrapAck: StorageNode._on_bootstrap_ack,
     Retire: StorageNode._on_retire,
+    SegmentReply: StorageNode._on_segment_reply,
+    ReferenceReply: StorageNode._on_reference_reply,
+    ScrubRequest: StorageNode._on_scrub_request,
+    ScrubReply: StorageNode._on_scrub_reply,
+    ScrubFetch: StorageNode._on_scrub_fetch,
+    ScrubRepair: StorageNode._on_scrub_repair,
 }

@@ -22,9 +22,11 @@ again after a back-off until it hears a leader (the one they see may be a
 ghost, up but leading nothing, whose word has not reached us).  Otherwise
 it waits until its own view of the old lease has run out, then sends
 ``prepare(ballot, from_lsn)``.  An acceptor promises unless it has promised
-a higher ballot, or still grants a lease to another leader's host (it heard
-that host less than ``lease_s`` ago), or booted less than ``lease_s`` ago
-(it has forgotten whom it granted a lease).  A promise carries the
+a higher ballot, or has trimmed its log at or above ``from_lsn`` (archived
+records it can no longer hand over: the candidate is behind), or still
+grants a lease to another leader's host (it heard that host less than
+``lease_s`` ago), or booted less than ``lease_s`` ago (it has forgotten
+whom it granted a lease).  A promise carries the
 acceptor's log from ``from_lsn`` and its commit point.
 
 A promise that carries a membership change the candidate lacks makes the
@@ -113,7 +115,7 @@ from ddbsim.service.messages import DELETE as DELETE_REQUEST
 from ddbsim.service.storage.log import CONFIG, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
-from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
+from ddbsim.service.storage.replica import NO_BALLOT, CorruptItem, ReplicaState
 from ddbsim.world.streams import Draws
 
 
@@ -199,6 +201,9 @@ class ReplicaHost(Protocol):
 
     def leader_active(self, member: Member) -> None:
         """``member`` finished recovery and leads."""
+
+    def item_corrupt(self, member: Member, key: str) -> None:
+        """``member`` found the item ``key`` corrupt when reading it."""
 
 
 FOLLOWER = "follower"
@@ -370,14 +375,12 @@ class Member:
             if st.kind != STORAGE or not st.is_member():
                 host.reply(src, op, "not_leader", leader_hint=self.leader_hint(), after_s=after_s)
                 return
-            value, version = st.read(req.key)
-            host.reply(src, op, "ok", value, version, after_s=after_s)
+            self._serve_read(src, op, after_s)
             return
         if not self.is_leader:
             if req.kind == GET_STRONG and self.bugs.follower_strong_read and (
                     st.kind == STORAGE and st.is_member()):
-                value, version = st.read(req.key)
-                host.reply(src, op, "ok", value, version, after_s=after_s)
+                self._serve_read(src, op, after_s)
                 return
             host.reply(src, op, "not_leader", leader_hint=self.leader_hint(), after_s=after_s)
             return
@@ -390,8 +393,7 @@ class Member:
             if until > self.reported_lease_until:
                 self.hooks.lease_held(self.pid, self.ballot, now, until)
                 self.reported_lease_until = until
-            value, version = st.read(req.key)
-            host.reply(src, op, "ok", value, version, after_s=after_s)
+            self._serve_read(src, op, after_s)
             return
         if req.kind == DELETE_REQUEST:
             record = LogRecord.delete(req.key)
@@ -399,6 +401,17 @@ class Member:
             expected = req.expected_version if req.kind == COND_PUT else None
             record = LogRecord.put(req.key, req.value, expected)
         self.propose(record, origin=(src, op), after_s=after_s)
+
+    def _serve_read(self, src: str, op: StorageOp, after_s: float) -> None:
+        """Answer a read from our items; an item that fails its checksum is
+        not served (the router tries again) and is reported to the host."""
+        try:
+            value, version = self.state.read(op.request.key)
+        except CorruptItem:
+            self.host.reply(src, op, "unavailable", leader_hint=self.leader_hint(), after_s=after_s)
+            self.host.item_corrupt(self, op.request.key)
+            return
+        self.host.reply(src, op, "ok", value, version, after_s=after_s)
 
     def lease_until(self) -> float:
         """Until when this leader's lease is valid, from heartbeat timestamps
@@ -675,11 +688,18 @@ class Member:
             self.known_commit = commit
         self._try_commit()
 
-    def _try_commit(self) -> None:
+    def apply_upto(self, lsn: int) -> None:
+        """Commit and apply exactly up to ``lsn``, which the leader says is
+        committed (a scrub compares the replicas there)."""
+        if lsn > self.known_commit:
+            self.known_commit = lsn
+        self._try_commit(lsn)
+
+    def _try_commit(self, upto: int | None = None) -> None:
         if self.role == LEADER:
             return
         st = self.state
-        target = self.known_commit
+        target = self.known_commit if upto is None else min(upto, self.known_commit)
         if st.commit_lsn >= target:
             return
         ballot = st.promised
@@ -699,8 +719,10 @@ class Member:
             if record.op == CONFIG:
                 assert record.members is not None  # a config record names its members
                 self.host.config_committed(self, lsn, record.members)
-        if st.commit_lsn >= target:
+        if st.commit_lsn >= self.known_commit:
             self.host.lagging(self, False)
+        elif st.commit_lsn >= target:  # stopped short on purpose (apply_upto)
+            self.host.lagging(self, True)
         elif durable_at is not None:
             if not self.recheck_pending:  # no need to ask: it is on its way to disk
                 self.recheck_pending = True
@@ -771,6 +793,9 @@ class Member:
         disk_s = host.disk_delay_s()
         for entry_lsn, ballot, record in entries:
             if entry_lsn > st.commit_lsn:
+                if not record.verify():  # the leader's copy rotted: ask again later
+                    st.bad_records += 1
+                    break
                 st.write(entry_lsn, ballot, record, host.now + disk_s)
                 if record.op == CONFIG:
                     host.membership_changed()
@@ -909,6 +934,11 @@ class Member:
             refuse = "not_member"
         elif ballot < st.promised:
             refuse = "promised"
+        elif msg.from_lsn <= st.trimmed_lsn:
+            # Our log no longer holds every record from there (archived and
+            # trimmed, or installed from a copy): a promise could not carry
+            # what a quorum may have chosen.  The candidate is behind.
+            refuse = "behind"
         elif self.bugs.no_lease_wait:
             pass
         elif host.now < host.boot_t + self.cfg.lease_s:
@@ -939,6 +969,9 @@ class Member:
     def on_promise(self, src: str, msg: Promise) -> None:
         if self.role != CANDIDATE or msg.ballot != self.ballot:
             return
+        for _lsn, _ballot, record in msg.entries:
+            if not record.verify():
+                return  # a corrupt record (a rotten WAL): not counted as a promise
         self.promises[src] = (msg.entries, msg.commit_lsn)
         for lsn, _ballot, record in msg.entries:
             if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:

@@ -3,8 +3,11 @@ replica, its B-tree of items.
 
 Paper §3: a storage replica holds the write-ahead log and a B-tree of the
 partition's items; a *log replica* (paper §5.1) holds only the recent WAL.
-The B-tree is a ``SortedDict`` from key to ``(value, version)``; a delete
-leaves a tombstone ``(None, version)`` so that versions keep counting.
+The B-tree is a ``SortedDict`` from key to ``(value, version, checksum)``
+(the checksum, a CRC-32 of key, value and version, is computed when the item
+is written and verified when it is read: a read of a rotten item raises
+:class:`CorruptItem`); a delete leaves a tombstone ``(None, version, checksum)``
+so that versions keep counting.
 
 Durability is explicit, and costs no event.  Every change lands in memory
 at once, stamped with the time the host's disk will have persisted it
@@ -19,11 +22,28 @@ records are idempotent).
 The log holds :class:`~ddbsim.service.storage.log.Entry` objects: a
 :class:`~ddbsim.service.storage.log.LogRecord` and the ballot it was
 accepted under.
+
+**Archived WAL is trimmed** (paper §5.1): once the archive holds the records
+up to ``archived_lsn`` (:mod:`ddbsim.service.storage.archiver`), :meth:`trim`
+drops them -- on a storage replica only below its B-tree checkpoint (replay
+starts there), on a log replica up to the archive's head -- so a log replica
+holds only the unarchived tail and memory stays flat in run length.  Below
+``trimmed_lsn`` the log is incomplete: a replica refuses a prepare that asks
+for records from there (the candidate is behind; see
+:meth:`ddbsim.service.storage.paxos.Member.on_prepare`), since it could not
+hand over every record a quorum may have chosen.
+
+**Checksums.**  A record read back from the disk is verified before it is
+applied on replay (:meth:`replay`); one that fails is dropped and counted
+(``bad_records``) and the replica catches up from its leader instead.  Bit
+rot is injected through :meth:`rot_item` and :meth:`rot_wal`, the service's
+side of :meth:`ddbsim.world.disk.Disk.rot`.
 """
 from __future__ import annotations
 
 import hashlib
 import math
+import zlib
 from typing import Any
 
 from sortedcontainers import SortedDict
@@ -35,6 +55,15 @@ from ddbsim.service.storage.log import CONFIG, DELETE, PUT, Entry, LogRecord
 NO_BALLOT: Ballot = (0, "")
 ALWAYS = -math.inf  # durable since forever (installed from a copy, or persisted)
 NEVER = math.inf  # not durable until someone says so (:meth:`ReplicaState.persisted`)
+
+
+def item_checksum(key: str, value: Any, version: int) -> int:
+    """The checksum a stored item carries."""
+    return zlib.crc32(f"{key}\x00{value}\x00{version}".encode())
+
+
+class CorruptItem(Exception):
+    """A stored item failed its checksum when read."""
 
 
 class ReplicaState:
@@ -52,6 +81,10 @@ class ReplicaState:
         self.applied_lsn = 0
         self.checkpoint_lsn = 0
         self.checkpoint_every = checkpoint_every
+        self.trimmed_lsn = 0  # the log is incomplete at and below this position
+        self.archived_lsn = 0  # the archive holds the records up to here (as far as we know)
+        self.bad_records = 0  # records that failed their checksum when read back
+        self.verify_reads = True  # off only with the bug apply_bad_checksum
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
         self.configs: SortedDict = SortedDict({config_lsn: config})
@@ -219,7 +252,7 @@ class ReplicaState:
             self._durable_promise_at(now)
         return self._apply_committed()
 
-    def _apply_committed(self) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
+    def _apply_committed(self, verify: bool = False) -> list[tuple[int, LogRecord, tuple[bool, int]]]:
         out = []
         while self.applied_lsn < self.commit_lsn:
             nxt = self.applied_lsn + 1
@@ -228,6 +261,13 @@ class ReplicaState:
                 self.commit_lsn = self.applied_lsn
                 break
             record = entry.record
+            if verify and self.verify_reads and not record.verify():
+                # Read back corrupt from the disk: drop it, and catch up from
+                # the leader from here (the record is committed elsewhere).
+                self.bad_records += 1
+                del self.log[nxt]
+                self.commit_lsn = self.applied_lsn
+                break
             early = self._applied_early.pop(nxt, None) if self._applied_early else None
             out.append((nxt, record, early if early is not None else self.apply(record)))
             self.applied_lsn = nxt
@@ -246,21 +286,26 @@ class ReplicaState:
             return True, 0
         key: str = record.key  # type: ignore[assignment]  # a put or a delete names its key
         old = btree.get(key)
-        value, version = old if old is not None else (None, 0)
+        if old is not None:
+            value, version = old[0], old[1]
+        else:
+            value, version = None, 0
         if op == PUT:
             expected = record.expected_version
             current = version if value is not None else 0
             if expected is not None and expected != current:
                 return False, version
-            new = (record.value, version + 1)
+            value = record.value
         else:
-            new = (None, version + 1)
+            value = None
+        version += 1
+        new = (value, version, zlib.crc32(f"{key}\x00{value}\x00{version}".encode()))
         self._undo.append((key, old))
         if old is None:
             btree[key] = new  # a new key: the sorted index learns it
         else:
             dict.__setitem__(btree, key, new)  # the index is unchanged: skip its bookkeeping
-        return True, new[1]
+        return True, version
 
     def apply_early(self, lsn: int) -> None:
         """Apply the record at ``lsn`` before it commits -- only the bug
@@ -272,7 +317,12 @@ class ReplicaState:
     def read(self, key: str) -> tuple[Any, int]:
         if self.btree is None:
             raise RuntimeError(f"{self.pid}@{self.host_id} is a log replica: it serves no reads")
-        value, version = self.btree.get(key, (None, 0))
+        item = self.btree.get(key)
+        if item is None:
+            return None, 0
+        value, version, crc = item
+        if zlib.crc32(f"{key}\x00{value}\x00{version}".encode()) != crc:
+            raise CorruptItem(key)
         return value, version
 
     # -- power -------------------------------------------------------------
@@ -311,14 +361,72 @@ class ReplicaState:
                 elif lsn in self.configs and lsn != self._base_lsn:
                     del self.configs[lsn]
         self._configs_changed()
-        self.last_lsn = max(log, default=0)
+        self.last_lsn = max(max(log, default=0), self.commit_lsn)
         self.promised = self._durable_promise_at(now)
         self._pending_promises = []
 
     def replay(self) -> int:
         """After a restart: re-apply the WAL from the B-tree checkpoint up to
         the commit point.  Returns the number of records replayed."""
-        return len(self._apply_committed())
+        return len(self._apply_committed(verify=True))
+
+    # -- archive and trimming ----------------------------------------------
+    def archive_learnt(self, lsn: int) -> None:
+        """The archive holds (and we checked) the records up to ``lsn``."""
+        if lsn > self.archived_lsn:
+            self.archived_lsn = lsn
+
+    def trim(self, keep: int = 0, upto: int | None = None) -> int:
+        """Drop archived records no longer needed here, keeping the last
+        ``keep`` archived ones (and none above ``upto``): a storage
+        replica's below its checkpoint, a log replica's up to the archive's
+        head.  Returns how many went."""
+        limit = self.archived_lsn - keep
+        if upto is not None:
+            limit = min(limit, upto)
+        if self.btree is not None:
+            limit = min(limit, self.checkpoint_lsn)
+        limit = min(limit, self.commit_lsn)
+        dropped = 0
+        log = self.log
+        for lsn in range(self.trimmed_lsn + 1, limit + 1):
+            if log.pop(lsn, None) is not None:
+                dropped += 1
+        if limit > self.trimmed_lsn:
+            self.trimmed_lsn = limit
+        return dropped
+
+    def wal_records(self) -> int:
+        """How many records the WAL holds now."""
+        return len(self.log)
+
+    # -- bit rot (the disk's faults; see ddbsim.world.disk) ---------------
+    def rot_item(self, u: float) -> str | None:
+        """Silently corrupt one stored item (picked by ``u`` in [0, 1)) in
+        place: its value changes, nothing else does.  Returns its key."""
+        btree = self.btree
+        if not btree:
+            return None
+        key = btree.keys()[min(int(u * len(btree)), len(btree) - 1)]
+        value, version, crc = btree[key]
+        dict.__setitem__(btree, key, (f"{value}~rot", version, crc))
+        return str(key)
+
+    def rot_wal(self, u: float) -> int | None:
+        """Silently corrupt one applied record of the WAL this replica still
+        holds (picked by ``u``).  Returns its log position."""
+        lsns = [lsn for lsn in self.log if lsn <= self.applied_lsn]
+        if not lsns:
+            return None
+        lsns.sort()
+        lsn = lsns[min(int(u * len(lsns)), len(lsns) - 1)]
+        entry = self.log[lsn]
+        entry.record = entry.record.rotten()
+        return lsn
+
+    def bad_wal_records(self) -> list[int]:
+        """The positions of the records this replica holds whose checksum fails."""
+        return sorted(lsn for lsn, e in self.log.items() if not e.record.verify())
 
     # -- snapshots and verification ----------------------------------------
     def snapshot(self) -> SortedDict:
@@ -343,21 +451,55 @@ class ReplicaState:
         for old in [i for i in log if i <= lsn]:
             del log[old]
         self._undo.clear()
+        # The copy holds the records from ``first`` on (a leader's WAL is
+        # trimmed below what it archived); below, this log is incomplete.
+        first = lsn + 1
+        bad = False
         for entry_lsn, ballot, record in entries:
+            if not record.verify():  # a corrupt copy: not taken (counted)
+                self.bad_records += 1
+                bad = True
+                continue
+            if entry_lsn <= lsn:
+                first = min(first, entry_lsn)
             self.write(entry_lsn, ballot, record, ALWAYS)
+        self.trimmed_lsn = lsn if bad else first - 1
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
         self.last_lsn = max(self.last_lsn, lsn)
         self._apply_committed()
 
+    def repair_from(self, lsn: int, btree: SortedDict) -> bool:
+        """Rebuild the items from a good replica's at ``lsn`` (a scrub found
+        ours corrupt): take its copy, then re-apply our own committed
+        records above ``lsn``.  False if we lack one of them (the next scrub
+        tries again)."""
+        if self.btree is None:
+            return False
+        if lsn > self.applied_lsn:
+            self.install(lsn, SortedDict(btree), [])
+            return True
+        records = []
+        for i in range(lsn + 1, self.applied_lsn + 1):
+            entry = self.log.get(i)
+            if entry is None or not entry.record.verify():
+                return False
+            records.append(entry.record)
+        self.btree = SortedDict(btree)
+        for record in records:
+            self.apply(record)
+        self._undo.clear()
+        self.checkpoint_lsn = self.applied_lsn  # the rebuilt B-tree is written out whole
+        return True
+
     def checksum(self) -> str:
         """A checksum of the items (storage) or the committed log (log replica)."""
         digest = hashlib.blake2b(digest_size=16)
         if self.btree is not None:
-            for key, (value, version) in self.btree.items():
+            for key, (value, version, _crc) in self.btree.items():
                 digest.update(f"{key}\x00{value}\x00{version}\x01".encode())
         else:
-            for lsn in range(1, self.commit_lsn + 1):
+            for lsn in range(self.trimmed_lsn + 1, self.commit_lsn + 1):
                 entry = self.log.get(lsn)
                 digest.update(f"{lsn}\x00{entry.record if entry else None}\x01".encode())
         return digest.hexdigest()

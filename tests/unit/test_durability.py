@@ -1,0 +1,318 @@
+"""Durability: checksums on records and items, bit rot, trimming, the
+archiver's checks, the object store, and the scrub's digests."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sortedcontainers import SortedDict
+
+from ddbsim.config import Config, ConfigError
+from ddbsim.service.hooks import ServiceHooks
+from ddbsim.service.membership import LOG, STORAGE
+from ddbsim.service.messages import Message, SegmentPut, SegmentReply
+from ddbsim.service.object_store import STORE_HOST, ObjectStore, segment_crc
+from ddbsim.service.storage.archiver import Archiver, check_segment
+from ddbsim.service.storage.digest import pick_bounds, range_digests, range_name
+from ddbsim.service.storage.log import LogRecord
+from ddbsim.service.storage.replica import CorruptItem, ReplicaState
+from ddbsim.world.region import World
+
+MEMBERS = (("h1", STORAGE), ("h2", STORAGE), ("h3", STORAGE))
+B1 = (1, "h1")
+
+
+def replica(kind: str = STORAGE, checkpoint_every: int = 1000) -> ReplicaState:
+    return ReplicaState("p-0000", "h1", kind, MEMBERS, checkpoint_every=checkpoint_every)
+
+
+def commit(st: ReplicaState, n: int, first_key: int = 0) -> None:
+    for i in range(n):
+        lsn = st.last_lsn + 1
+        st.write(lsn, B1, LogRecord.put(f"k{first_key + i:04d}", f"v{lsn}"))
+        st.persisted(lsn)
+    st.commit_to(st.last_lsn, 1.0)
+
+
+# -- checksums ---------------------------------------------------------------
+
+def test_a_record_verifies_and_a_rotten_copy_does_not() -> None:
+    r = LogRecord.put("k", "v", 2)
+    assert r.checksum != 0 and r.verify()
+    bad = r.rotten()
+    assert bad.checksum == r.checksum and not bad.verify()
+    assert r.verify()  # the original (shared by every replica) is untouched
+    assert LogRecord.put("k", "v", 2).checksum == r.checksum
+    assert LogRecord.put("k", "w", 2).checksum != r.checksum
+
+
+def test_an_item_carries_a_checksum_and_a_rotten_one_is_not_served() -> None:
+    st = replica()
+    commit(st, 3)
+    key = st.rot_item(0.5)
+    assert key == "k0001"
+    assert st.read("k0000") == ("v1", 1)
+    with pytest.raises(CorruptItem):
+        st.read(key)
+
+
+def test_replay_drops_a_rotten_record_and_stops_there() -> None:
+    st = replica()
+    commit(st, 5)
+    lsn = st.rot_wal(0.5)
+    assert lsn == 3
+    st.crash(2.0)  # back to the (empty) checkpoint: replay re-applies the WAL
+    st.replay()
+    assert st.bad_records == 1 and st.applied_lsn == 2 and st.commit_lsn == 2
+    assert 3 not in st.log  # to be caught up from the leader
+
+
+def test_replay_without_verification_applies_the_rotten_record() -> None:
+    st = replica()
+    commit(st, 5)
+    st.rot_wal(0.5)
+    st.crash(2.0)
+    st.verify_reads = False  # the bug apply_bad_checksum
+    st.replay()
+    assert st.applied_lsn == 5 and st.bad_records == 0
+    assert st.btree["k0002"][0] == "v3~rot"
+
+
+# -- trimming ------------------------------------------------------------------
+
+def test_a_storage_replica_trims_only_below_its_checkpoint_and_the_archive() -> None:
+    st = replica(checkpoint_every=10)
+    commit(st, 20)
+    commit(st, 5, first_key=20)
+    assert st.checkpoint_lsn == 20 and st.applied_lsn == 25
+    st.archive_learnt(25)
+    assert st.trim(keep=2) == 20  # min(25 - 2, checkpoint 20)
+    assert min(st.log) == 21 and st.trimmed_lsn == 20
+    st.archive_learnt(8)  # never backwards
+    assert st.archived_lsn == 25
+
+
+def test_a_log_replica_keeps_only_the_unarchived_tail() -> None:
+    st = replica(LOG)
+    commit(st, 30)
+    st.archive_learnt(24)
+    st.trim()
+    assert sorted(st.log) == list(range(25, 31))
+    # a copy for healing now holds only that tail
+    assert [lsn for lsn, _b, _r in st.entries_from(1, st.commit_lsn)] == list(range(25, 31))
+
+
+def test_an_install_from_a_trimmed_copy_marks_the_log_incomplete_below_it() -> None:
+    st = replica(LOG)
+    entries = [(lsn, B1, LogRecord.put("k", str(lsn))) for lsn in range(11, 16)]
+    st.install(15, None, entries)
+    assert st.trimmed_lsn == 10 and sorted(st.log) == list(range(11, 16))
+
+
+# -- the archiver's checks -----------------------------------------------------
+
+def segment(first: int, last: int, key: str = "k") -> list[tuple[int, LogRecord | None]]:
+    return [(lsn, LogRecord.put(key, str(lsn))) for lsn in range(first, last + 1)]
+
+
+def test_check_segment_accepts_a_whole_segment() -> None:
+    assert check_segment("p-0000", segment(5, 9), 5, 9, lambda k: "p-0000") is None
+
+
+def test_check_segment_refuses_a_hole() -> None:
+    seg = segment(5, 9)
+    del seg[2]
+    assert check_segment("p-0000", seg, 5, 9, None) == "hole at 7"
+    assert check_segment("p-0000", segment(5, 8), 5, 9, None) == "hole at 9"
+    assert check_segment("p-0000", [(5, None), *segment(6, 9)], 5, 9, None) == "hole at 5"
+
+
+def test_check_segment_refuses_a_bad_checksum() -> None:
+    seg = segment(5, 9)
+    lsn, record = seg[1]
+    assert record is not None
+    seg[1] = (lsn, record.rotten())
+    assert check_segment("p-0000", seg, 5, 9, None) == "bad checksum at 6"
+
+
+def test_check_segment_refuses_a_record_of_another_partition() -> None:
+    assert check_segment("p-0000", segment(5, 9, key="x"), 5, 9,
+                         lambda k: "p-0001" if k == "x" else "p-0000") == \
+        "record of another partition at 5"
+
+
+class _Member:
+    def __init__(self, state: ReplicaState) -> None:
+        self.state = state
+        self.pid = state.pid
+
+
+class _Node:
+    """An archiver's host: what it sends to the store is kept."""
+
+    def __init__(self, states: list[ReplicaState]) -> None:
+        self.host_id = "h1"
+        self.members: dict[str, Any] = {st.pid: _Member(st) for st in states}
+        self.sent: list[Message] = []
+
+    @property
+    def now(self) -> float:
+        return 7.0
+
+    def send_to_store(self, msg: Message) -> None:
+        self.sent.append(msg)
+
+    def later(self, delay_s: float, fn: Any, *args: Any) -> None:
+        raise AssertionError("the archiver schedules nothing")
+
+
+class _Hooks(ServiceHooks):
+    def __init__(self) -> None:
+        self.refused: list[tuple[Any, ...]] = []
+        self.found: list[tuple[Any, ...]] = []
+        self.repaired: list[tuple[Any, ...]] = []
+
+    def archive_refused(self, *args: Any) -> None:
+        self.refused.append(args)
+
+    def corruption_found(self, *args: Any) -> None:
+        self.found.append(args)
+
+    def corruption_repaired(self, *args: Any) -> None:
+        self.repaired.append(args)
+
+
+def archiver(st: ReplicaState) -> tuple[Archiver, _Node, _Hooks]:
+    node = _Node([st])
+    hooks = _Hooks()
+    return Archiver(node, Config().durability, hooks), node, hooks
+
+
+def test_the_archiver_uploads_a_good_segment_with_its_content_checksum() -> None:
+    st = replica()
+    commit(st, 4)
+    arch, node, hooks = archiver(st)
+    arch.tick()
+    [put] = node.sent
+    assert isinstance(put, SegmentPut) and (put.first, put.last) == (1, 4)
+    assert put.records is not None and put.segment_crc == segment_crc(put.records)
+    assert not hooks.refused
+
+
+def test_the_archiver_refuses_a_segment_with_a_bad_checksum_or_a_hole() -> None:
+    st = replica()
+    commit(st, 4)
+    st.log[2].record = st.log[2].record.rotten()
+    arch, node, hooks = archiver(st)
+    arch.tick()
+    [put] = node.sent
+    assert put.records is None  # only asks for the archive's copy
+    assert hooks.refused[0][-1] == "bad checksum at 2"
+    st2 = replica()
+    commit(st2, 4)
+    del st2.log[3]
+    arch2, node2, hooks2 = archiver(st2)
+    arch2.tick()
+    assert node2.sent[0].records is None and hooks2.refused[0][-1] == "hole at 3"
+
+
+def test_the_archiver_repairs_its_wal_from_the_archives_copy_and_trims() -> None:
+    st = replica(LOG)
+    commit(st, 6)
+    good = st.log[3].record
+    st.log[3].record = good.rotten()
+    arch, _node, hooks = archiver(st)
+    archived = [(lsn, st.log[lsn].record if lsn != 3 else good) for lsn in range(1, 7)]
+    arch.on_reply(SegmentReply("p-0000", 1, 6, 6, False, archived))
+    assert hooks.found == [(7.0, "p-0000", "h1", "wal", "3", "archiver")]
+    assert hooks.repaired == [(7.0, "p-0000", "h1", "wal", "3")]
+    assert st.archived_lsn == 6
+    assert len(st.log) == 0 or min(st.log) > 6 - Config().durability.keep_archived_records
+
+
+# -- the object store -----------------------------------------------------------
+
+def store_world() -> tuple[World, ObjectStore, list[Any]]:
+    world = World(Config(), 1)
+    store = ObjectStore(world.topology.hosts[STORE_HOST], world, Config().durability)
+    replies: list[Any] = []
+    world.network.register(world.topology.hosts["az-1/r1/h1"], lambda src, msg: replies.append(msg))
+    return world, store, replies
+
+
+def put_msg(first: int, last: int, records: list | None = None, crc: int | None = None) -> SegmentPut:
+    recs = records if records is not None else [(lsn, LogRecord.put("k", str(lsn)))
+                                                for lsn in range(first, last + 1)]
+    return SegmentPut("p-0000", "az-1/r1/h1", first, last, recs,
+                      segment_crc(recs) if crc is None else crc)
+
+
+def test_the_store_takes_a_segment_and_builds_its_reference() -> None:
+    world, store, replies = store_world()
+    src = world.topology.hosts["az-1/r1/h1"]
+    store._on_put(src, put_msg(1, 5))
+    world.env.run(until=1.0)
+    [reply] = replies
+    assert reply.stored and reply.head == 5 and store.head("p-0000") == 5
+    ref = store.archives["p-0000"].ref
+    assert ref.read("k") == ("5", 5) and not ref.log  # items, no log
+    # an overlapping upload is not stored again: the archive's copy comes back
+    store._on_put(src, put_msg(4, 7))
+    world.env.run(until=2.0)
+    assert replies[1].stored and [lsn for lsn, _r in replies[1].records] == [4, 5]
+    assert store.head("p-0000") == 7
+
+
+def test_the_store_refuses_a_hole_a_bad_checksum_and_a_bad_content_checksum() -> None:
+    world, store, replies = store_world()
+    src = world.topology.hosts["az-1/r1/h1"]
+    store._on_put(src, put_msg(3, 5))  # a hole: the archive is empty
+    recs = [(lsn, LogRecord.put("k", str(lsn))) for lsn in range(1, 4)]
+    rotten = [recs[0], (2, recs[1][1].rotten()), recs[2]]
+    store._on_put(src, put_msg(1, 3, rotten))  # a record fails its checksum
+    store._on_put(src, put_msg(1, 3, recs, crc=12345))  # the content checksum fails
+    world.env.run(until=1.0)
+    assert [r.stored for r in replies] == [False, False, False]
+    assert store.head("p-0000") == 0 and store.refused == 3
+
+
+# -- digests ---------------------------------------------------------------------
+
+def test_range_digests_name_the_range_a_difference_is_in() -> None:
+    st = replica()
+    commit(st, 40)
+    other = replica()
+    commit(other, 40)
+    bounds = pick_bounds(st.btree, 4)
+    assert len(bounds) == 3
+    assert range_digests(st.btree, bounds) == range_digests(other.btree, bounds)
+    key = other.rot_item(0.9)
+    assert key is not None
+    mine, theirs = range_digests(st.btree, bounds), range_digests(other.btree, bounds)
+    differ = [i for i in range(4) if mine[i] != theirs[i]]
+    assert len(differ) == 1
+    lo, _, hi = range_name(bounds, differ[0]).partition("..")
+    assert (not lo or lo <= key) and (not hi or key < hi)
+
+
+def test_a_repair_rebuilds_the_items_from_a_good_copy() -> None:
+    good = replica()
+    commit(good, 10)
+    bad = replica()
+    commit(bad, 10)
+    bad.rot_item(0.3)
+    snapshot = SortedDict(good.btree)
+    commit(bad, 2, first_key=100)  # the bad replica moved on meanwhile
+    assert bad.repair_from(10, snapshot)
+    commit(good, 2, first_key=100)
+    bounds = pick_bounds(good.btree, 4)
+    assert range_digests(bad.btree, bounds) == range_digests(good.btree, bounds)
+
+
+# -- config ------------------------------------------------------------------------
+
+def test_durability_keys_are_validated() -> None:
+    with pytest.raises(ConfigError, match="durability.scrub_interval_s"):
+        Config().with_overrides({"durability.scrub_interval_s": 0})
+    with pytest.raises(ConfigError, match="durability.archive"):
+        Config().with_overrides({"durability.archive": "maybe"})
