@@ -31,7 +31,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ddbsim.config import Config
+from ddbsim.service import probes
 from ddbsim.service.bugs import Bugs
+from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
@@ -67,7 +69,8 @@ class ControlPlane(Protocol):
 
 class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
-                 control: ControlPlane, placement: Replacements) -> None:
+                 control: ControlPlane, placement: Replacements,
+                 points: FaultPoints = INERT) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -76,6 +79,7 @@ class StorageNode:
         self.cfg = cfg
         self.hooks = hooks
         self.bugs = bugs
+        self.points = points  # the service's fault points, handed to every replica here
         self.control = control
         hosts = self._hosts
         self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
@@ -131,6 +135,7 @@ class StorageNode:
     # ------------------------------------------------------------------
     def add_replica(self, state: ReplicaState) -> Member:
         member = Member(self, state, self.cfg.replication, self.paxos_draws, self.hooks, self.bugs)
+        member.points = self.points
         self.members[state.pid] = member
         self._peers = None
         return member
@@ -454,6 +459,11 @@ class StorageNode:
             return
         for member in self.members.values():
             member.state.replay()
+            st = member.state
+            last = st.log.get(st.last_lsn)
+            if st.promised[1] not in ("", self.host_id) and (last is None
+                                                               or last.ballot < st.promised):
+                probes.HITS["rebooted_between_promise_and_accept"] += 1
             if member.state.promised[1] == self.host_id:
                 # We stood for or led this ballot before the power went: we
                 # lead nothing now, so release the followers that promised it.

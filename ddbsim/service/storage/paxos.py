@@ -87,7 +87,9 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ddbsim.service import probes
 from ddbsim.service.bugs import Bugs
+from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import LOG, STORAGE, Ballot, Members
 from ddbsim.service.messages import (
@@ -110,7 +112,7 @@ from ddbsim.service.messages import (
     StorageOp,
 )
 from ddbsim.service.messages import DELETE as DELETE_REQUEST
-from ddbsim.service.storage.log import CONFIG, NOOP_RECORD, LogRecord
+from ddbsim.service.storage.log import CONFIG, NOOP, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
 from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
@@ -231,8 +233,12 @@ class Member:
     It is handed what it needs: its host (:class:`ReplicaHost`: messages,
     the disk, timers, the failure detector's timestamps), its durable state,
     the replication config, the host's ``paxos`` random stream (election
-    back-offs), the hooks observation listens on, and the bug switches.
+    back-offs), the hooks observation listens on, and the bug switches.  Its
+    host may hand it the service's fault points (:attr:`points`; none by
+    default).
     """
+
+    points: FaultPoints = INERT
 
     def __init__(self, host: ReplicaHost, state: ReplicaState, cfg: Any, draws: Draws,
                  hooks: ServiceHooks, bugs: Bugs) -> None:
@@ -337,6 +343,8 @@ class Member:
 
     def step_down(self, reason: str) -> None:
         host = self.host
+        if reason == "preempted":
+            probes.HITS["leader_preempted"] += 1
         if self.role == LEADER:
             self.hooks.leader_lost(host.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
@@ -519,12 +527,15 @@ class Member:
         if not proposal.waiting:
             entry = self.state.log.get(lsn)
             if entry is not None and entry.ballot == self.ballot:
+                probes.HITS["commit_waited_for_own_disk"] += 1
                 proposal.waiting = True
                 self.host.later(entry.durable_at - self.host.now, self._own_durable, lsn,
                                 self.ballot)
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role != LEADER or msg.ballot != self.ballot:
+            if self.role == LEADER:
+                probes.HITS["ack_older_ballot_ignored"] += 1
             return
         self.supporters.add(src)
         for lsn in msg.lsns:
@@ -557,6 +568,8 @@ class Member:
             proposal.chosen = True
             self._advance_commit()
             return
+        if len(configs) > 1:
+            probes.HITS["joint_quorum"] += 1
         for members in configs:
             votes = self._votes(members, proposal.acks)
             if mine and any(h == self.me for h, _ in members):
@@ -594,6 +607,8 @@ class Member:
                 src, op = proposal.origin
                 host.reply(src, op, "ok", version=version, applied=ok,
                            value=record.value if record.op == PUT_RECORD else None)
+                if self.points.on:
+                    self.points.passed("acknowledged", self.me)
             if record.op == CONFIG:
                 assert record.members is not None  # a config record names its members
                 host.config_committed(self, lsn, record.members)
@@ -612,9 +627,15 @@ class Member:
         host = self.host
         ballot = msg.ballot
         if ballot < st.promised:
+            probes.HITS["accept_refused_older_ballot"] += 1
             host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
         disk_s = host.disk_delay_s()
+        reply_s = disk_s
+        points = self.points
+        if points.on:  # buggify: a slow write, a slow answer
+            disk_s += points.delay_s("before_persist")
+            reply_s = disk_s + points.delay_s("before_reply")
         durable_at = host.now + disk_s
         if ballot > st.promised:
             self._promise(ballot, durable_at)
@@ -626,11 +647,14 @@ class Member:
         for lsn, record in msg.entries:
             lsns.append(lsn)
             if lsn <= st.commit_lsn:
+                probes.HITS["accept_already_committed"] += 1
                 continue  # committed here already: final, and durable
             st.write(lsn, ballot, record, durable_at)
             if record.op == CONFIG:
                 host.membership_changed()
-        host.send(src, Accepted(self.pid, ballot, lsns), disk_s)
+        host.send(src, Accepted(self.pid, ballot, lsns), reply_s)
+        if points.on:
+            points.passed("accepted", self.me)
         # Learn the commit point, and apply up to it at the next heartbeat
         # tick, or before serving a read, whichever comes first: applying a
         # batch costs less than a record at a time, and nobody can tell.
@@ -744,6 +768,7 @@ class Member:
         if len(entries) == upto - first + 1:
             self.host.send(src, CatchupEntries(self.pid, self.ballot, entries, upto))
         else:  # our log has a gap there (we were installed from a copy): send the B-tree
+            probes.HITS["catchup_snapshot"] += 1
             self.host.send(src, CatchupSnapshot(
                 self.pid, self.ballot, st.entries_from(st.applied_lsn + 1, st.commit_lsn),
                 st.applied_lsn, st.snapshot() if msg.storage else None, st.config))
@@ -896,6 +921,8 @@ class Member:
         for host in self._others():
             self.prepared.add(host)
             self.host.send(host, Prepare(self.pid, ballot, self.from_lsn))
+        if self.points.on:
+            self.points.passed("prepared", self.me)
         self.host.later(self.cfg.election_timeout_s, self._candidate_timeout, attempt)
         self._check_promises()
 
@@ -923,10 +950,16 @@ class Member:
                         st.promised != self.withdrawn):
                     refuse = "lease"
         if refuse is not None:
+            if refuse == "lease":
+                probes.HITS["prepare_refused_lease"] += 1
+            elif refuse == "booting":
+                probes.HITS["prepare_refused_booting"] += 1
             host.send(src, PrepareRefused(self.pid, ballot, refuse, st.promised, st.config,
                                           st.config_lsn))
             return
         disk_s = host.disk_delay_s()
+        if self.points.on:  # buggify: a slow promise
+            disk_s += self.points.delay_s("before_promise")
         self._promise(ballot, host.now + disk_s)
         host.later(disk_s, self._promise_persisted, src, ballot, msg.from_lsn)
 
@@ -935,12 +968,16 @@ class Member:
         if st.promised != ballot:
             return
         self.host.send(src, Promise(self.pid, ballot, st.entries_from(from_lsn), st.commit_lsn))
+        if self.points.on:
+            self.points.passed("promised", self.me)
 
     def on_promise(self, src: str, msg: Promise) -> None:
         if self.role != CANDIDATE or msg.ballot != self.ballot:
             return
         self.promises[src] = (msg.entries, msg.commit_lsn)
-        for lsn, _ballot, record in msg.entries:
+        for lsn, ballot, record in msg.entries:
+            if lsn > msg.commit_lsn and ballot < msg.ballot:
+                probes.HITS["promise_carried_older_accepted"] += 1
             if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:
                 assert record.members is not None  # a config record names its members
                 self._learn_config(lsn, record.members)
@@ -973,6 +1010,7 @@ class Member:
         alone -- a quorum that need not meet ours (a replica that slept
         through the change still counts the replica it replaced).  So win in
         that membership too, and ask its members we have not asked."""
+        probes.HITS["learnt_config_from_promise"] += 1
         self.learnt_configs.add((lsn, members))
         for host, _kind in members:
             if host not in self.prepared:
@@ -1027,14 +1065,22 @@ class Member:
             for lsn, ballot, record in entries:
                 chosen = lsn <= commit
                 have = merged.get(lsn)
+                if have is not None and not chosen and not have[2] and have[1] != ballot:
+                    probes.HITS["recovery_took_higher_ballot"] += 1
                 if have is None or (chosen and not have[2]) or (not have[2] and ballot > have[1]):
                     merged[lsn] = (record, ballot, chosen)
         last = max(merged, default=self.from_lsn - 1)
         self.promises = {}
         self.next_lsn = max(last, st.commit_lsn) + 1
+        wait_s = self.points.delay_s("promise_to_accept") if self.points.on else 0.0
         for lsn in range(self.from_lsn, last + 1):
-            self.propose(merged[lsn][0] if lsn in merged else NOOP_RECORD, lsn=lsn)
-        self.recovery_lsn = self.propose(NOOP_RECORD)
+            found = merged.get(lsn)
+            if found is None:
+                probes.HITS["recovery_filled_noop"] += 1
+            elif found[0].op != NOOP:
+                probes.HITS["recovery_reproposed_value"] += 1
+            self.propose(found[0] if found is not None else NOOP_RECORD, lsn=lsn, after_s=wait_s)
+        self.recovery_lsn = self.propose(NOOP_RECORD, after_s=wait_s)
         if not st.is_member():
             self.step_down("not_member")
 
