@@ -378,8 +378,9 @@ class StorageNode:
                 member.step_down("lease_revoked")
             if seq > self.revocations_seen.get(src, 0):
                 self.revocations_seen[src] = seq
-        if msg.send_t > self.ack_send_t.get(src, -math.inf):
-            self.ack_send_t[src] = msg.send_t
+        sent_t = self.now if self.bugs.lease_from_ack_receipt else msg.send_t
+        if sent_t > self.ack_send_t.get(src, -math.inf):
+            self.ack_send_t[src] = sent_t
             self.acks_seen += 1
         pending = self.unacked_commits.get(src)
         if pending:

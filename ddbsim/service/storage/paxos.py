@@ -115,7 +115,7 @@ from ddbsim.service.messages import DELETE as DELETE_REQUEST
 from ddbsim.service.storage.log import CONFIG, NOOP, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
-from ddbsim.service.storage.replica import NO_BALLOT, ReplicaState
+from ddbsim.service.storage.replica import NEVER, NO_BALLOT, ReplicaState
 from ddbsim.world.streams import Draws
 
 
@@ -294,6 +294,13 @@ class Member:
         """The host lost power: volatile state goes, durable state stays."""
         if self.role == LEADER:
             self.hooks.leader_lost(self.host.now, self.pid, self.ballot, self.me, "power_off")
+        if self.bugs.forget_uncommitted_on_crash:
+            st = self.state
+            for lsn in range(st.commit_lsn + 1, st.last_lsn + 1):
+                entry = st.log.get(lsn)
+                while entry is not None:
+                    entry.durable_at = math.inf
+                    entry = entry.prev
         self.state.crash(self.host.now)
         self.reset_volatile()
 
@@ -392,7 +399,7 @@ class Member:
         if req.kind == GET_STRONG:
             until = self.lease_until()
             now = host.now
-            if until <= now:
+            if until <= now and not self.bugs.read_without_lease:
                 host.reply(src, op, "unavailable", leader_hint=self.me, after_s=after_s)
                 return
             if until > self.reported_lease_until:
@@ -415,6 +422,8 @@ class Member:
         if not self.is_leader:
             return -math.inf
         configs = self.state.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         key = (self.host.acks_seen, len(self.supporters), configs)
         if key == self._lease_key:
             return self._lease_until
@@ -463,6 +472,8 @@ class Member:
         if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         proposal = Proposal(record, origin, configs, now + after_s)
         self.proposals[lsn] = proposal
         host.retransmit_later(self)
@@ -533,7 +544,7 @@ class Member:
                                 self.ballot)
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
-        if self.role != LEADER or msg.ballot != self.ballot:
+        if self.role != LEADER or (msg.ballot != self.ballot and not self.bugs.acks_any_ballot):
             if self.role == LEADER:
                 probes.HITS["ack_older_ballot_ignored"] += 1
             return
@@ -626,7 +637,8 @@ class Member:
         st = self.state
         host = self.host
         ballot = msg.ballot
-        if ballot < st.promised:
+        if ballot < st.promised and not self.bugs.accept_any_ballot and not (
+                self.bugs.partial_ballot_compare and ballot[0] == st.promised[0]):
             probes.HITS["accept_refused_older_ballot"] += 1
             host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
@@ -652,6 +664,8 @@ class Member:
             st.write(lsn, ballot, record, durable_at)
             if record.op == CONFIG:
                 host.membership_changed()
+        if self.bugs.follower_ack_before_durable:
+            reply_s = 0.0
         host.send(src, Accepted(self.pid, ballot, lsns), reply_s)
         if points.on:
             points.passed("accepted", self.me)
@@ -660,6 +674,8 @@ class Member:
         # batch costs less than a record at a time, and nobody can tell.
         if msg.commit_lsn > self.known_commit:
             self.known_commit = msg.commit_lsn
+        if self.bugs.follower_commits_accepted and lsns and max(lsns) > self.known_commit:
+            self.known_commit = max(lsns)
         if self.known_commit > st.commit_lsn:
             host.lagging(self, True)
 
@@ -761,7 +777,8 @@ class Member:
             return
         st = self.state
         first = msg.from_lsn
-        upto = min(st.commit_lsn, first + self.cfg.catchup_batch - 1)
+        last = st.last_lsn if self.bugs.catchup_serves_uncommitted else st.commit_lsn
+        upto = min(last, first + self.cfg.catchup_batch - 1)
         if upto < first:
             return
         entries = st.entries_from(first, upto)
@@ -888,7 +905,7 @@ class Member:
         if self.bugs.no_lease_wait:
             return -math.inf
         lease_s = self.cfg.lease_s
-        wait_until = host.boot_t + lease_s
+        wait_until = -math.inf if self.bugs.forget_lease_on_boot else host.boot_t + lease_s
         leader = self.state.promised[1]
         if leader and leader != self.me and self.state.promised != self.withdrawn:
             wait_until = max(wait_until, host.heard_at(leader) + lease_s)
@@ -938,7 +955,7 @@ class Member:
             refuse = "promised"
         elif self.bugs.no_lease_wait:
             pass
-        elif host.now < host.boot_t + self.cfg.lease_s:
+        elif host.now < host.boot_t + self.cfg.lease_s and not self.bugs.forget_lease_on_boot:
             refuse = "booting"
         else:
             leader = st.promised[1]
@@ -960,7 +977,7 @@ class Member:
         disk_s = host.disk_delay_s()
         if self.points.on:  # buggify: a slow promise
             disk_s += self.points.delay_s("before_promise")
-        self._promise(ballot, host.now + disk_s)
+        self._promise(ballot, NEVER if self.bugs.promise_not_durable else host.now + disk_s)
         host.later(disk_s, self._promise_persisted, src, ballot, msg.from_lsn)
 
     def _promise_persisted(self, src: str, ballot: Ballot, from_lsn: int) -> None:
@@ -1019,6 +1036,8 @@ class Member:
 
     def _check_promises(self) -> None:
         configs = self.state.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         if self.learnt_configs:
             configs = (*configs, *(members for _lsn, members in self.learnt_configs))
         if all(self._votes(members, self.promises) >= self.quorum(members)
@@ -1067,7 +1086,10 @@ class Member:
                 have = merged.get(lsn)
                 if have is not None and not chosen and not have[2] and have[1] != ballot:
                     probes.HITS["recovery_took_higher_ballot"] += 1
-                if have is None or (chosen and not have[2]) or (not have[2] and ballot > have[1]):
+                better = ballot < have[1] if (
+                    have is not None and self.bugs.recovery_lowest_ballot) else (
+                    have is not None and ballot > have[1])
+                if have is None or (chosen and not have[2]) or (not have[2] and better):
                     merged[lsn] = (record, ballot, chosen)
         last = max(merged, default=self.from_lsn - 1)
         self.promises = {}
