@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ddbsim.config import Config
-from ddbsim.service import probes
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
@@ -46,6 +45,7 @@ from ddbsim.service.messages import (
     StorageOp,
     StorageReply,
 )
+from ddbsim.service.probes import HITS as PROBE_HITS
 from ddbsim.service.storage.healing import Healer, Replacements
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 from ddbsim.service.storage.paxos import LEADER, Member
@@ -464,7 +464,7 @@ class StorageNode:
             last = st.log.get(st.last_lsn)
             if st.promised[1] not in ("", self.host_id) and (last is None
                                                                or last.ballot < st.promised):
-                probes.HITS["rebooted_between_promise_and_accept"] += 1
+                PROBE_HITS["rebooted_between_promise_and_accept"] += 1
             if member.state.promised[1] == self.host_id:
                 # We stood for or led this ballot before the power went: we
                 # lead nothing now, so release the followers that promised it.

@@ -87,7 +87,6 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ddbsim.service import probes
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
@@ -112,6 +111,7 @@ from ddbsim.service.messages import (
     StorageOp,
 )
 from ddbsim.service.messages import DELETE as DELETE_REQUEST
+from ddbsim.service.probes import HITS as PROBE_HITS
 from ddbsim.service.storage.log import CONFIG, NOOP, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
@@ -351,7 +351,7 @@ class Member:
     def step_down(self, reason: str) -> None:
         host = self.host
         if reason == "preempted":
-            probes.HITS["leader_preempted"] += 1
+            PROBE_HITS["leader_preempted"] += 1
         if self.role == LEADER:
             self.hooks.leader_lost(host.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
@@ -538,7 +538,7 @@ class Member:
         if not proposal.waiting:
             entry = self.state.log.get(lsn)
             if entry is not None and entry.ballot == self.ballot:
-                probes.HITS["commit_waited_for_own_disk"] += 1
+                PROBE_HITS["commit_waited_for_own_disk"] += 1
                 proposal.waiting = True
                 self.host.later(entry.durable_at - self.host.now, self._own_durable, lsn,
                                 self.ballot)
@@ -546,7 +546,7 @@ class Member:
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role != LEADER or (msg.ballot != self.ballot and not self.bugs.acks_any_ballot):
             if self.role == LEADER:
-                probes.HITS["ack_older_ballot_ignored"] += 1
+                PROBE_HITS["ack_older_ballot_ignored"] += 1
             return
         self.supporters.add(src)
         for lsn in msg.lsns:
@@ -580,7 +580,7 @@ class Member:
             self._advance_commit()
             return
         if len(configs) > 1:
-            probes.HITS["joint_quorum"] += 1
+            PROBE_HITS["joint_quorum"] += 1
         for members in configs:
             votes = self._votes(members, proposal.acks)
             if mine and any(h == self.me for h, _ in members):
@@ -639,7 +639,7 @@ class Member:
         ballot = msg.ballot
         if ballot < st.promised and not self.bugs.accept_any_ballot and not (
                 self.bugs.partial_ballot_compare and ballot[0] == st.promised[0]):
-            probes.HITS["accept_refused_older_ballot"] += 1
+            PROBE_HITS["accept_refused_older_ballot"] += 1
             host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
         disk_s = host.disk_delay_s()
@@ -659,7 +659,7 @@ class Member:
         for lsn, record in msg.entries:
             lsns.append(lsn)
             if lsn <= st.commit_lsn:
-                probes.HITS["accept_already_committed"] += 1
+                PROBE_HITS["accept_already_committed"] += 1
                 continue  # committed here already: final, and durable
             st.write(lsn, ballot, record, durable_at)
             if record.op == CONFIG:
@@ -785,7 +785,7 @@ class Member:
         if len(entries) == upto - first + 1:
             self.host.send(src, CatchupEntries(self.pid, self.ballot, entries, upto))
         else:  # our log has a gap there (we were installed from a copy): send the B-tree
-            probes.HITS["catchup_snapshot"] += 1
+            PROBE_HITS["catchup_snapshot"] += 1
             self.host.send(src, CatchupSnapshot(
                 self.pid, self.ballot, st.entries_from(st.applied_lsn + 1, st.commit_lsn),
                 st.applied_lsn, st.snapshot() if msg.storage else None, st.config))
@@ -968,9 +968,9 @@ class Member:
                     refuse = "lease"
         if refuse is not None:
             if refuse == "lease":
-                probes.HITS["prepare_refused_lease"] += 1
+                PROBE_HITS["prepare_refused_lease"] += 1
             elif refuse == "booting":
-                probes.HITS["prepare_refused_booting"] += 1
+                PROBE_HITS["prepare_refused_booting"] += 1
             host.send(src, PrepareRefused(self.pid, ballot, refuse, st.promised, st.config,
                                           st.config_lsn))
             return
@@ -994,7 +994,7 @@ class Member:
         self.promises[src] = (msg.entries, msg.commit_lsn)
         for lsn, ballot, record in msg.entries:
             if lsn > msg.commit_lsn and ballot < msg.ballot:
-                probes.HITS["promise_carried_older_accepted"] += 1
+                PROBE_HITS["promise_carried_older_accepted"] += 1
             if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:
                 assert record.members is not None  # a config record names its members
                 self._learn_config(lsn, record.members)
@@ -1027,7 +1027,7 @@ class Member:
         alone -- a quorum that need not meet ours (a replica that slept
         through the change still counts the replica it replaced).  So win in
         that membership too, and ask its members we have not asked."""
-        probes.HITS["learnt_config_from_promise"] += 1
+        PROBE_HITS["learnt_config_from_promise"] += 1
         self.learnt_configs.add((lsn, members))
         for host, _kind in members:
             if host not in self.prepared:
@@ -1085,7 +1085,7 @@ class Member:
                 chosen = lsn <= commit
                 have = merged.get(lsn)
                 if have is not None and not chosen and not have[2] and have[1] != ballot:
-                    probes.HITS["recovery_took_higher_ballot"] += 1
+                    PROBE_HITS["recovery_took_higher_ballot"] += 1
                 better = ballot < have[1] if (
                     have is not None and self.bugs.recovery_lowest_ballot) else (
                     have is not None and ballot > have[1])
@@ -1098,9 +1098,9 @@ class Member:
         for lsn in range(self.from_lsn, last + 1):
             found = merged.get(lsn)
             if found is None:
-                probes.HITS["recovery_filled_noop"] += 1
+                PROBE_HITS["recovery_filled_noop"] += 1
             elif found[0].op != NOOP:
-                probes.HITS["recovery_reproposed_value"] += 1
+                PROBE_HITS["recovery_reproposed_value"] += 1
             self.propose(found[0] if found is not None else NOOP_RECORD, lsn=lsn, after_s=wait_s)
         self.recovery_lsn = self.propose(NOOP_RECORD, after_s=wait_s)
         if not st.is_member():
