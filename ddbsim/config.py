@@ -420,7 +420,11 @@ class RunConfig:
 
 #: The kinds of fault the nemesis can draw (see ddbsim.lab.nemesis).
 NEMESIS_KINDS = ("host_power", "rack_power", "az_power", "router_power", "az_cut", "host_cut",
-                 "slow_host", "loss", "delay")
+                 "slow_host", "loss", "delay",
+                 # correlated power, crash-restart blips and message faults
+                 # (drawn from a stream of their own: see ddbsim.lab.nemesis)
+                 "group_power", "row_power", "region_power", "blip", "duplicate", "reorder",
+                 "stale")
 
 
 @dataclass(frozen=True)
@@ -448,9 +452,37 @@ class NemesisConfig:
     loss_s: Range = (2.0, 40.0)  # [chosen] how long a message-loss fault lasts
     delay_s: Range = (2.0, 40.0)  # [chosen] how long a delay fault lasts (see extra_delay_s)
     mean_gap_s: Range = (15.0, 90.0)  # [chosen] mean time between faults of a kind, log-uniform
+    # [chosen] the same for the newer kinds (group_power ... stale): a whole
+    # region powered off every 20 s would leave little else to see
+    chaos_mean_gap_s: Range = (30.0, 180.0)
     slowdown: Range = (5.0, 200.0)  # [chosen] how many times slower a slow host runs, log-uniform
     loss: Range = (0.01, 0.30)  # [chosen] probability a lossy link loses a message, uniform
     extra_delay_s: Range = (0.005, 0.200)  # [chosen] median extra delay of a delay fault, log-uniform
+    # Correlated power: every replica of one group, a rack row across the AZs,
+    # or the whole region loses power at once; the hosts come back one by one,
+    # in a random order, over ``power_back_s`` after the outage's length.
+    group_power_s: Range = (1.0, 30.0)  # [chosen] how long a replication group's power-off lasts
+    row_power_s: Range = (1.0, 30.0)  # [chosen] how long a rack row's power-off lasts
+    region_power_s: Range = (1.0, 30.0)  # [chosen] how long a region-wide power-off lasts
+    power_back_s: Range = (0.0, 30.0)  # [chosen] a host's power returns this late after the outage, uniform
+    # A crash-restart blip: the next storage host to pass a protocol step
+    # (promised, accepted, acknowledged a write...) after the blip is armed
+    # loses power at once, for this long (log-uniform).
+    blip_s: Range = (0.001, 3.0)  # [chosen] how long a blip's power-off lasts, log-uniform
+    duplicate_s: Range = (2.0, 40.0)  # [chosen] how long a duplicating fault lasts
+    reorder_s: Range = (2.0, 40.0)  # [chosen] how long a reordering fault lasts
+    stale_s: Range = (2.0, 40.0)  # [chosen] how long a stale-message fault lasts
+    duplicate: Range = (0.01, 0.30)  # [chosen] probability a message is delivered twice, uniform
+    reorder_window_s: Range = (0.005, 0.500)  # [chosen] extra delay uniform in [0, window]; log-uniform
+    stale: Range = (0.001, 0.05)  # [chosen] probability a message is held back, uniform
+    stale_hold_s: Range = (2.0, 20.0)  # [chosen] how long a held message waits (past an election), uniform
+    # Buggify (FoundationDB): each seed enables each fault point inside the
+    # service (ddbsim.service.fault_points) with this chance; an enabled point
+    # fires with a probability drawn from buggify_fire_p and delays its step by
+    # up to a length drawn from buggify_delay_s (both log-uniform).
+    buggify_enable_p: float = 0.25  # [chosen] chance that a seed enables each fault point
+    buggify_fire_p: Range = (0.01, 0.2)  # [chosen] how often an enabled point fires, log-uniform
+    buggify_delay_s: Range = (0.001, 2.0)  # [chosen] the most an enabled point delays, log-uniform
 
     def __post_init__(self) -> None:
         _check_types("nemesis", self)
@@ -462,6 +494,9 @@ class NemesisConfig:
                 raise ConfigError(f"nemesis.{kind}_s must be above 0 s, got "
                                   f"{format_value(self.duration_range(kind))}")
         # Drawn mean gaps are rounded to the ms: a zero one would never end.
+        if not self.chaos_mean_gap_s[0] >= 0.001:
+            raise ConfigError(f"nemesis.chaos_mean_gap_s must be at least 0.001 s, got "
+                              f"{format_value(self.chaos_mean_gap_s)}")
         if not self.mean_gap_s[0] >= 0.001:
             raise ConfigError(f"nemesis.mean_gap_s must be at least 0.001 s, got "
                               f"{format_value(self.mean_gap_s)}")
@@ -471,12 +506,31 @@ class NemesisConfig:
         if not self.loss[1] <= 1.0:
             raise ConfigError(f"nemesis.loss is a probability, at most 1, got "
                               f"{format_value(self.loss)}")
+        for name in ("duplicate", "stale"):
+            if not (0.0 <= getattr(self, name)[0] and getattr(self, name)[1] <= 1.0):
+                raise ConfigError(f"nemesis.{name} is a probability, between 0 and 1, got "
+                                  f"{format_value(getattr(self, name))}")
+        _non_negative("nemesis", power_back_s=self.power_back_s[0],
+                      stale_hold_s=self.stale_hold_s[0])
+        if not (self.reorder_window_s[0] > 0 and self.blip_s[0] > 0):
+            raise ConfigError(f"nemesis.reorder_window_s and nemesis.blip_s must be above 0 s "
+                              f"(drawn log-uniform), got {format_value(self.reorder_window_s)} and "
+                              f"{format_value(self.blip_s)}")
         if not self.extra_delay_s[0] > 0:
             raise ConfigError(f"nemesis.extra_delay_s must be above 0 s (it is drawn "
                               f"log-uniform), got {format_value(self.extra_delay_s)}")
         if not self.end_s > self.start_s:
             raise ConfigError(f"nemesis.end_s ({self.end_s}) must be after nemesis.start_s "
                               f"({self.start_s})")
+        if not 0.0 <= self.buggify_enable_p <= 1.0:
+            raise ConfigError(f"nemesis.buggify_enable_p is a probability, got "
+                              f"{self.buggify_enable_p}")
+        if not (0.0 < self.buggify_fire_p[0] and self.buggify_fire_p[1] <= 1.0
+                and self.buggify_delay_s[0] > 0):
+            raise ConfigError(f"nemesis.buggify_fire_p must be in (0, 1] and "
+                              f"nemesis.buggify_delay_s above 0 s, got "
+                              f"{format_value(self.buggify_fire_p)} and "
+                              f"{format_value(self.buggify_delay_s)}")
         if not 0.0 < self.enable_p <= 1.0:
             raise ConfigError(f"nemesis.enable_p must be in (0, 1], got {self.enable_p}")
         unknown = [k for k in self.kind_list() if k not in NEMESIS_KINDS]
@@ -800,6 +854,8 @@ _UNITS: dict[str, str] = {
     "durability.object_store_sigma": "-", "durability.segment_max_records": "records",
     "durability.store_segment_records": "records", "durability.keep_archived_records": "records",
     "durability.scrub_ranges": "ranges",
+    "nemesis.duplicate": "probability", "nemesis.stale": "probability",
+    "nemesis.buggify_fire_p": "probability",
 }
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),

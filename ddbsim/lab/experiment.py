@@ -30,10 +30,18 @@ and then the **checks** (:mod:`ddbsim.lab.checkers`):
   corruption is found and repaired, for at most two scrub intervals and an
   archive interval.
 
-If the fault schedule went beyond what the design promises to survive (a
-nemesis with its bound lifted, see :mod:`ddbsim.lab.nemesis`), a safety check
-that finds a problem reports ``valid: "unknown"`` with the note "data loss
-expected" rather than failing.
+A safety check that finds a problem fails, whatever the faults were, unless
+the schedule went beyond what the design promises to survive (a nemesis with
+its bound lifted, see :mod:`ddbsim.lab.nemesis`) *and* a fault in it
+destroyed data (:data:`~ddbsim.lab.faults.DESTROYS_DATA`: a lost disk, bit
+rot): then it reports ``valid: "unknown"`` with the note "data loss
+expected", naming that fault.  Power and network faults never destroy a
+disk, so under them -- bounded or not, a whole region powered off included --
+the correct protocol must lose nothing.
+
+A run also counts the code probes it hit (:mod:`ddbsim.service.probes`;
+the result's ``probes``), and enables the fault points its nemesis drew
+(:mod:`ddbsim.service.fault_points`; disabled at the heal).
 """
 from __future__ import annotations
 
@@ -58,12 +66,13 @@ from ddbsim.lab.checkers import (
 )
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.corruption import match as match_corruptions
-from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
+from ddbsim.lab.faults import DESTROYS_DATA, UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
 from ddbsim.lab.result import FIGURE_KEYS, Result
 from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
 from ddbsim.lab.workload import Client
+from ddbsim.service import probes
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
@@ -116,8 +125,14 @@ class Run:
                             and f.t_s > scenario.duration_s)]
         validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
-        self.injector = FaultInjector(self.world, self._role_host)
+        points = self.service.fault_points
+        self.injector = FaultInjector(self.world, self._role_host, self._group_hosts,
+                                      arm=points.arm, quiet=points.quiet)
         self.injector.schedule(schedule)
+        enabled = (self.nemesis or {}).get("fault_points") or {}
+        if enabled:
+            points.enable({name: (spec["p"], spec["delay_s"]) for name, spec in enabled.items()},
+                          self.world.streams.draws("service/fault_points"))
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
@@ -143,10 +158,18 @@ class Run:
                 return m.me
         return None
 
+    def _group_hosts(self, pid: str) -> list[str]:
+        """The hosts of every replica of ``pid`` now (a group fault target)."""
+        leader = self.service.leader_of(pid)
+        members = (self.service.replicas_in_config(leader) if leader is not None
+                   else self.service.members_of(pid))
+        return [m.me for m in members]
+
     def execute(self, progress: Progress | None = None) -> Result:
         """Run every phase and check; ``progress(phase, now_s)``, if given, is
         called between slices of simulated time (see :meth:`_advance`)."""
         self._progress = progress
+        probes.reset()  # a process runs one simulation at a time: its count starts here
         env = self.world.env
         duration = self.scenario.duration_s
         for client in self.clients:
@@ -196,13 +219,16 @@ class Run:
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
-        if self.nemesis is not None and self.nemesis.get("bound_exceeded"):
+        destroyed = [f for f in self.injector.applied if f.action in DESTROYS_DATA]
+        if self.nemesis is not None and self.nemesis.get("bound_exceeded") and destroyed:
             for name in ("durability", "convergence", "linearizable", "eventual_reads"):
                 check = checks.get(name)
                 if check is not None and check["valid"] is False:
                     check["valid"] = "unknown"
-                    check["note"] = ("data loss expected: the fault schedule took down more than "
-                                     "one AZ's worth of replicas at once")
+                    check["note"] = (f"data loss expected: {destroyed[0].describe().strip()} "
+                                     f"destroyed data while the fault schedule took down more "
+                                     f"than one AZ's worth of replicas at once")
+        self.probes = probes.counts()
         return build_result(self, checks, end_s=env.now)
 
     # ------------------------------------------------------------------
@@ -588,6 +614,7 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "alarms": figures["alarms"],
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
         "verification": _verification(run),
+        "probes": dict(getattr(run, "probes", {})),
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)

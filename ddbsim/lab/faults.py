@@ -7,7 +7,10 @@ actions on hosts, a *role* resolved when the fault fires: ``leader:p-0003``
 (the host leading that partition), ``follower:p-0003`` (a powered storage
 replica that does not lead it) or ``log:p-0003`` (a powered log replica of
 it).  The undoing action (``power_on``, ``recover``) hits the host its
-partner resolved to.
+partner resolved to.  ``group:p-0003`` names every replica of the partition
+at once (a correlated power loss); ``power_on`` of ``group:p-0003#i`` brings
+back the ``i``-th of the hosts its ``power_off`` resolved to, so that they
+can come back one by one, in any order.
 
 Actions:
 
@@ -20,6 +23,15 @@ Actions:
 * ``impair`` / ``restore`` -- lose each message between AZs ``target`` and
   ``peer`` (or across the whole region, target ``region``) with probability
   ``loss`` and delay it by an extra log-normal delay of median ``delay_s``;
+  deliver it twice with probability ``duplicate``; delay it by up to
+  ``window_s`` more (uniform: messages overtake each other); hold it back for
+  1/2 to 1 times ``hold_s`` with probability ``stale`` (it arrives after an
+  election: a message from an older ballot);
+* ``blip`` -- a crash-restart at a protocol boundary: arm the step named by
+  ``target`` (``promised``, ``accepted``, ``acknowledged``, ``prepared``; see
+  :mod:`ddbsim.service.fault_points`), and power off the next storage host
+  that passes it, at once, for ``for_s`` (its volatile state and its WAL
+  writes not yet durable are lost);
 * ``bit_rot`` -- silently corrupt one thing on a storage host's disk:
   ``what`` is ``item`` (a stored item) or ``wal`` (a WAL record); which
   replica and which item or record is drawn from the ``lab/bitrot`` stream.
@@ -41,18 +53,24 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeGuard
 
+from ddbsim.service.fault_points import STEPS
 from ddbsim.world.disk import ROT_TARGETS
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
-           "heal_all", "bit_rot", "lose_disk")
+           "heal_all", "bit_rot", "lose_disk", "blip")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover", "bit_rot", "lose_disk")
 #: Actions on a storage host's disk.
 DISK_ACTIONS = ("bit_rot", "lose_disk")
 #: Actions that end a fault; heal_all does them all.
 UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
-ROLES = ("leader", "follower", "log")
+ROLES = ("leader", "follower", "log", "group")
+#: Actions that destroy data on a disk (a lost disk, bit rot): only a schedule
+#: with one of these may excuse lost writes as "data loss expected".  Power
+#: and network faults never destroy a disk, so under them, bounded or not,
+#: the correct protocol must lose nothing.  (None exists yet.)
+DESTROYS_DATA: tuple[str, ...] = ()
 
 
 class FaultError(ValueError):
@@ -70,10 +88,16 @@ class Fault:
     loss: float | None = None  # impair: probability of losing a message
     delay_s: float | None = None  # impair: median extra delay
     what: str | None = None  # bit_rot: item or wal
+    duplicate: float | None = None  # impair: probability of delivering a message twice
+    window_s: float | None = None  # impair: extra delay uniform in [0, window_s] (reordering)
+    stale: float | None = None  # impair: probability of holding a message back
+    hold_s: float | None = None  # impair: how long a held message waits, at most
+    for_s: float | None = None  # blip: how long the power stays off
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for name in ("peer", "factor", "loss", "delay_s", "what"):
+        for name in ("peer", "factor", "loss", "delay_s", "what", "duplicate", "window_s",
+                     "stale", "hold_s", "for_s"):
             if d[name] is None:
                 del d[name]
         if not self.one_way:
@@ -93,6 +117,14 @@ class Fault:
             text += f" +{self.delay_s * 1000:.0f}ms"
         if self.what is not None:
             text += f" ({self.what})"
+        if self.duplicate:
+            text += f" dup={self.duplicate:.0%}"
+        if self.window_s:
+            text += f" reorder<{self.window_s * 1000:.0f}ms"
+        if self.stale:
+            text += f" stale={self.stale:.1%} hold<{self.hold_s or 0:g}s"
+        if self.for_s is not None:
+            text += f" for {self.for_s:.3g}s"
         return text
 
 
@@ -120,9 +152,10 @@ def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) 
 
 
 def role_of(target: str) -> tuple[str, str] | None:
-    """``("leader", "p-0003")`` for a role target, else None."""
+    """``("leader", "p-0003")`` for a role target, else None (``group:p-0003#1``
+    gives ``("group", "p-0003")``)."""
     role, sep, pid = target.partition(":")
-    return (role, pid) if sep and role in ROLES else None
+    return (role, pid.partition("#")[0]) if sep and role in ROLES else None
 
 
 def validate(faults: list[Fault], world: World, duration_s: float,
@@ -135,7 +168,12 @@ def validate(faults: list[Fault], world: World, duration_s: float,
         if not (_is_time(f.t_s) and f.t_s <= duration_s):
             raise FaultError(f"{where}: time is outside the run (0..{duration_s}s)")
         role = role_of(f.target)
-        if f.action in HOST_ACTIONS and role is not None:
+        if f.action == "blip":
+            if f.target not in STEPS:
+                raise FaultError(f"{where}: a blip arms a protocol step: one of {', '.join(STEPS)}")
+            if not (_is_time(f.for_s) and f.for_s > 0):
+                raise FaultError(f"{where}: a blip needs for_s above 0 s, got {f.for_s}")
+        elif f.action in HOST_ACTIONS and role is not None:
             if partitions is not None and role[1] not in partitions:
                 raise FaultError(f"{where}: no partition named {role[1]!r}")
         elif f.action in HOST_ACTIONS:
@@ -162,6 +200,14 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                     raise FaultError(f"{where}: loss must be a probability, got {f.loss}")
                 if f.delay_s is not None and not _is_time(f.delay_s):
                     raise FaultError(f"{where}: delay_s must be zero or more, got {f.delay_s}")
+                for name in ("duplicate", "stale"):
+                    p = getattr(f, name)
+                    if p is not None and not (_is_time(p) and p <= 1.0):
+                        raise FaultError(f"{where}: {name} must be a probability, got {p}")
+                for name in ("window_s", "hold_s"):
+                    if getattr(f, name) is not None and not _is_time(getattr(f, name)):
+                        raise FaultError(f"{where}: {name} must be zero or more, "
+                                         f"got {getattr(f, name)}")
         elif f.action in ("cut", "heal"):
             if f.peer is None:
                 raise FaultError(f"{where}: a link needs a peer")
@@ -176,15 +222,26 @@ class FaultInjector:
     """Applies a schedule to a world and records what it did."""
 
     def __init__(self, world: World,
-                 role_host: Callable[[str, str], str | None] | None = None) -> None:
+                 role_host: Callable[[str, str], str | None] | None = None,
+                 group_hosts: Callable[[str], list[str]] | None = None,
+                 arm: Callable[[str, Callable[[str], None]], None] | None = None,
+                 quiet: Callable[[], None] | None = None) -> None:
+        """``role_host(role, pid)`` resolves a role target, ``group_hosts(pid)``
+        a group target; ``arm(step, fire)`` and ``quiet()`` are the service's
+        fault points (:mod:`ddbsim.service.fault_points`): arm a trap, and
+        disarm everything (at ``heal_all``)."""
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
+        self._group_hosts = group_hosts
+        self._arm = arm
+        self._quiet = quiet
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
         #: each bit rot that hit something: t_s, host, partition, what, where
         self.corruptions: list[dict[str, Any]] = []
         self._rot_draws = world.streams.draws("lab/bitrot")
+        self._resolved_groups: dict[str, list[str]] = {}
 
     def schedule(self, faults: list[Fault]) -> None:
         for f in sorted(faults, key=lambda f: f.t_s):
@@ -196,6 +253,14 @@ class FaultInjector:
         topo = world.topology
         now = world.now
         role = role_of(f.target) if f.action in HOST_ACTIONS else None
+        if f.action == "blip":
+            if self._arm is not None:
+                self._arm(f.target, lambda host_id: call_later(world.env, 0.0, self._blip, f, host_id))
+            self.applied.append(replace(f, t_s=round(now, 6)))
+            return
+        if role is not None and role[0] == "group":
+            self._apply_to_group(f, role[1])
+            return
         if role is not None:
             undo = f.action in ("power_on", "recover")
             host_id = self._resolved.get(f.target) if undo else None
@@ -226,7 +291,8 @@ class FaultInjector:
             for host in topo.resolve(f.target):
                 host.slowdown = 1.0
         elif f.action == "impair":
-            net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0)
+            net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0, f.duplicate or 0.0,
+                       f.window_s or 0.0, f.stale or 0.0, f.hold_s or 0.0)
         elif f.action == "restore":
             net.restore(f.target, f.peer)
         elif f.action == "bit_rot":
@@ -241,8 +307,56 @@ class FaultInjector:
                 host.power_off(now)
                 world.disks[host.id].lose()
         elif f.action == "heal_all":
+            if self._quiet is not None:
+                self._quiet()
             net.heal_all()
             for host in topo.hosts.values():
                 host.slowdown = 1.0
                 host.power_on()
         self.applied.append(replace(f, t_s=round(now, 6)))
+
+    def _apply_to_group(self, f: Fault, pid: str) -> None:
+        """Power off every replica of ``pid`` (``group:PID``), or power on
+        the ``i``-th of them (``group:PID#i``)."""
+        now = self.world.now
+        hosts = self.world.topology.hosts
+        if f.action == "power_off":
+            group = self._group_hosts(pid) if self._group_hosts is not None else []
+            self._resolved_groups[f.target] = group
+            for host_id in group:
+                hosts[host_id].power_off(now)
+            self.applied.append(replace(f, t_s=round(now, 6),
+                                        target=f"{f.target} ({', '.join(group) or 'none'})"))
+            return
+        base, _, index = f.target.partition("#")
+        group = self._resolved_groups.get(base, [])
+        i = int(index) if index.isdigit() else -1
+        if f.action in ("power_on", "recover") and 0 <= i < len(group):
+            host = hosts[group[i]]
+            if f.action == "power_on":
+                host.power_on()
+            else:
+                host.slowdown = 1.0
+            self.applied.append(replace(f, t_s=round(now, 6), target=group[i]))
+        elif f.action == "slow":
+            group = self._group_hosts(pid) if self._group_hosts is not None else []
+            self._resolved_groups[f.target] = group
+            for host_id in group:
+                hosts[host_id].slowdown = float(f.factor or 1.0)
+            self.applied.append(replace(f, t_s=round(now, 6)))
+        else:
+            self.applied.append(replace(f, t_s=round(now, 6), target=f"{f.target} (none)"))
+
+    def _blip(self, f: Fault, host_id: str) -> None:
+        """A trap armed by ``f`` sprang on ``host_id``: power it off now, and
+        on again ``f.for_s`` later."""
+        host = self.world.topology.hosts[host_id]
+        now = self.world.now
+        if not host.power_off(now):
+            return
+        self.applied.append(Fault(round(now, 6), "power_off", host_id))
+        call_later(self.world.env, f.for_s or 0.0, self._blip_over, host_id)
+
+    def _blip_over(self, host_id: str) -> None:
+        if self.world.topology.hosts[host_id].power_on():
+            self.applied.append(Fault(round(self.world.now, 6), "power_on", host_id))

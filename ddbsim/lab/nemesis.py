@@ -25,7 +25,28 @@ records, so a drawn schedule can be printed, saved and replayed):
                 between two AZs
 ``delay``       messages get 5-200 ms of extra delay (median), region-wide or
                 between two AZs
+``group_power`` every replica of one partition loses power at once
+``row_power``   a rack row (rack ``rN`` of every AZ) loses power at once
+``region_power`` the whole region loses power at once
+``blip``        a crash-restart at a protocol boundary: the next storage host
+                that promises, accepts, acknowledges a write or prepares loses
+                power at once, for 1 ms to 3 s
+``duplicate``   messages are delivered twice with probability 1-30%
+``reorder``     messages get an extra delay uniform in a 5-500 ms window, so
+                later ones overtake earlier ones
+``stale``       0.1-5% of messages are held back for 2-20 s: they arrive
+                after an election, from an older ballot
 ==============  ==============================================================
+
+The newer kinds strike less often (``chaos_mean_gap_s``, 30-180 s by
+default).  After a correlated power loss the hosts come back one by one, each up to
+``power_back_s`` (0-30 s) after the outage's drawn length, in a random
+order -- a quorum may form from any subset.
+
+**Fault points.**  Each seed also enables some of the fault points inside
+the service (:mod:`ddbsim.service.fault_points`, FoundationDB's BUGGIFY),
+each with a firing probability and a longest delay; the schedule's ``info``
+lists them (``fault_points``) and the run prints them with the schedule.
 
 The numbers (the defaults above) are options too: how long a fault of each
 kind lasts (``nemesis.<kind>_s``, a range lo,hi), the mean gap between faults
@@ -53,6 +74,15 @@ Faults that overlap on the same target end when the first of them ends (a
 second power-off of a host that is already off changes nothing; the first
 power-on restores it).  All times are drawn from the run's ``lab/faults`` stream, so the schedule is
 a function of the seed alone (and of the options and topology).
+
+The kinds from ``group_power`` on (:data:`CHAOS`) are drawn after the others,
+from a stream of their own (``lab/faults/chaos``), so that adding them moved
+no fault of the others: a seed draws the same ``host_power`` ... ``delay``
+faults as before, and the new ones besides.  They are not held to the bound:
+they are exactly what the bound leaves out, and since power and network
+faults never destroy a disk, the correct protocol must lose nothing under
+them (see :data:`~ddbsim.lab.faults.DESTROYS_DATA`).  The fault points are
+drawn from ``lab/faults/points``.
 """
 from __future__ import annotations
 
@@ -63,10 +93,13 @@ import numpy as np
 
 from ddbsim.config import NEMESIS_KINDS, NemesisConfig
 from ddbsim.lab.faults import Fault
+from ddbsim.service.fault_points import POINTS, STEPS
 from ddbsim.world.region import World
 
+#: Kinds drawn from their own stream, after the others (see the module docstring).
+CHAOS = ("group_power", "row_power", "region_power", "blip", "duplicate", "reorder", "stale")
 SOFT = ("loss", "delay")
-HARD = tuple(k for k in NEMESIS_KINDS if k not in SOFT)
+HARD = tuple(k for k in NEMESIS_KINDS if k not in SOFT and k not in CHAOS)
 
 
 class FaultSchedule(list):
@@ -88,13 +121,19 @@ class _Episode:
     faults: list[Fault] = field(default_factory=list)
 
 
-def draw_swarm(rng: np.random.Generator, options: NemesisConfig) -> dict[str, float]:
+def draw_swarm(rng: np.random.Generator, options: NemesisConfig,
+               candidates: tuple[str, ...] | None = None, at_least_one: bool = True,
+               mean_gap_s: tuple[float, float] | None = None) -> dict[str, float]:
     """Which kinds are enabled, each with its mean gap between faults (s)."""
-    candidates = options.kind_list()
+    candidates = tuple(k for k in options.kind_list() if k not in CHAOS) \
+        if candidates is None else candidates
+    if not candidates:
+        return {}
     enabled = [k for k in candidates if rng.random() < options.enable_p]
-    if not enabled:
+    if not enabled and at_least_one:
         enabled = [candidates[int(rng.integers(len(candidates)))]]
-    lo, hi = np.log(options.mean_gap_s[0]), np.log(options.mean_gap_s[1])
+    gap_lo, gap_hi = mean_gap_s or options.mean_gap_s
+    lo, hi = np.log(gap_lo), np.log(gap_hi)
     return {k: round(float(np.exp(rng.uniform(lo, hi))), 3) for k in enabled}
 
 
@@ -103,6 +142,7 @@ def draw_schedule(world: World, rng: np.random.Generator,
     """Draw a swarm, then a timed schedule from it (see the module docstring).
     The options default to the run's ``nemesis`` config section."""
     options = options or world.cfg.nemesis
+    chaos_kinds = tuple(k for k in options.kind_list() if k in CHAOS)
     swarm = draw_swarm(rng, options)
     topo = world.topology
     azs = topo.azs
@@ -143,16 +183,108 @@ def draw_schedule(world: World, rng: np.random.Generator,
         episodes.append(_build(kind, start_s, end_s, az, rng, options, azs, storage, racks,
                                routers))
 
-    faults = sorted((f for e in episodes for f in e.faults), key=lambda f: f.t_s)
+    # The newer kinds, from their own stream (see the module docstring).
+    chaos_rng = world.streams.stream("lab/faults/chaos")
+    chaos_swarm = draw_swarm(chaos_rng, options, chaos_kinds, at_least_one=not swarm,
+                             mean_gap_s=options.chaos_mean_gap_s)
+    chaos_starts: list[tuple[float, int, str]] = []
+    for order, kind in enumerate(sorted(chaos_swarm)):
+        t = options.start_s
+        while True:
+            t += float(chaos_rng.exponential(chaos_swarm[kind]))
+            if t >= options.end_s:
+                break
+            chaos_starts.append((round(t, 3), order, kind))
+    chaos_starts.sort()
+    chaos_episodes = [_build_chaos(kind, start_s, world, chaos_rng, options, storage, azs)
+                      for start_s, _order, kind in chaos_starts]
+    points = draw_fault_points(world.streams.stream("lab/faults/points"), options)
+
+    faults = sorted((f for e in episodes + chaos_episodes for f in e.faults),
+                    key=lambda f: f.t_s)
     exceeded = _bound_exceeded(episodes)
+    swarm = {**swarm, **chaos_swarm}
+    episodes = episodes + chaos_episodes
     info = {
         "bounded": options.bounded,
         "swarm": {k: {"mean_gap_s": swarm[k]} for k in sorted(swarm)},
         "episodes": len(episodes),
         "by_kind": {k: sum(1 for e in episodes if e.kind == k) for k in sorted(swarm)},
         "bound_exceeded": exceeded,
+        "fault_points": points,
     }
     return FaultSchedule(faults, info)
+
+
+def draw_fault_points(rng: np.random.Generator,
+                      options: NemesisConfig) -> dict[str, dict[str, float]]:
+    """Which fault points inside the service this seed enables, each with its
+    firing probability ``p`` and longest delay ``delay_s``."""
+    out = {}
+    for name in POINTS:
+        enabled = bool(rng.random() < options.buggify_enable_p)
+        p = float(np.exp(rng.uniform(np.log(options.buggify_fire_p[0]),
+                                     np.log(options.buggify_fire_p[1]))))
+        delay_s = float(np.exp(rng.uniform(np.log(options.buggify_delay_s[0]),
+                                           np.log(options.buggify_delay_s[1]))))
+        if enabled:
+            out[name] = {"p": round(p, 4), "delay_s": round(delay_s, 4)}
+    return out
+
+
+def _build_chaos(kind: str, start_s: float, world: World, rng: np.random.Generator,
+                 options: NemesisConfig, storage: list, azs: list[str]) -> _Episode:
+    """One episode of a newer kind (see the module docstring)."""
+    lo, hi = options.duration_range(kind)
+    if kind == "blip":
+        length_s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    else:
+        length_s = float(rng.uniform(lo, hi))
+    end_s = round(start_s + length_s, 3)
+    e = _Episode(kind, start_s, end_s, None)
+
+    def back_s() -> float:  # when one host's power returns
+        return round(end_s + float(rng.uniform(*options.power_back_s)), 3)
+
+    if kind == "group_power":
+        cfg = world.cfg
+        target = f"group:p-{int(rng.integers(cfg.table.partitions)):04d}"
+        e.faults = [Fault(start_s, "power_off", target)]
+        e.faults += [Fault(back_s(), "power_on", f"{target}#{i}")
+                     for i in range(cfg.replication.replicas)]
+    elif kind == "row_power":
+        row = int(rng.integers(world.cfg.topology.racks_per_az)) + 1
+        e.faults = [Fault(start_s, "power_off", f"{az}/r{row}") for az in azs]
+        e.faults += [Fault(back_s(), "power_on", h.id) for h in storage
+                     if h.rack.endswith(f"/r{row}")]
+    elif kind == "region_power":
+        e.faults = [Fault(start_s, "power_off", az) for az in azs]
+        e.faults += [Fault(back_s(), "power_on", h.id) for h in storage]
+        others = sorted({h.rack for h in world.topology.hosts.values() if h.kind != "storage"})
+        e.faults += [Fault(back_s(), "power_on", rack) for rack in others]
+    elif kind == "blip":
+        step = STEPS[int(rng.integers(len(STEPS)))]
+        e.faults = [Fault(start_s, "blip", step, for_s=round(length_s, 4))]
+    else:  # duplicate, reorder, stale: region-wide or between two AZs
+        if rng.random() < 0.5:
+            target, peer = "region", None
+        else:
+            i = int(rng.integers(len(azs)))
+            target = azs[i]
+            peer = azs[(i + 1 + int(rng.integers(len(azs) - 1))) % len(azs)]
+        if kind == "duplicate":
+            impair = Fault(start_s, "impair", target, peer,
+                           duplicate=round(float(rng.uniform(*options.duplicate)), 3))
+        elif kind == "reorder":
+            w_lo, w_hi = options.reorder_window_s
+            window_s = float(np.exp(rng.uniform(np.log(w_lo), np.log(w_hi))))
+            impair = Fault(start_s, "impair", target, peer, window_s=round(window_s, 4))
+        else:
+            impair = Fault(start_s, "impair", target, peer,
+                           stale=round(float(rng.uniform(*options.stale)), 4),
+                           hold_s=round(float(rng.uniform(*options.stale_hold_s)), 3))
+        e.faults = [impair, Fault(end_s, "restore", target, peer)]
+    return e
 
 
 def _impaired_az(episodes: list[_Episode], start_s: float, end_s: float,

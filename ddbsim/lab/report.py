@@ -210,8 +210,15 @@ def one(d: Mapping[str, Any]) -> list[str]:
         lines.append(f"nemesis      {'bounded to one AZ' if nem['bounded'] else 'UNBOUNDED'}"
                      f"{' (bound exceeded)' if nem['bound_exceeded'] else ''}; swarm: {swarm}; "
                      f"{nem['episodes']} faults")
+        points = nem.get("fault_points")
+        if points is not None:
+            lines.append("fault points " + (", ".join(
+                f"{name} (p={spec['p']:g}, up to {spec['delay_s']:g}s)"
+                for name, spec in points.items()) or "none enabled"))
         for f in d["faults"]:
             lines.append("  " + Fault(**f).describe())
+    if d.get("probes"):
+        lines.append("code probes  " + ", ".join(f"{k} {v:,}" for k, v in d["probes"].items()))
     if d["alarms"]:
         threshold = d["config"]["metrics"]["alarm_error_rate"]
         windows = ", ".join(f"{a['start_s']:.0f}-{a['end_s']:.0f}s ({100 * a['error_rate']:.2f}%)"

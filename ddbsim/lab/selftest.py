@@ -54,6 +54,18 @@ from ddbsim.service.bugs import KNOWN_BUGS
 
 SCENARIO = "scenarios/game_day.py"
 
+#: the whole region loses power every 20-40 s (and nothing else)
+_REGION_POWER: dict[str, Any] = {"nemesis.kinds": "region_power", "nemesis.enable_p": 1.0,
+                                 "nemesis.chaos_mean_gap_s": "20,40"}
+#: every acceptor's write and answer often take up to a second longer
+_SLOW_ACCEPTORS: dict[str, Any] = {"nemesis.buggify_enable_p": 1.0,
+                                   "nemesis.buggify_fire_p": "0.5,0.5",
+                                   "nemesis.buggify_delay_s": "1,1"}
+#: elections racing in-flight accepts: cuts, power losses and blips, often
+_ELECTIONS: dict[str, Any] = {"nemesis.kinds": "az_cut,host_cut,host_power,blip",
+                              "nemesis.enable_p": 1.0, "nemesis.mean_gap_s": "5,30",
+                              "nemesis.chaos_mean_gap_s": "3,10"}
+
 #: [chosen] the nemesis each mutant is hunted with (see the module docstring)
 PROFILES: dict[str, dict[str, Any]] = {
     "ack_before_quorum": {},
@@ -66,6 +78,24 @@ PROFILES: dict[str, dict[str, Any]] = {
     "log_replica_counts_twice": {"topology.az_count": 5, "replication.replicas": 5,
                                  "replication.write_quorum": 3, "nemesis.kinds": "az_cut,host_power",
                                  "nemesis.enable_p": 1.0, "nemesis.bounded": False},
+    # The mutants of issue 13, each aimed with the newer faults.
+    "follower_ack_before_durable": {**_REGION_POWER, **_SLOW_ACCEPTORS},
+    "forget_uncommitted_on_crash": _REGION_POWER,
+    "promise_not_durable": {"nemesis.kinds": "blip,host_cut,az_cut,stale", "nemesis.enable_p": 1.0,
+                            "nemesis.chaos_mean_gap_s": "2,6", "nemesis.mean_gap_s": "5,20"},
+    "partial_ballot_compare": _ELECTIONS,
+    "acks_any_ballot": {**_ELECTIONS, "nemesis.kinds": "az_cut,host_cut,host_power,stale,duplicate"},
+    "follower_commits_accepted": _ELECTIONS,
+    "recovery_lowest_ballot": _ELECTIONS,
+    "accept_any_ballot": {**_ELECTIONS, "nemesis.kinds": "az_cut,host_cut,stale"},
+    "lease_from_ack_receipt": {"nemesis.kinds": "az_cut,host_cut,stale,delay", "nemesis.enable_p": 1.0,
+                               "nemesis.stale": "0.05,0.2", "workload.key_count": 16},
+    "catchup_serves_uncommitted": _ELECTIONS,
+    "read_without_lease": {"nemesis.kinds": "az_cut,host_cut", "nemesis.enable_p": 1.0,
+                           "workload.key_count": 16, "nemesis.mean_gap_s": "5,20"},
+    "latest_config_only": {"nemesis.kinds": "host_power,rack_power,blip", "nemesis.enable_p": 1.0},
+    "forget_lease_on_boot": {"nemesis.kinds": "blip,host_cut,az_cut", "nemesis.enable_p": 1.0,
+                             "nemesis.chaos_mean_gap_s": "2,6", "workload.key_count": 16},
 }
 
 

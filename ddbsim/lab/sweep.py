@@ -93,6 +93,7 @@ from ddbsim.lab.scenario import (
     parse_params,
     resolve,
 )
+from ddbsim.service.probes import PROBES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,7 +120,7 @@ HEADLINE = (
 )
 
 # Top-level result keys that are not figures of the run: its identity and inputs.
-_NOT_FIGURES = ("config", "seed", "duration_s", "variants")
+_NOT_FIGURES = ("config", "seed", "duration_s", "variants", "probes")
 
 # Two-sided 95% Student t quantiles, t(0.975, df).
 _T975 = {
@@ -428,8 +429,11 @@ def record_from_result(result: Any, scenario: str, task: Task) -> dict[str, Any]
     checks: dict[str, Any] = {}
     failed: list[str] = []
     figures: dict[str, int | float] = {}
+    hits: dict[str, int] = {}
     for i, part in enumerate(parts):
         data = part.data
+        for probe, n in (data.get("probes") or {}).items():
+            hits[probe] = hits.get(probe, 0) + n
         prefix = f"{data.get('variant') or f'variant{i}'}/" if several else ""
         for check, verdict in data.get("checks", {}).items():
             valid = verdict.get("valid") if isinstance(verdict, Mapping) else verdict
@@ -439,7 +443,8 @@ def record_from_result(result: Any, scenario: str, task: Task) -> dict[str, Any]
         figures.update(flatten_figures(data, prefix))
     rec = _base_record(scenario, result.data["scenario"], task)
     rec.update({"status": FAILED if failed else OK, "failed_checks": failed, "checks": checks,
-                "figures": figures, "error": None, "reproduce": task.reproduce(scenario)})
+                "figures": figures, "error": None, "reproduce": task.reproduce(scenario),
+                "probes": hits})
     return rec
 
 
@@ -857,11 +862,16 @@ def summarize(spec: SweepSpec, records: Mapping[str, Mapping[str, Any]], already
     by_point: dict[tuple[tuple[str, str], ...], list[Mapping[str, Any]]] = {
         p: [] for p in grid_points(spec.grid)}
     pending = 0
+    probe_seeds: dict[str, int] | None = None  # probe -> tasks that hit it (None: no record says)
     for t in spec.tasks:
         rec = records.get(t.key)
         if rec is None:
             pending += 1
             continue
+        if "probes" in rec:
+            probe_seeds = probe_seeds if probe_seeds is not None else dict.fromkeys(PROBES, 0)
+            for probe in rec["probes"]:
+                probe_seeds[probe] = probe_seeds.get(probe, 0) + 1
         by_point[t.grid].append(rec)
         counts[rec["status"]] = counts.get(rec["status"], 0) + 1
         if rec["status"] == FAILED:
@@ -899,6 +909,9 @@ def summarize(spec: SweepSpec, records: Mapping[str, Mapping[str, Any]], already
         "ci": "95% two-sided Student t over seeds (t table for df 1..30, 40, 60, 120, "
               "interpolated in 1/df towards 1.96)",
         "points": points, "failing": failing, "errors": errors,
+        "probes": None if probe_seeds is None else {
+            "tasks_hitting": probe_seeds,
+            "never_hit": [p for p, n in probe_seeds.items() if n == 0]},
     }
 
 
@@ -993,6 +1006,14 @@ def format_summary(summary: Mapping[str, Any], all_figures: bool = False) -> str
                          f"{cells[2]:>12} {cells[3]:>12} {f['n']:>5}")
         if not all_figures and len(p["figures"]) > len(names):
             lines.append(f"  (+{len(p['figures']) - len(names)} more figures: --all-figures)")
+    probes = s.get("probes")
+    if probes:
+        hit = probes["tasks_hitting"]
+        lines += ["", f"code probes  {len(hit) - len(probes['never_hit'])} of {len(hit)} hit "
+                      f"by at least one task; never hit: {', '.join(probes['never_hit']) or 'none'}"]
+        width = max(len(p) for p in hit)
+        for name, n in hit.items():
+            lines.append(f"  {name:<{width}} {n:>6} of {s['done']} tasks")
     if s["failing"]:
         lines += ["", f"failing tasks ({len(s['failing'])}):"]
         for f in s["failing"]:

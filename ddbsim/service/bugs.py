@@ -29,6 +29,37 @@ switch that is silently off).
   not verify the records' checksums: a record that rotted on its disk is
   applied, and its B-tree silently differs from the other replicas' (the
   scrub must catch it).
+
+Plausible mistakes of the kinds that once escaped every checker (issue 13):
+
+* ``follower_ack_before_durable`` -- an acceptor sends ``accepted`` as soon
+  as it has the record in memory, not once it is on disk.
+* ``partial_ballot_compare`` -- an acceptor compares only the round of a
+  ballot, not the host that breaks ties: it takes accepts from a rival
+  candidate of the same round after promising the other.
+* ``acks_any_ballot`` -- a leader counts an ``accepted`` whatever ballot it
+  was sent for (an old ballot's late ack for another value at that position).
+* ``promise_not_durable`` -- an acceptor answers a prepare without writing
+  its promise to disk: a reboot forgets it.
+* ``follower_commits_accepted`` -- an acceptor takes what it accepted as
+  committed, and applies it.
+* ``recovery_lowest_ballot`` -- recovery takes, at each position, the value
+  accepted under the *lowest* ballot rather than the highest.
+* ``accept_any_ballot`` -- an acceptor takes accepts from any ballot, even
+  one below its promise.
+* ``forget_uncommitted_on_crash`` -- a reboot throws away every record above
+  the commit point, durable or not (as if the WAL tail were a cache).
+* ``lease_from_ack_receipt`` -- a leader measures its lease from when a
+  heartbeat's acknowledgement arrived, not from when the heartbeat was sent.
+* ``catchup_serves_uncommitted`` -- a leader catching a follower up sends
+  its whole log, uncommitted tail included, which the follower commits.
+* ``read_without_lease`` -- a leader serves a strong read even when its
+  lease has run out (it may no longer lead).
+* ``latest_config_only`` -- decisions need a quorum of the latest
+  membership in the log only, not of every membership still in flight
+  (no joint consensus).
+* ``forget_lease_on_boot`` -- an acceptor that just booted promises at
+  once, though it may have granted a lease it no longer remembers.
 """
 from __future__ import annotations
 
@@ -44,6 +75,19 @@ class Bugs:
     log_replica_counts_twice: bool = False
     apply_before_commit: bool = False
     apply_bad_checksum: bool = False
+    follower_ack_before_durable: bool = False
+    partial_ballot_compare: bool = False
+    acks_any_ballot: bool = False
+    promise_not_durable: bool = False
+    follower_commits_accepted: bool = False
+    recovery_lowest_ballot: bool = False
+    accept_any_ballot: bool = False
+    forget_uncommitted_on_crash: bool = False
+    lease_from_ack_receipt: bool = False
+    catchup_serves_uncommitted: bool = False
+    read_without_lease: bool = False
+    latest_config_only: bool = False
+    forget_lease_on_boot: bool = False
 
     def enable(self, name: str) -> None:
         """Switch on the bug called ``name``."""

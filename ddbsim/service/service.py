@@ -15,6 +15,7 @@ from __future__ import annotations
 from ddbsim.config import Config
 from ddbsim.service.autoadmin.placement import Placement
 from ddbsim.service.bugs import Bugs
+from ddbsim.service.fault_points import FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Members
 from ddbsim.service.metadata.partition_map import PartitionMap
@@ -46,6 +47,8 @@ class Service:
         self.cfg = cfg
         self.hooks = hooks or ServiceHooks()
         self.bugs = Bugs()
+        #: where the nemesis reaches into the service (traps, buggify points)
+        self.fault_points = FaultPoints()
         topo = world.topology
         self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
         control = _MapControlPlane(self.partition_map)
@@ -58,7 +61,7 @@ class Service:
 
         self.nodes: dict[str, StorageNode] = {
             h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement,
-                              partition_of)
+                              partition_of, self.fault_points)
             for h in topo.of_kind("storage")}
         #: the S3-like archive of every partition's WAL (paper §5.1)
         self.object_store = ObjectStore(topo.hosts[STORE_HOST], world, cfg.durability)

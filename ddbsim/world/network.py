@@ -12,9 +12,16 @@ one way or both, between two hosts or between two whole AZs.
 
 Links can also be *impaired* rather than cut, between two AZs or across the
 whole region: each message is lost with a probability, and/or delayed by an
-extra log-normal delay with a given median (a delay spike).  Impairments
-apply to messages between different hosts only, and cost nothing while none
-is set.
+extra log-normal delay with a given median (a delay spike).  An impaired
+link can also *duplicate* messages (each copy with its own latency, so the
+copies arrive apart), *reorder* them (an extra delay uniform in a window, so
+that later messages overtake earlier ones), and hold some back for seconds
+(*stale* messages: sent under one leader, delivered after the next one is
+elected -- the messages Paxos ballots exist for).  Those three strike only
+messages between two storage hosts (the replication transport, datagrams in
+effect); a client's or a router's request rides a connection that delivers
+it once and in order, or not at all.  Impairments apply to messages between
+different hosts only, and cost nothing while none is set.
 """
 from __future__ import annotations
 
@@ -30,6 +37,9 @@ from ddbsim.world.streams import Draws
 from ddbsim.world.topology import Host, Topology
 
 Handler = Callable[[Host, Any], None]
+#: The kind of host whose messages to each other may be duplicated, reordered
+#: and held back (see the module docstring).
+STORAGE = "storage"
 
 
 class _Delivery:
@@ -52,11 +62,16 @@ _new = object.__new__
 
 #: The key of a region-wide impairment.
 REGION = ("region", "region")
+#: (duplicate probability, reorder window s, stale probability, stale hold s)
+Messy = tuple[float, float, float, float]
+#: (loss probability, extra delay median s, the messy part or None)
+Impairment = tuple[float, float, Messy | None]
 
 
 class Network:
     def __init__(self, env: simpy.Environment, topology: Topology, cfg: NetworkConfig,
-                 draws: Draws, impairment_draws: Draws | None = None) -> None:
+                 draws: Draws, impairment_draws: Draws | None = None,
+                 messy_draws: Draws | None = None) -> None:
         self.env = env
         self.topology = topology
         self.cfg = cfg
@@ -64,11 +79,14 @@ class Network:
         # losses and extra delays on impaired links: their own stream, so an
         # impairment does not move the latencies of every later message
         self._impairment_draws = impairment_draws or draws
+        # duplicates, reordering and stale messages: a stream of their own,
+        # so that adding them moved no draw of the losses and delays
+        self._messy_draws = messy_draws or self._impairment_draws
         self._handlers: dict[str, Handler] = {}
         self._cut_hosts: set[tuple[str, str]] = set()
         self._cut_azs: set[tuple[str, str]] = set()
-        #: (src AZ, dst AZ) or REGION -> (loss probability, extra delay median s)
-        self._impaired: dict[tuple[str, str], tuple[float, float]] = {}
+        #: (src AZ, dst AZ) or REGION -> :class:`Impairment`
+        self._impaired: dict[tuple[str, str], Impairment] = {}
         self._any_cut = False  # any link cut (the fast path skips the check)
         self.sent = 0
         self.dropped = 0
@@ -128,13 +146,44 @@ class Network:
         if self._impaired and src is not dst:
             impairment = self._impaired.get((src.az, dst.az)) or self._impaired.get(REGION)
             if impairment is not None:
-                loss, extra_s = impairment
+                loss, extra_s, messy = impairment
                 if loss > 0.0 and self._impairment_draws.uniform() < loss:
                     self.dropped += 1
                     return
                 if extra_s > 0.0:
                     delay_s += self._impairment_draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
+                if messy is not None and src.kind == STORAGE and dst.kind == STORAGE:
+                    delay_s = self._mess_up(src, dst, msg, after_s, delay_s, messy)
         d = _new(_Delivery)  # no __init__ frame: this runs for every message
+        d.callbacks = self._deliver_callbacks
+        d.src = src
+        d.dst = dst
+        d.msg = msg
+        d.epoch = dst.epoch
+        d.src_epoch = src.epoch if after_s else -1
+        env = self.env
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), d))  # type: ignore[attr-defined,misc]
+
+    def _mess_up(self, src: Host, dst: Host, msg: Any, after_s: float, delay_s: float,
+                 messy: Messy) -> float:
+        """Reorder, hold back and duplicate one message on an impaired link
+        (draws from the impairment's own stream, ``world/network/messy``);
+        returns the original's delay."""
+        draws = self._messy_draws
+        duplicate, window_s, stale, hold_s = messy
+        if window_s > 0.0:
+            delay_s += draws.uniform() * window_s
+        if stale > 0.0 and draws.uniform() < stale:
+            delay_s += hold_s * (0.5 + 0.5 * draws.uniform())
+        if duplicate > 0.0 and draws.uniform() < duplicate:
+            again_s = after_s + self._median_s(src, dst) * draws.lognormal(1.0, self._log_sigma)
+            if window_s > 0.0:
+                again_s += draws.uniform() * window_s
+            self._schedule(src, dst, msg, after_s, again_s)
+        return delay_s
+
+    def _schedule(self, src: Host, dst: Host, msg: Any, after_s: float, delay_s: float) -> None:
+        d = _new(_Delivery)
         d.callbacks = self._deliver_callbacks
         d.src = src
         d.dst = dst
@@ -198,17 +247,28 @@ class Network:
     def _cuts_changed(self) -> None:
         self._any_cut = bool(self._cut_hosts or self._cut_azs)
 
-    def impair(self, a: str, b: str | None = None, loss: float = 0.0, extra_delay_s: float = 0.0) -> None:
+    def impair(self, a: str, b: str | None = None, loss: float = 0.0, extra_delay_s: float = 0.0,
+               duplicate: float = 0.0, reorder_window_s: float = 0.0, stale: float = 0.0,
+               stale_hold_s: float = 0.0) -> None:
         """Lose messages with probability ``loss`` and add a delay with median
         ``extra_delay_s``, between AZs ``a`` and ``b`` (both ways), or across
-        the whole region when ``a`` is :data:`REGION`.  Replaces any
-        impairment already set there."""
-        if not 0.0 <= loss <= 1.0:
-            raise ValueError(f"loss must be a probability, got {loss}")
-        if extra_delay_s < 0.0:
-            raise ValueError(f"extra delay must be zero or more, got {extra_delay_s}")
+        the whole region when ``a`` is :data:`REGION`; deliver a message twice
+        with probability ``duplicate``; add a delay uniform in
+        ``[0, reorder_window_s]``; hold a message back for 1/2 to 1 times
+        ``stale_hold_s`` with probability ``stale``.  Replaces any impairment
+        already set there."""
+        for name, p in (("loss", loss), ("duplicate", duplicate), ("stale", stale)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be a probability, got {p}")
+        for name, s in (("extra delay", extra_delay_s), ("reorder window", reorder_window_s),
+                        ("stale hold", stale_hold_s)):
+            if not s >= 0.0:
+                raise ValueError(f"{name} must be zero or more, got {s}")
+        messy: Messy | None = None
+        if duplicate > 0.0 or reorder_window_s > 0.0 or (stale > 0.0 and stale_hold_s > 0.0):
+            messy = (duplicate, reorder_window_s, stale, stale_hold_s)
         for key in self._impairment_keys(a, b):
-            self._impaired[key] = (loss, extra_delay_s)
+            self._impaired[key] = (loss, extra_delay_s, messy)
 
     def restore(self, a: str, b: str | None = None) -> None:
         """Remove the impairment between ``a`` and ``b`` (or region-wide)."""

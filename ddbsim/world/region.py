@@ -21,7 +21,8 @@ class World:
         self.topology = Topology(cfg.topology, clients_per_az=cfg.workload.clients_per_az)
         self.network = Network(self.env, self.topology, cfg.network,
                                self.streams.draws("world/network"),
-                               self.streams.draws("world/network/impairment"))
+                               self.streams.draws("world/network/impairment"),
+                               self.streams.draws("world/network/messy"))
         storage = cfg.storage
         #: one disk per storage host
         self.disks: dict[str, Disk] = {

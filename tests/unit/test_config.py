@@ -22,7 +22,8 @@ from ddbsim.config import (
     parse_assignments,
 )
 from ddbsim.lab.faults import Fault
-from ddbsim.lab.nemesis import FaultSchedule, draw_schedule
+from ddbsim.lab.nemesis import CHAOS, FaultSchedule, draw_schedule
+from ddbsim.service.fault_points import POINTS, STEPS
 from ddbsim.world.region import World
 
 
@@ -523,22 +524,69 @@ SEED_18_UNBOUNDED = [
 ]
 
 
+def _without_newer(seed: int, **overrides: object) -> list[Fault]:
+    """The default schedule of ``seed`` less what the newer kinds alone draw."""
+    full = list(_schedule(seed, **overrides))
+    for f in _schedule(seed, kinds=",".join(CHAOS), **overrides):
+        full.remove(f)
+    return full
+
+
 def test_default_options_draw_the_schedules_they_always_drew() -> None:
-    bounded = _schedule(10)
+    # The newer kinds draw from a stream of their own: the older kinds' faults
+    # are the very same, the newer ones come besides.
+    classic = ",".join(k for k in NEMESIS_KINDS if k not in CHAOS)
+    bounded = _schedule(10, kinds=classic)
     assert list(bounded) == SEED_10
-    assert bounded.info == {
+    info = dict(bounded.info)
+    assert info.pop("fault_points") == _schedule(10).info["fault_points"]
+    assert info == {
         "bounded": True, "episodes": 10, "bound_exceeded": False,
         "swarm": {"az_cut": {"mean_gap_s": 50.413}, "delay": {"mean_gap_s": 73.938},
                   "loss": {"mean_gap_s": 54.918}, "rack_power": {"mean_gap_s": 55.731},
                   "slow_host": {"mean_gap_s": 39.795}},
         "by_kind": {"az_cut": 2, "delay": 2, "loss": 1, "rack_power": 3, "slow_host": 2}}
-    unbounded = _schedule(18, bounded=False)
+    assert _without_newer(10) == SEED_10
+    unbounded = _schedule(18, bounded=False, kinds=classic)
     assert list(unbounded) == SEED_18_UNBOUNDED
-    assert unbounded.info == {
+    info = dict(unbounded.info)
+    del info["fault_points"]
+    assert info == {
         "bounded": False, "episodes": 8, "bound_exceeded": True,
         "swarm": {"delay": {"mean_gap_s": 88.081}, "host_power": {"mean_gap_s": 59.117},
                   "rack_power": {"mean_gap_s": 29.64}, "slow_host": {"mean_gap_s": 86.776}},
         "by_kind": {"delay": 3, "host_power": 1, "rack_power": 3, "slow_host": 1}}
+    assert _without_newer(18, bounded=False) == SEED_18_UNBOUNDED
+
+
+def test_the_newer_kinds_draw_their_faults() -> None:
+    schedule = _schedule(2, kinds=",".join(CHAOS), enable_p=1.0, chaos_mean_gap_s="20:20",
+                         group_power_s="4:4", row_power_s="4:4", region_power_s="4:4",
+                         power_back_s="0:10", blip_s="0.5:0.5", duplicate="0.1:0.1",
+                         reorder_window_s="0.05:0.05", stale="0.02:0.02", stale_hold_s="5:5",
+                         buggify_enable_p=1.0)
+    assert all(schedule.info["by_kind"][kind] > 0 for kind in CHAOS), schedule.info
+    assert sorted(schedule.info["fault_points"]) == sorted(POINTS)
+    blips = [f for f in schedule if f.action == "blip"]
+    assert {f.for_s for f in blips} == {0.5} and {f.target for f in blips} <= set(STEPS)
+    assert {f.duplicate for f in schedule if f.duplicate} == {0.1}
+    assert {f.window_s for f in schedule if f.window_s} == {0.05}
+    assert {(f.stale, f.hold_s) for f in schedule if f.stale} == {(0.02, 5.0)}
+    # A group comes back one replica at a time, each within power_back_s of
+    # the outage's end; a region (every AZ off at once) host by host.
+    for off in (f for f in schedule if f.action == "power_off" and f.target.startswith("group:")):
+        ons = [f for f in schedule if f.target.startswith(off.target + "#")
+               and off.t_s + 4 <= f.t_s <= off.t_s + 14.001]
+        assert {f.target[-1] for f in ons} == {"0", "1", "2"}
+    region_offs = [f for f in schedule if f.action == "power_off" and f.target == "az-1"]
+    assert region_offs
+    t = region_offs[0].t_s
+    assert {f.target for f in schedule if f.t_s == t and f.action == "power_off"} >= {
+        "az-1", "az-2", "az-3"}
+    storage_back = [f for f in schedule if f.action == "power_on" and f.target.count("/") == 2
+                    and t + 4 <= f.t_s <= t + 14.001]
+    assert len({f.target for f in storage_back}) == 18
+    assert len({f.t_s for f in storage_back}) > 1  # not all at once
 
 
 def test_the_nemesis_draws_from_its_options() -> None:
@@ -548,9 +596,10 @@ def test_the_nemesis_draws_from_its_options() -> None:
     points = {"host_power_s": "3:3", "rack_power_s": "4:4", "az_power_s": "5:5",
               "router_power_s": "6:6", "az_cut_s": "7:7", "host_cut_s": "8:8",
               "slow_host_s": "9:9", "loss_s": "10:10", "delay_s": "10:10"}
+    classic = ",".join(k for k in NEMESIS_KINDS if k not in CHAOS)
     schedule = _schedule(1, enable_p=1.0, bounded=False, slowdown="7:7", loss="0.2:0.2",
-                         extra_delay_s="0.05:0.05", **points)
-    assert all(schedule.info["by_kind"][kind] > 0 for kind in NEMESIS_KINDS)
+                         extra_delay_s="0.05:0.05", kinds=classic, **points)
+    assert all(schedule.info["by_kind"][kind] > 0 for kind in classic.split(","))
     undo = {"power_on": "power_off", "heal": "cut", "recover": "slow", "restore": "impair"}
     open_starts: dict[tuple[str, str, str | None], list[float]] = {}
     lengths = []
@@ -564,6 +613,6 @@ def test_the_nemesis_draws_from_its_options() -> None:
     assert {f.loss for f in schedule if f.loss is not None} == {0.2}
     assert {f.delay_s for f in schedule if f.delay_s is not None} == {0.05}
     # The mean gap between faults of a kind: a shorter one draws more faults.
-    often = _schedule(1, enable_p=1.0, bounded=False, mean_gap_s="2:2")
+    often = _schedule(1, enable_p=1.0, bounded=False, mean_gap_s="2:2", kinds=classic)
     assert all(v == {"mean_gap_s": 2.0} for v in often.info["swarm"].values())
     assert often.info["episodes"] > 3 * schedule.info["episodes"]

@@ -9,6 +9,7 @@ import pytest
 
 from ddbsim.config import Config
 from ddbsim.world import World
+from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
 A1 = "az-1/r1/h1"
@@ -246,3 +247,75 @@ def test_topology_shape() -> None:
     assert len(topo.resolve("az-3")) == 6 + 1 + 3
     with pytest.raises(KeyError):
         topo.resolve("az-4")
+
+
+# -- duplicates, reordering, stale messages (storage to storage only) ---------
+
+def _send_many(world: World, src: str, dst: str, n: int) -> Inbox:
+    inbox = Inbox(world, _host(world, dst))
+    for i in range(n):
+        world.network.send(_host(world, src), _host(world, dst), i)
+    world.env.run()
+    return inbox
+
+
+def test_duplicates_deliver_some_messages_twice(world: World) -> None:
+    world.network.impair("region", duplicate=0.3)
+    got = _send_many(world, A1, B1, 1000).msgs()
+    twice = len(got) - len(set(got))
+    assert set(got) == set(range(1000))
+    assert 220 < twice < 380  # about 30%
+
+
+def test_a_reorder_window_lets_later_messages_overtake(world: World) -> None:
+    def inversions() -> int:  # 200 messages 1 ms apart
+        inbox = Inbox(world, _host(world, A1_OTHER_RACK))
+        for i in range(200):
+            call_later(world.env, i * 0.001, world.network.send, _host(world, A1),
+                       _host(world, A1_OTHER_RACK), i)
+        world.env.run()
+        got = inbox.msgs()
+        assert sorted(got) == list(range(200))
+        return sum(1 for a, b in zip(got, got[1:], strict=False) if a > b)
+
+    assert inversions() == 0  # a latency of 0.25 ms keeps 1 ms gaps in order
+    world.network.impair("az-1", "az-1", reorder_window_s=0.05)
+    assert inversions() > 50
+
+
+def test_stale_messages_arrive_seconds_later(world: World) -> None:
+    world.network.impair("az-1", "az-2", stale=0.1, stale_hold_s=8.0)
+    start = world.now
+    inbox = _send_many(world, A1, B1, 500)
+    late = [t - start for t, _, _ in inbox.got if t - start > 1.0]
+    assert 25 < len(late) < 80  # about 10%
+    assert all(4.0 <= t <= 8.01 for t in late)
+    # Restored: nothing is held any more.
+    world.network.restore("az-1", "az-2")
+    start = world.now
+    assert all(t - start < 0.1 for t, _, _ in _send_many(world, A1, B1, 200).got)
+
+
+def test_only_storage_messages_are_duplicated(world: World) -> None:
+    world.network.impair("region", duplicate=1.0)
+    got = _send_many(world, "az-1/router-1", B1, 50).msgs()
+    assert sorted(got) == list(range(50))  # a router's requests ride a connection
+    assert len(_send_many(world, A1, B1, 50).msgs()) == 100
+
+
+def test_messy_impairments_leave_the_loss_and_delay_draws_alone() -> None:
+    # A duplicate, a reorder or a hold draws from its own stream: the losses
+    # of an impaired link are the same with or without them.
+    def lost(**messy: float) -> list[int]:
+        world = World(Config(), 7)
+        world.network.impair("region", loss=0.2, **messy)
+        return sorted(set(range(300)) - set(_send_many(world, A1, B1, 300).msgs()))
+
+    assert lost() == lost(duplicate=0.5, reorder_window_s=0.01, stale=0.1, stale_hold_s=3.0)
+
+
+def test_messy_impairments_are_validated(world: World) -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        world.network.impair("region", duplicate=1.5)
+    with pytest.raises(ValueError, match="reorder window"):
+        world.network.impair("region", reorder_window_s=-1.0)

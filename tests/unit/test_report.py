@@ -79,7 +79,7 @@ def test_waiting_for_hosts_is_not_called_a_failover(outage_data: dict[str, Any])
     assert "622.0s" in row and "2.0s" in row
     legend = "\n".join(table)
     assert "hosts back: longest time without a leader that ended only after a fault ended" in legend
-    assert ("checks: durability/convergence/single_leader/liveness/placement/healing "
+    assert ("checks: durability/convergence/single_leader/liveness/placement/healing/corruption "
             "(v valid, X invalid, ? unknown)") in legend
 
 

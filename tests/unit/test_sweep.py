@@ -654,3 +654,27 @@ def test_a_dask_sweep_says_what_it_waits_for(monkeypatch: pytest.MonkeyPatch,
                         notes=notes)
     assert "ddbsim: connecting to the Dask scheduler at tcp://10.0.0.1:8786 (waiting up to " \
            in notes.getvalue()
+
+
+def test_the_summary_says_how_many_tasks_hit_each_code_probe_and_names_those_never_hit() -> None:
+    from ddbsim.service.probes import PROBES
+
+    tasks = sweep.expand([0, 1, 2], {}, {})
+    spec = sweep.SweepSpec(scenario="scenarios/demo.py", path="/x/demo.py", name="demo",
+                           tasks=tasks, seeds=[0, 1, 2], base={}, grid={})
+    hits = [{"leader_preempted": 3, "joint_quorum": 1}, {"leader_preempted": 1}, {}]
+    records = {}
+    for t, probes in zip(tasks, hits, strict=True):
+        data = _data()
+        data["probes"] = probes
+        records[t.key] = sweep.record_from_result(Result(data), spec.scenario, t)
+        assert "probes.leader_preempted" not in records[t.key]["figures"]
+    summary = sweep.summarize(spec, records)
+    counted = summary["probes"]["tasks_hitting"]
+    assert counted["leader_preempted"] == 2 and counted["joint_quorum"] == 1
+    assert set(counted) == set(PROBES)
+    assert summary["probes"]["never_hit"] == [p for p in PROBES
+                                              if p not in ("leader_preempted", "joint_quorum")]
+    text = sweep.format_summary(summary)
+    assert f"code probes  2 of {len(PROBES)} hit by at least one task; never hit: " in text
+    assert "leader_preempted" in text and "2 of 3 tasks" in text

@@ -59,6 +59,7 @@ from ddbsim.config import HealingConfig
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import Bootstrap, BootstrapAck, Message, Retire
+from ddbsim.service.probes import HITS as PROBE_HITS
 from ddbsim.service.storage.log import LogRecord
 from ddbsim.service.storage.paxos import Member
 
@@ -258,6 +259,7 @@ class Healer:
         repair = _Repair(plan, member.ballot, target, self._tokens)
         self.repairs[pid][plan.replaced] = repair
         if target is None:
+            PROBE_HITS["healing_blocked_no_host"] += 1
             self.hooks.healing_blocked(node.now, pid, plan.replaced,
                                        f"no healthy host in {plan.az} can take a replica")
             node.later(self.cfg.retry_s, self._retry, pid, plan.replaced, repair.token)
@@ -278,6 +280,8 @@ class Healer:
                 new: Members = tuple((repair.target, repair.plan.kind) if h == host else (h, k)
                                      for h, k in st.config)
                 repair.step = "committing"
+                if repair.plan.lost:
+                    PROBE_HITS["membership_change_replica_down"] += 1
                 member.propose(LogRecord.config(new))
                 return
 

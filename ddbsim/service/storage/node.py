@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from ddbsim.config import Config
 from ddbsim.service.bugs import Bugs
+from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
@@ -58,6 +59,7 @@ from ddbsim.service.messages import (
     StorageReply,
 )
 from ddbsim.service.object_store import STORE_HOST
+from ddbsim.service.probes import HITS as PROBE_HITS
 from ddbsim.service.storage.archiver import Archiver
 from ddbsim.service.storage.healing import Healer, Replacements
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
@@ -84,7 +86,8 @@ class ControlPlane(Protocol):
 class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
                  control: ControlPlane, placement: Replacements,
-                 partition_of: Callable[[str], str] | None = None) -> None:
+                 partition_of: Callable[[str], str] | None = None,
+                 points: FaultPoints = INERT) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -93,6 +96,7 @@ class StorageNode:
         self.cfg = cfg
         self.hooks = hooks
         self.bugs = bugs
+        self.points = points  # the service's fault points, handed to every replica here
         self.control = control
         hosts = self._hosts
         self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
@@ -156,6 +160,7 @@ class StorageNode:
     # ------------------------------------------------------------------
     def add_replica(self, state: ReplicaState) -> Member:
         member = Member(self, state, self.cfg.replication, self.paxos_draws, self.hooks, self.bugs)
+        member.points = self.points
         self.members[state.pid] = member
         self._peers = None
         return member
@@ -473,8 +478,9 @@ class StorageNode:
                 member.step_down("lease_revoked")
             if seq > self.revocations_seen.get(src, 0):
                 self.revocations_seen[src] = seq
-        if msg.send_t > self.ack_send_t.get(src, -math.inf):
-            self.ack_send_t[src] = msg.send_t
+        sent_t = self.now if self.bugs.lease_from_ack_receipt else msg.send_t
+        if sent_t > self.ack_send_t.get(src, -math.inf):
+            self.ack_send_t[src] = sent_t
             self.acks_seen += 1
         pending = self.unacked_commits.get(src)
         if pending:
@@ -574,6 +580,10 @@ class StorageNode:
                 # repaired: the record is dropped; the replica catches it up
                 # from its leader like any record it lacks
                 self.hooks.corruption_repaired(self.now, member.pid, self.host_id, "wal", where)
+            last = st.log.get(st.last_lsn)
+            if st.promised[1] not in ("", self.host_id) and (last is None
+                                                               or last.ballot < st.promised):
+                PROBE_HITS["rebooted_between_promise_and_accept"] += 1
             if member.state.promised[1] == self.host_id:
                 # We stood for or led this ballot before the power went: we
                 # lead nothing now, so release the followers that promised it.

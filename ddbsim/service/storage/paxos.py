@@ -90,6 +90,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ddbsim.service.bugs import Bugs
+from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import LOG, STORAGE, Ballot, Members
 from ddbsim.service.messages import (
@@ -112,10 +113,11 @@ from ddbsim.service.messages import (
     StorageOp,
 )
 from ddbsim.service.messages import DELETE as DELETE_REQUEST
-from ddbsim.service.storage.log import CONFIG, NOOP_RECORD, LogRecord
+from ddbsim.service.probes import HITS as PROBE_HITS
+from ddbsim.service.storage.log import CONFIG, NOOP, NOOP_RECORD, LogRecord
 from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
-from ddbsim.service.storage.replica import NO_BALLOT, CorruptItem, ReplicaState
+from ddbsim.service.storage.replica import NEVER, NO_BALLOT, CorruptItem, ReplicaState
 from ddbsim.world.streams import Draws
 
 
@@ -236,8 +238,12 @@ class Member:
     It is handed what it needs: its host (:class:`ReplicaHost`: messages,
     the disk, timers, the failure detector's timestamps), its durable state,
     the replication config, the host's ``paxos`` random stream (election
-    back-offs), the hooks observation listens on, and the bug switches.
+    back-offs), the hooks observation listens on, and the bug switches.  Its
+    host may hand it the service's fault points (:attr:`points`; none by
+    default).
     """
+
+    points: FaultPoints = INERT
 
     def __init__(self, host: ReplicaHost, state: ReplicaState, cfg: Any, draws: Draws,
                  hooks: ServiceHooks, bugs: Bugs) -> None:
@@ -293,6 +299,13 @@ class Member:
         """The host lost power: volatile state goes, durable state stays."""
         if self.role == LEADER:
             self.hooks.leader_lost(self.host.now, self.pid, self.ballot, self.me, "power_off")
+        if self.bugs.forget_uncommitted_on_crash:
+            st = self.state
+            for lsn in range(st.commit_lsn + 1, st.last_lsn + 1):
+                entry = st.log.get(lsn)
+                while entry is not None:
+                    entry.durable_at = math.inf
+                    entry = entry.prev
         self.state.crash(self.host.now)
         self.reset_volatile()
 
@@ -342,6 +355,8 @@ class Member:
 
     def step_down(self, reason: str) -> None:
         host = self.host
+        if reason == "preempted":
+            PROBE_HITS["leader_preempted"] += 1
         if self.role == LEADER:
             self.hooks.leader_lost(host.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
@@ -387,7 +402,7 @@ class Member:
         if req.kind == GET_STRONG:
             until = self.lease_until()
             now = host.now
-            if until <= now:
+            if until <= now and not self.bugs.read_without_lease:
                 host.reply(src, op, "unavailable", leader_hint=self.me, after_s=after_s)
                 return
             if until > self.reported_lease_until:
@@ -420,6 +435,8 @@ class Member:
         if not self.is_leader:
             return -math.inf
         configs = self.state.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         key = (self.host.acks_seen, len(self.supporters), configs)
         if key == self._lease_key:
             return self._lease_until
@@ -468,6 +485,8 @@ class Member:
         if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         proposal = Proposal(record, origin, configs, now + after_s)
         self.proposals[lsn] = proposal
         host.retransmit_later(self)
@@ -532,12 +551,15 @@ class Member:
         if not proposal.waiting:
             entry = self.state.log.get(lsn)
             if entry is not None and entry.ballot == self.ballot:
+                PROBE_HITS["commit_waited_for_own_disk"] += 1
                 proposal.waiting = True
                 self.host.later(entry.durable_at - self.host.now, self._own_durable, lsn,
                                 self.ballot)
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
-        if self.role != LEADER or msg.ballot != self.ballot:
+        if self.role != LEADER or (msg.ballot != self.ballot and not self.bugs.acks_any_ballot):
+            if self.role == LEADER:
+                PROBE_HITS["ack_older_ballot_ignored"] += 1
             return
         self.supporters.add(src)
         for lsn in msg.lsns:
@@ -570,6 +592,8 @@ class Member:
             proposal.chosen = True
             self._advance_commit()
             return
+        if len(configs) > 1:
+            PROBE_HITS["joint_quorum"] += 1
         for members in configs:
             votes = self._votes(members, proposal.acks)
             if mine and any(h == self.me for h, _ in members):
@@ -607,6 +631,8 @@ class Member:
                 src, op = proposal.origin
                 host.reply(src, op, "ok", version=version, applied=ok,
                            value=record.value if record.op == PUT_RECORD else None)
+                if self.points.on:
+                    self.points.passed("acknowledged", self.me)
             if record.op == CONFIG:
                 assert record.members is not None  # a config record names its members
                 host.config_committed(self, lsn, record.members)
@@ -624,10 +650,17 @@ class Member:
         st = self.state
         host = self.host
         ballot = msg.ballot
-        if ballot < st.promised:
+        if ballot < st.promised and not self.bugs.accept_any_ballot and not (
+                self.bugs.partial_ballot_compare and ballot[0] == st.promised[0]):
+            PROBE_HITS["accept_refused_older_ballot"] += 1
             host.send(src, AcceptRefused(self.pid, ballot, st.promised))
             return
         disk_s = host.disk_delay_s()
+        reply_s = disk_s
+        points = self.points
+        if points.on:  # buggify: a slow write, a slow answer
+            disk_s += points.delay_s("before_persist")
+            reply_s = disk_s + points.delay_s("before_reply")
         durable_at = host.now + disk_s
         if ballot > st.promised:
             self._promise(ballot, durable_at)
@@ -639,16 +672,23 @@ class Member:
         for lsn, record in msg.entries:
             lsns.append(lsn)
             if lsn <= st.commit_lsn:
+                PROBE_HITS["accept_already_committed"] += 1
                 continue  # committed here already: final, and durable
             st.write(lsn, ballot, record, durable_at)
             if record.op == CONFIG:
                 host.membership_changed()
-        host.send(src, Accepted(self.pid, ballot, lsns), disk_s)
+        if self.bugs.follower_ack_before_durable:
+            reply_s = 0.0
+        host.send(src, Accepted(self.pid, ballot, lsns), reply_s)
+        if points.on:
+            points.passed("accepted", self.me)
         # Learn the commit point, and apply up to it at the next heartbeat
         # tick, or before serving a read, whichever comes first: applying a
         # batch costs less than a record at a time, and nobody can tell.
         if msg.commit_lsn > self.known_commit:
             self.known_commit = msg.commit_lsn
+        if self.bugs.follower_commits_accepted and lsns and max(lsns) > self.known_commit:
+            self.known_commit = max(lsns)
         if self.known_commit > st.commit_lsn:
             host.lagging(self, True)
 
@@ -759,13 +799,15 @@ class Member:
             return
         st = self.state
         first = msg.from_lsn
-        upto = min(st.commit_lsn, first + self.cfg.catchup_batch - 1)
+        last = st.last_lsn if self.bugs.catchup_serves_uncommitted else st.commit_lsn
+        upto = min(last, first + self.cfg.catchup_batch - 1)
         if upto < first:
             return
         entries = st.entries_from(first, upto)
         if len(entries) == upto - first + 1:
             self.host.send(src, CatchupEntries(self.pid, self.ballot, entries, upto))
         else:  # our log has a gap there (we were installed from a copy): send the B-tree
+            PROBE_HITS["catchup_snapshot"] += 1
             self.host.send(src, CatchupSnapshot(
                 self.pid, self.ballot, st.entries_from(st.applied_lsn + 1, st.commit_lsn),
                 st.applied_lsn, st.snapshot() if msg.storage else None, st.config))
@@ -888,7 +930,7 @@ class Member:
         if self.bugs.no_lease_wait:
             return -math.inf
         lease_s = self.cfg.lease_s
-        wait_until = host.boot_t + lease_s
+        wait_until = -math.inf if self.bugs.forget_lease_on_boot else host.boot_t + lease_s
         leader = self.state.promised[1]
         if leader and leader != self.me and self.state.promised != self.withdrawn:
             wait_until = max(wait_until, host.heard_at(leader) + lease_s)
@@ -921,6 +963,8 @@ class Member:
         for host in self._others():
             self.prepared.add(host)
             self.host.send(host, Prepare(self.pid, ballot, self.from_lsn))
+        if self.points.on:
+            self.points.passed("prepared", self.me)
         self.host.later(self.cfg.election_timeout_s, self._candidate_timeout, attempt)
         self._check_promises()
 
@@ -941,7 +985,7 @@ class Member:
             refuse = "behind"
         elif self.bugs.no_lease_wait:
             pass
-        elif host.now < host.boot_t + self.cfg.lease_s:
+        elif host.now < host.boot_t + self.cfg.lease_s and not self.bugs.forget_lease_on_boot:
             refuse = "booting"
         else:
             leader = st.promised[1]
@@ -953,11 +997,17 @@ class Member:
                         st.promised != self.withdrawn):
                     refuse = "lease"
         if refuse is not None:
+            if refuse == "lease":
+                PROBE_HITS["prepare_refused_lease"] += 1
+            elif refuse == "booting":
+                PROBE_HITS["prepare_refused_booting"] += 1
             host.send(src, PrepareRefused(self.pid, ballot, refuse, st.promised, st.config,
                                           st.config_lsn))
             return
         disk_s = host.disk_delay_s()
-        self._promise(ballot, host.now + disk_s)
+        if self.points.on:  # buggify: a slow promise
+            disk_s += self.points.delay_s("before_promise")
+        self._promise(ballot, NEVER if self.bugs.promise_not_durable else host.now + disk_s)
         host.later(disk_s, self._promise_persisted, src, ballot, msg.from_lsn)
 
     def _promise_persisted(self, src: str, ballot: Ballot, from_lsn: int) -> None:
@@ -965,6 +1015,8 @@ class Member:
         if st.promised != ballot:
             return
         self.host.send(src, Promise(self.pid, ballot, st.entries_from(from_lsn), st.commit_lsn))
+        if self.points.on:
+            self.points.passed("promised", self.me)
 
     def on_promise(self, src: str, msg: Promise) -> None:
         if self.role != CANDIDATE or msg.ballot != self.ballot:
@@ -973,7 +1025,9 @@ class Member:
             if not record.verify():
                 return  # a corrupt record (a rotten WAL): not counted as a promise
         self.promises[src] = (msg.entries, msg.commit_lsn)
-        for lsn, _ballot, record in msg.entries:
+        for lsn, ballot, record in msg.entries:
+            if lsn > msg.commit_lsn and ballot < msg.ballot:
+                PROBE_HITS["promise_carried_older_accepted"] += 1
             if record.op == CONFIG and (lsn, record.members) not in self.learnt_configs:
                 assert record.members is not None  # a config record names its members
                 self._learn_config(lsn, record.members)
@@ -1006,6 +1060,7 @@ class Member:
         alone -- a quorum that need not meet ours (a replica that slept
         through the change still counts the replica it replaced).  So win in
         that membership too, and ask its members we have not asked."""
+        PROBE_HITS["learnt_config_from_promise"] += 1
         self.learnt_configs.add((lsn, members))
         for host, _kind in members:
             if host not in self.prepared:
@@ -1014,6 +1069,8 @@ class Member:
 
     def _check_promises(self) -> None:
         configs = self.state.active_configs()
+        if self.bugs.latest_config_only and len(configs) > 1:
+            configs = configs[-1:]
         if self.learnt_configs:
             configs = (*configs, *(members for _lsn, members in self.learnt_configs))
         if all(self._votes(members, self.promises) >= self.quorum(members)
@@ -1060,14 +1117,25 @@ class Member:
             for lsn, ballot, record in entries:
                 chosen = lsn <= commit
                 have = merged.get(lsn)
-                if have is None or (chosen and not have[2]) or (not have[2] and ballot > have[1]):
+                if have is not None and not chosen and not have[2] and have[1] != ballot:
+                    PROBE_HITS["recovery_took_higher_ballot"] += 1
+                better = ballot < have[1] if (
+                    have is not None and self.bugs.recovery_lowest_ballot) else (
+                    have is not None and ballot > have[1])
+                if have is None or (chosen and not have[2]) or (not have[2] and better):
                     merged[lsn] = (record, ballot, chosen)
         last = max(merged, default=self.from_lsn - 1)
         self.promises = {}
         self.next_lsn = max(last, st.commit_lsn) + 1
+        wait_s = self.points.delay_s("promise_to_accept") if self.points.on else 0.0
         for lsn in range(self.from_lsn, last + 1):
-            self.propose(merged[lsn][0] if lsn in merged else NOOP_RECORD, lsn=lsn)
-        self.recovery_lsn = self.propose(NOOP_RECORD)
+            found = merged.get(lsn)
+            if found is None:
+                PROBE_HITS["recovery_filled_noop"] += 1
+            elif found[0].op != NOOP:
+                PROBE_HITS["recovery_reproposed_value"] += 1
+            self.propose(found[0] if found is not None else NOOP_RECORD, lsn=lsn, after_s=wait_s)
+        self.recovery_lsn = self.propose(NOOP_RECORD, after_s=wait_s)
         if not st.is_member():
             self.step_down("not_member")
 

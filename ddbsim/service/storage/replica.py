@@ -50,6 +50,7 @@ from sortedcontainers import SortedDict
 
 from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import Entries
+from ddbsim.service.probes import HITS as PROBE_HITS
 from ddbsim.service.storage.log import CONFIG, DELETE, PUT, Entry, LogRecord
 
 NO_BALLOT: Ballot = (0, "")
@@ -347,6 +348,7 @@ class ReplicaState:
             entry = log.get(lsn)
             if entry is None or entry.durable_at <= now:
                 continue
+            PROBE_HITS["crash_lost_unsynced_record"] += 1
             while entry is not None and entry.durable_at > now:
                 entry = entry.prev
             if entry is None:
