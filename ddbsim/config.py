@@ -860,7 +860,10 @@ _UNITS: dict[str, str] = {
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),
                   ("_records", "records"), ("_s", "s"), ("_p", "probability"))
-_TAG = re.compile(r"^\[(paper §[\d.]+|docs|sdk|chosen)\]\s*")
+#: A provenance tag: the paper's section, the docs, the SDKs, a published study
+#: (its authors, venue and year, e.g. ``[Ford et al. OSDI'10]``), or chosen by us.
+PROVENANCE = r"\[(paper §[\d.]+|docs|sdk|chosen|[A-Z][^\]]*'\d\d[^\]]*)\]"
+_TAG = re.compile(r"^" + PROVENANCE + r"\s*")
 
 
 def unit_of(key: str) -> str:

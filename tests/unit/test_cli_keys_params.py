@@ -42,7 +42,9 @@ def test_every_key_has_a_unit_a_provenance_and_a_meaning() -> None:
     assert [d.key for d in docs] == Config.keys()
     for d in docs:
         assert d.unit, d.key
-        assert re.fullmatch(r"\[(paper §[\d.]+|docs|sdk|chosen)\]", d.provenance), d
+        # the paper, the docs, the SDKs, a published study (authors, venue 'year), or chosen
+        assert re.fullmatch(r"\[(paper §[\d.]+|docs|sdk|chosen|[A-Z][^\]]*'\d\d[^\]]*)\]",
+                            d.provenance), d
         assert len(d.meaning) >= 8, d
 
 
