@@ -158,6 +158,8 @@ class TopologyConfig:
     racks_per_az: int = 2  # [chosen] racks of storage hosts per AZ
     hosts_per_rack: int = 3  # [chosen] storage hosts per rack; each is a power domain
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
+    metadata_per_az: int = 1  # [chosen] metadata-table server hosts per AZ (paper §6.6)
+    memds_per_az: int = 1  # [chosen] MemDS hosts per AZ, each with the whole map (paper §6.6)
 
     def __post_init__(self) -> None:
         _check_types("topology", self)
@@ -166,7 +168,8 @@ class TopologyConfig:
                 f"topology.az_count must be at least 3 (replicas live in three AZs), got {self.az_count}"
             )
         _positive("topology", racks_per_az=self.racks_per_az, hosts_per_rack=self.hosts_per_rack,
-                  routers_per_az=self.routers_per_az)
+                  routers_per_az=self.routers_per_az, metadata_per_az=self.metadata_per_az,
+                  memds_per_az=self.memds_per_az)
 
 
 @dataclass(frozen=True)
@@ -511,6 +514,63 @@ class ChurnConfig:
         _positive("churn", mtbf_s=self.mtbf_s, off_s=self.off_s)
 
 
+ROUTE_CACHES = ("direct", "bimodal", "constant_work")
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """How request routers learn where a key lives (paper §6.6): the
+    router cache and the routing metadata servers behind it
+    (:mod:`ddbsim.service.routing.route_cache`,
+    :mod:`ddbsim.service.metadata.metadata_table`,
+    :mod:`ddbsim.service.metadata.memds`)."""
+
+    # [chosen] the router cache: direct (the authoritative map read in zero
+    # time, the idealised router of the earlier model), bimodal (paper §6.6,
+    # the original design: whole-table downloads from the metadata table on a
+    # miss) or constant_work (paper §6.6, MemDS: an asynchronous MemDS lookup
+    # on every request).  direct stays the default until constant_work has
+    # been through the chaos seeds; choose the others to study routing.
+    cache: str = "direct"
+    # [chosen] how long a bimodal router trusts a downloaded table before its
+    # next request misses; tuned so the steady hit rate at the default
+    # workload is about 99.75% (paper §6.6): each expiry costs the requests
+    # that arrive during one download (~0.3 s at 33 req/s per router), so
+    # hit rate ~ 1 - download_s / ttl_s
+    bimodal_ttl_s: float = 120.0
+    # [chosen] a bimodal router gives up on a download (the request waiting
+    # for it is answered unavailable; a late answer is discarded)
+    lookup_timeout_s: float = 0.5
+    # [chosen] a constant-work router sends its MemDS lookups every this
+    # often, as one batch (the model keeps MemDS load per lookup: see
+    # ddbsim.service.routing.cache_constant_work)
+    memds_batch_s: float = 0.005
+    # [chosen] a constant-work router waits this long for MemDS before it
+    # sends a missed lookup to another MemDS server
+    memds_timeout_s: float = 0.1
+    metadata_servers: int = 4  # [chosen] metadata-table request handlers (the table's capacity)
+    # [chosen] time a metadata-table handler spends per partition row of a
+    # whole-table download (a download of 16 partitions: 0.32 s)
+    metadata_row_s: float = 0.02
+    memds_servers: int = 4  # [chosen] lookups a MemDS host serves at once
+    memds_lookup_s: float = 0.00005  # [chosen] a MemDS host's mean time per floor lookup (exponential)
+    # [chosen] a membership or leader change reaches every MemDS host this
+    # long after the storage node pushes it ("eventually", within ~100 ms)
+    memds_propagation_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check_types("routing", self)
+        if self.cache not in ROUTE_CACHES:
+            raise ConfigError(f"routing.cache must be one of {', '.join(ROUTE_CACHES)}, "
+                              f"got {self.cache!r}")
+        _positive("routing", bimodal_ttl_s=self.bimodal_ttl_s,
+                  lookup_timeout_s=self.lookup_timeout_s, memds_batch_s=self.memds_batch_s,
+                  memds_timeout_s=self.memds_timeout_s, metadata_servers=self.metadata_servers,
+                  metadata_row_s=self.metadata_row_s, memds_servers=self.memds_servers,
+                  memds_lookup_s=self.memds_lookup_s)
+        _non_negative("routing", memds_propagation_s=self.memds_propagation_s)
+
+
 @dataclass(frozen=True)
 class Config:
     topology: TopologyConfig = field(default_factory=TopologyConfig)
@@ -526,6 +586,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
     churn: ChurnConfig = field(default_factory=ChurnConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
 
     def __post_init__(self) -> None:
         _check_types("", self)

@@ -38,3 +38,11 @@ class ServiceHooks:
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (server-side availability)."""
+
+    def routing_load(self, t_s: float, server: str, lookups: int) -> None:
+        """A routing metadata server (``metadata`` or ``memds``) received
+        ``lookups`` lookups (a whole-table download counts one)."""
+
+    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
+        """A router's cache answered a request's lookup: a hit, or a miss
+        that has to wait for the metadata servers."""

@@ -12,6 +12,14 @@ abstract bases.  Where each kind goes:
 * **router-bound** -- :class:`ClientRequest` (client -> router) and
   :class:`StorageReply` (storage node -> router): in
   :data:`ddbsim.service.routing.router.ROUTER_HANDLERS`.
+* **routing metadata** -- :class:`RoutingTable` and :class:`MemDSAnswer`
+  are router-bound too (the router hands them to its cache:
+  :data:`~ddbsim.service.routing.cache_bimodal.BIMODAL_HANDLERS`,
+  :data:`~ddbsim.service.routing.cache_constant_work.CONSTANT_WORK_HANDLERS`);
+  :class:`RoutingDownload` goes to a metadata-table server
+  (:data:`~ddbsim.service.metadata.metadata_table.METADATA_HANDLERS`),
+  :class:`MemDSLookup` and :class:`RouteUpdate` to a MemDS server
+  (:data:`~ddbsim.service.metadata.memds.MEMDS_HANDLERS`).
 * **storage-bound** -- every other kind: in
   :data:`ddbsim.service.storage.paxos.HANDLERS` (handed to the partition's
   replica) or :data:`ddbsim.service.storage.node.NODE_HANDLERS` (the node
@@ -27,14 +35,31 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from ddbsim.service import messages
-from ddbsim.service.messages import ClientReply, ClientRequest, GroupMessage, Message, StorageReply
+from ddbsim.service.messages import (
+    ClientReply,
+    ClientRequest,
+    GroupMessage,
+    MemDSAnswer,
+    MemDSLookup,
+    Message,
+    RouteUpdate,
+    RoutingDownload,
+    RoutingTable,
+    StorageReply,
+)
+from ddbsim.service.metadata.memds import MEMDS_HANDLERS
+from ddbsim.service.metadata.metadata_table import METADATA_HANDLERS
+from ddbsim.service.routing.cache_bimodal import BIMODAL_HANDLERS
+from ddbsim.service.routing.cache_constant_work import CONSTANT_WORK_HANDLERS
 from ddbsim.service.routing.router import ROUTER_HANDLERS
 from ddbsim.service.storage.node import NODE_HANDLERS
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
-ROUTER_BOUND = {ClientRequest, StorageReply}
+ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer}
+METADATA_BOUND = {RoutingDownload}
+MEMDS_BOUND = {MemDSLookup, RouteUpdate}
 
 
 def message_classes() -> set[type]:
@@ -45,7 +70,7 @@ def message_classes() -> set[type]:
 
 
 def storage_bound() -> set[type]:
-    return message_classes() - CLIENT_BOUND - ROUTER_BOUND
+    return message_classes() - CLIENT_BOUND - ROUTER_BOUND - METADATA_BOUND - MEMDS_BOUND
 
 
 def unhandled(classes: Iterable[type], *tables: Mapping[type, object]) -> set[type]:
@@ -74,6 +99,15 @@ def test_every_kind_a_router_receives_is_handled() -> None:
     assert unhandled(ROUTER_BOUND, ROUTER_HANDLERS) == set()
 
 
+def test_every_kind_a_metadata_server_receives_is_handled() -> None:
+    assert unhandled(METADATA_BOUND, METADATA_HANDLERS) == set()
+    assert unhandled(MEMDS_BOUND, MEMDS_HANDLERS) == set()
+    assert set(METADATA_HANDLERS) <= METADATA_BOUND and set(MEMDS_HANDLERS) <= MEMDS_BOUND
+    # the routing answers a router hands on reach the cache that asked
+    assert unhandled({RoutingTable}, BIMODAL_HANDLERS) == set()
+    assert unhandled({MemDSAnswer}, CONSTANT_WORK_HANDLERS) == set()
+
+
 def test_the_tables_handle_only_what_they_should() -> None:
     # the node never sees a kind twice (paxos.HANDLERS would win silently)
     assert set(MEMBER_HANDLERS) & set(NODE_HANDLERS) == set()
@@ -83,7 +117,8 @@ def test_the_tables_handle_only_what_they_should() -> None:
     # replicas get only messages about one partition (they carry pid and ballot)
     assert all(issubclass(cls, GroupMessage) for cls in MEMBER_HANDLERS)
     # every kind is bound somewhere, once
-    assert CLIENT_BOUND | ROUTER_BOUND | storage_bound() == message_classes()
+    assert (CLIENT_BOUND | ROUTER_BOUND | METADATA_BOUND | MEMDS_BOUND | storage_bound()
+            == message_classes())
     assert not CLIENT_BOUND & ROUTER_BOUND
 
 
