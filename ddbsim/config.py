@@ -313,6 +313,10 @@ class RouterConfig:
         _non_negative("router", max_redirects=self.max_redirects, suspect_s=self.suspect_s)
 
 
+#: The SDK retry modes a client can use (see ddbsim.lab.retry_modes).
+RETRY_MODES = ("none", "standard", "standard_2026", "legacy", "adaptive")
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     max_attempts: int = 3  # [sdk] attempts per operation, the first included (standard mode)
@@ -324,6 +328,9 @@ class ClientConfig:
     timeout_retry_cost: int = 10  # [sdk] tokens per retry after a timeout
     attempt_timeout_s: float = 1.0  # [chosen] client's wait for one attempt
     router_suspect_s: float = 30.0  # [chosen] a client avoids a router that timed out (its LB)
+    # [sdk] the SDK retry mode (ddbsim.lab.retry_modes): none, standard (the
+    # numbers above), standard_2026, legacy or adaptive
+    retry_mode: str = "standard"
 
     def __post_init__(self) -> None:
         _check_types("client", self)
@@ -333,6 +340,9 @@ class ClientConfig:
         _non_negative("client", router_suspect_s=self.router_suspect_s,
                       retry_quota=self.retry_quota, retry_cost=self.retry_cost,
                       timeout_retry_cost=self.timeout_retry_cost)
+        if self.retry_mode not in RETRY_MODES:
+            raise ConfigError(f"client.retry_mode must be one of {', '.join(RETRY_MODES)}, "
+                              f"got {self.retry_mode!r}")
 
 
 KEY_DISTRIBUTIONS = ("uniform", "zipf")
@@ -385,10 +395,15 @@ class MetricsConfig:
     window_s: float = 300.0  # [paper §6.3] availability per 5-minute window
     alarm_error_rate: float = 0.01  # [chosen] a window above this error rate raises an alarm
     history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
+    # [chosen] width of the buckets of the result's time series (client
+    # attempts and goodput, load on the metadata table and on MemDS, router
+    # cache hits and misses, per second); 0 records none
+    series_s: float = 0.0
 
     def __post_init__(self) -> None:
         _check_types("metrics", self)
         _positive("metrics", window_s=self.window_s)
+        _non_negative("metrics", series_s=self.series_s)
         if not 0 <= self.alarm_error_rate <= 1:
             raise ConfigError(
                 f"metrics.alarm_error_rate must be between 0 and 1, got {self.alarm_error_rate}"

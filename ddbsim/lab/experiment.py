@@ -84,7 +84,8 @@ class Run:
         self._progress: Progress | None = None  # set by execute
         self.world = World(cfg, seed)
         # The figures only with metrics.enabled; the observation always.
-        self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
+        self.figures: Figures | None = (Figures(cfg.metrics.window_s, cfg.metrics.series_s)
+                                        if cfg.metrics.enabled else None)
         self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
         self.ledger = WriteLedger()
@@ -109,7 +110,7 @@ class Run:
                             and f.t_s > scenario.duration_s)]
         validate(schedule, self.world, scenario.duration_s,
                             self.service.partition_map.pids())
-        self.injector = FaultInjector(self.world, self._role_host)
+        self.injector = FaultInjector(self.world, self._role_host, routing=self.service)
         self.injector.schedule(schedule)
 
     def next_request_id(self) -> int:
@@ -534,6 +535,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "server": figures["server"],
         "alarms": figures["alarms"],
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
+        "routing": (run.figures.routing_data(run.cfg.routing.cache)
+                    if run.figures is not None else None),
+        "series": run.figures.series_data(duration) if run.figures is not None else None,
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)

@@ -21,10 +21,22 @@ Actions:
   ``peer`` (or across the whole region, target ``region``) with probability
   ``loss`` and delay it by an extra log-normal delay of median ``delay_s``;
 * ``heal_all`` -- power everything on, heal and restore every link, recover
-  every slow host (the start of the heal-and-check phase).
+  every slow host (the start of the heal-and-check phase);
+* ``flush_caches`` -- every router's cache (target ``routers``) or one
+  router's (a router host) forgets everything, as after a fleet restart or a
+  deployment (paper §6.6);
+* ``brownout`` / ``end_brownout`` -- the routing metadata servers (target
+  ``metadata``: the metadata table; ``memds``: the MemDS fleet) keep only
+  ``factor`` of their capacity (a slowdown of ``1/factor`` on each of their
+  hosts), and get it back;
+* ``leader_storm`` -- every partition whose leader is on the target (an AZ,
+  rack or host) has it step down at once: a storm of leader changes, each
+  pushed to MemDS and each a stale route for the routers.
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
-:func:`partition` (cut, then heal).
+:func:`partition` (cut, then heal), :func:`brownout` (capacity cut, then
+back).  The routing actions reach the service through
+:class:`RoutingControls`, the mechanisms it exposes.
 """
 from __future__ import annotations
 
@@ -32,16 +44,28 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
-           "heal_all")
+           "heal_all", "flush_caches", "brownout", "end_brownout", "leader_storm")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover")
 #: Actions that end a fault; heal_all does them all.
-UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
+UNDO_ACTIONS = ("power_on", "heal", "recover", "restore", "end_brownout")
+#: What a brownout's target may be: the kind of routing metadata host.
+BROWNOUT_TARGETS = ("metadata", "memds")
+
+
+class RoutingControls(Protocol):
+    """The routing mechanisms the service exposes to faults."""
+
+    def flush_caches(self, router: str | None) -> None:
+        """Flush every router's cache (None) or one router's."""
+
+    def leader_storm(self, hosts: list[str]) -> int:
+        """Every leader on ``hosts`` steps down; how many did."""
 ROLES = ("leader", "follower", "log")
 
 
@@ -106,6 +130,14 @@ def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) 
     return [Fault(at_s, "cut", a, b, one_way), Fault(at_s + for_s, "heal", a, b, one_way)]
 
 
+def brownout(target: str, at_s: float, for_s: float, factor: float) -> list[Fault]:
+    """``target`` (``metadata`` or ``memds``) keeps ``factor`` of its
+    capacity from ``at_s`` for ``for_s`` seconds."""
+    _check_times(f"brownout({target!r})", at_s=at_s, for_s=for_s)
+    return [Fault(at_s, "brownout", target, factor=factor),
+            Fault(at_s + for_s, "end_brownout", target)]
+
+
 def role_of(target: str) -> tuple[str, str] | None:
     """``("leader", "p-0003")`` for a role target, else None."""
     role, sep, pid = target.partition(":")
@@ -143,6 +175,23 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                     raise FaultError(f"{where}: loss must be a probability, got {f.loss}")
                 if f.delay_s is not None and not _is_time(f.delay_s):
                     raise FaultError(f"{where}: delay_s must be zero or more, got {f.delay_s}")
+        elif f.action == "flush_caches":
+            if f.target != "routers" and not (f.target in topo.hosts
+                                               and topo.hosts[f.target].kind == "router"):
+                raise FaultError(f"{where}: flush_caches takes 'routers' or a router host, "
+                                 f"got {f.target!r}")
+        elif f.action in ("brownout", "end_brownout"):
+            if f.target not in BROWNOUT_TARGETS:
+                raise FaultError(f"{where}: a brownout is of {' or '.join(BROWNOUT_TARGETS)}, "
+                                 f"got {f.target!r}")
+            if f.action == "brownout" and not (_is_time(f.factor) and 0 < f.factor <= 1):
+                raise FaultError(f"{where}: brownout needs the capacity left as a factor in "
+                                 f"(0, 1], got {f.factor}")
+        elif f.action == "leader_storm":
+            try:
+                topo.resolve(f.target)
+            except KeyError:
+                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r}") from None
         elif f.action in ("cut", "heal"):
             if f.peer is None:
                 raise FaultError(f"{where}: a link needs a peer")
@@ -157,10 +206,12 @@ class FaultInjector:
     """Applies a schedule to a world and records what it did."""
 
     def __init__(self, world: World,
-                 role_host: Callable[[str, str], str | None] | None = None) -> None:
+                 role_host: Callable[[str, str], str | None] | None = None,
+                 routing: RoutingControls | None = None) -> None:
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
+        self._routing = routing
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
 
@@ -212,4 +263,14 @@ class FaultInjector:
             for host in topo.hosts.values():
                 host.slowdown = 1.0
                 host.power_on()
+        elif f.action == "flush_caches":
+            if self._routing is not None:
+                self._routing.flush_caches(None if f.target == "routers" else f.target)
+        elif f.action in ("brownout", "end_brownout"):
+            slowdown = 1.0 / float(f.factor or 1.0) if f.action == "brownout" else 1.0
+            for host in topo.of_kind(f.target):
+                host.slowdown = slowdown
+        elif f.action == "leader_storm":
+            if self._routing is not None:
+                self._routing.leader_storm([h.id for h in topo.resolve(f.target)])
         self.applied.append(replace(f, t_s=round(now, 6)))

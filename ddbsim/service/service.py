@@ -105,6 +105,27 @@ class Service:
         self.routers[host.id] = router
         return router
 
+    # -- mechanisms for the lab's faults ----------------------------------
+    def flush_caches(self, router: str | None) -> None:
+        """Every router's cache (None) or one router's forgets everything."""
+        for rid, r in self.routers.items():
+            if router is None or rid == router:
+                r.cache.flush()
+
+    def leader_storm(self, hosts: list[str]) -> int:
+        """Every leader on ``hosts`` steps down (in partition order); how many did."""
+        count = 0
+        for host in hosts:
+            node = self.nodes.get(host)
+            if node is None or not node.host.powered:
+                continue
+            for pid in sorted(node.members):
+                member = node.members[pid]
+                if member.is_leader:
+                    member.step_down("leader_storm")
+                    count += 1
+        return count
+
     # ------------------------------------------------------------------
     def inject_bug(self, name: str) -> None:
         """Switch on a deliberate protocol bug (tests only)."""
