@@ -130,8 +130,9 @@ class Figures:
         self.by_kind[kind][outcome] += 1
         if canary_az is not None and outcome != THROTTLED:
             self.canary[canary_az][0 if outcome == OK else 1] += 1
-        if self.series_s and outcome == OK:
-            self.series["goodput"][int((t_s + latency_s) // self.series_s)] += 1
+        if self.series_s and outcome != THROTTLED:
+            done = int((t_s + latency_s) // self.series_s)
+            self.series["goodput" if outcome == OK else "errors"][done] += 1
 
     def count(self, name: str, t_s: float, n: int = 1) -> None:
         """``n`` events of series ``name`` at ``t_s`` (with ``series_s`` on)."""
