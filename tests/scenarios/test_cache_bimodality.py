@@ -5,6 +5,9 @@ the constant-work cache's MemDS load and availability do not move."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -45,3 +48,22 @@ def test_bimodal_spike_and_constant_work_flat() -> None:
     # every request looked its key up in MemDS, hit or miss
     routing = flat["routing"]
     assert routing["lookups"]["memds"] == routing["hits"] + routing["misses"]
+
+
+def _json_of_run(tmp_path: Path, hashseed: str) -> bytes:
+    out = tmp_path / f"cb-{hashseed}.json"
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ddbsim.cli", "run", "scenarios/cache_bimodality.py", "--seed", "3",
+         "--quiet", "--json", str(out), "--param", "flush_at_s=15", "--param", "after_s=3",
+         "--param", "rate_per_s=100", "--set", "run.quiesce_s=2",
+         "--set", "routing.bimodal_ttl_s=5"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out.read_bytes()
+
+
+def test_the_caches_are_deterministic_across_processes(tmp_path: Path) -> None:
+    a = _json_of_run(tmp_path, "0")
+    assert a == _json_of_run(tmp_path, "777")
+    assert b'"memds": [' in a and b'"metadata": [' in a  # both caches' series are in it
