@@ -158,6 +158,8 @@ class TopologyConfig:
     racks_per_az: int = 2  # [chosen] racks of storage hosts per AZ
     hosts_per_rack: int = 3  # [chosen] storage hosts per rack; each is a power domain
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
+    metadata_per_az: int = 1  # [chosen] metadata-table server hosts per AZ (paper §6.6)
+    memds_per_az: int = 1  # [chosen] MemDS hosts per AZ, each with the whole map (paper §6.6)
 
     def __post_init__(self) -> None:
         _check_types("topology", self)
@@ -166,7 +168,8 @@ class TopologyConfig:
                 f"topology.az_count must be at least 3 (replicas live in three AZs), got {self.az_count}"
             )
         _positive("topology", racks_per_az=self.racks_per_az, hosts_per_rack=self.hosts_per_rack,
-                  routers_per_az=self.routers_per_az)
+                  routers_per_az=self.routers_per_az, metadata_per_az=self.metadata_per_az,
+                  memds_per_az=self.memds_per_az)
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,10 @@ class RouterConfig:
         _non_negative("router", max_redirects=self.max_redirects, suspect_s=self.suspect_s)
 
 
+#: The SDK retry modes a client can use (see ddbsim.lab.retry_modes).
+RETRY_MODES = ("none", "standard", "standard_2026", "legacy", "adaptive")
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     max_attempts: int = 3  # [sdk] attempts per operation, the first included (standard mode)
@@ -321,6 +328,9 @@ class ClientConfig:
     timeout_retry_cost: int = 10  # [sdk] tokens per retry after a timeout
     attempt_timeout_s: float = 1.0  # [chosen] client's wait for one attempt
     router_suspect_s: float = 30.0  # [chosen] a client avoids a router that timed out (its LB)
+    # [sdk] the SDK retry mode (ddbsim.lab.retry_modes): none, standard (the
+    # numbers above), standard_2026, legacy or adaptive
+    retry_mode: str = "standard"
 
     def __post_init__(self) -> None:
         _check_types("client", self)
@@ -330,6 +340,9 @@ class ClientConfig:
         _non_negative("client", router_suspect_s=self.router_suspect_s,
                       retry_quota=self.retry_quota, retry_cost=self.retry_cost,
                       timeout_retry_cost=self.timeout_retry_cost)
+        if self.retry_mode not in RETRY_MODES:
+            raise ConfigError(f"client.retry_mode must be one of {', '.join(RETRY_MODES)}, "
+                              f"got {self.retry_mode!r}")
 
 
 KEY_DISTRIBUTIONS = ("uniform", "zipf")
@@ -382,10 +395,15 @@ class MetricsConfig:
     window_s: float = 300.0  # [paper §6.3] availability per 5-minute window
     alarm_error_rate: float = 0.01  # [chosen] a window above this error rate raises an alarm
     history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
+    # [chosen] width of the buckets of the result's time series (client
+    # attempts and goodput, load on the metadata table and on MemDS, router
+    # cache hits and misses, per second); 0 records none
+    series_s: float = 0.0
 
     def __post_init__(self) -> None:
         _check_types("metrics", self)
         _positive("metrics", window_s=self.window_s)
+        _non_negative("metrics", series_s=self.series_s)
         if not 0 <= self.alarm_error_rate <= 1:
             raise ConfigError(
                 f"metrics.alarm_error_rate must be between 0 and 1, got {self.alarm_error_rate}"
@@ -684,6 +702,61 @@ class DurabilityConfig:
         _non_negative("durability", keep_archived_records=self.keep_archived_records,
                       object_store_sigma=self.object_store_sigma,
                       scrub_per_item_s=self.scrub_per_item_s)
+ROUTE_CACHES = ("direct", "bimodal", "constant_work")
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """How request routers learn where a key lives (paper §6.6): the
+    router cache and the routing metadata servers behind it
+    (:mod:`ddbsim.service.routing.route_cache`,
+    :mod:`ddbsim.service.metadata.metadata_table`,
+    :mod:`ddbsim.service.metadata.memds`)."""
+
+    # [chosen] the router cache: direct (the authoritative map read in zero
+    # time, the idealised router of the earlier model), bimodal (paper §6.6,
+    # the original design: whole-table downloads from the metadata table on a
+    # miss) or constant_work (paper §6.6, MemDS: an asynchronous MemDS lookup
+    # on every request).  direct stays the default until constant_work has
+    # been through the chaos seeds; choose the others to study routing.
+    cache: str = "direct"
+    # [chosen] how long a bimodal router trusts a downloaded table before its
+    # next request misses; tuned so the steady hit rate is about 99.75%
+    # (paper §6.6): each expiry costs the requests that arrive during one
+    # download (0.32 s for the default 16 partitions, plus the network), so
+    # the hit rate is about 1 - 0.4 s / ttl_s, whatever the request rate
+    bimodal_ttl_s: float = 160.0
+    # [chosen] a bimodal router gives up on a download (the request waiting
+    # for it is answered unavailable; a late answer is discarded)
+    lookup_timeout_s: float = 0.5
+    # [chosen] a constant-work router sends its MemDS lookups every this
+    # often, as one batch (the model keeps MemDS load per lookup: see
+    # ddbsim.service.routing.cache_constant_work)
+    memds_batch_s: float = 0.005
+    # [chosen] a constant-work router waits this long for MemDS before it
+    # sends a missed lookup to another MemDS server
+    memds_timeout_s: float = 0.1
+    metadata_servers: int = 4  # [chosen] metadata-table request handlers (the table's capacity)
+    # [chosen] time a metadata-table handler spends per partition row of a
+    # whole-table download (a download of 16 partitions: 0.32 s)
+    metadata_row_s: float = 0.02
+    memds_servers: int = 4  # [chosen] lookups a MemDS host serves at once
+    memds_lookup_s: float = 0.00005  # [chosen] a MemDS host's mean time per floor lookup (exponential)
+    # [chosen] a membership or leader change reaches every MemDS host this
+    # long after the storage node pushes it ("eventually", within ~100 ms)
+    memds_propagation_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check_types("routing", self)
+        if self.cache not in ROUTE_CACHES:
+            raise ConfigError(f"routing.cache must be one of {', '.join(ROUTE_CACHES)}, "
+                              f"got {self.cache!r}")
+        _positive("routing", bimodal_ttl_s=self.bimodal_ttl_s,
+                  lookup_timeout_s=self.lookup_timeout_s, memds_batch_s=self.memds_batch_s,
+                  memds_timeout_s=self.memds_timeout_s, metadata_servers=self.metadata_servers,
+                  metadata_row_s=self.metadata_row_s, memds_servers=self.memds_servers,
+                  memds_lookup_s=self.memds_lookup_s)
+        _non_negative("routing", memds_propagation_s=self.memds_propagation_s)
 
 
 @dataclass(frozen=True)
@@ -703,6 +776,7 @@ class Config:
     churn: ChurnConfig = field(default_factory=ChurnConfig)
     nines: NinesConfig = field(default_factory=NinesConfig)
     durability: DurabilityConfig = field(default_factory=DurabilityConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
 
     def __post_init__(self) -> None:
         _check_types("", self)

@@ -100,7 +100,8 @@ class Run:
         self._progress: Progress | None = None  # set by execute
         self.world = World(cfg, seed)
         # The figures only with metrics.enabled; the observation always.
-        self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
+        self.figures: Figures | None = (Figures(cfg.metrics.window_s, cfg.metrics.series_s)
+                                        if cfg.metrics.enabled else None)
         self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
         self.ledger = WriteLedger()
@@ -127,7 +128,7 @@ class Run:
                             self.service.partition_map.pids())
         points = self.service.fault_points
         self.injector = FaultInjector(self.world, self._role_host, self._group_hosts,
-                                      arm=points.arm, quiet=points.quiet)
+                                      arm=points.arm, quiet=points.quiet, routing=self.service)
         self.injector.schedule(schedule)
         enabled = (self.nemesis or {}).get("fault_points") or {}
         if enabled:
@@ -615,6 +616,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
         "verification": _verification(run),
         "probes": dict(getattr(run, "probes", {})),
+        "routing": (run.figures.routing_data(run.cfg.routing.cache)
+                    if run.figures is not None else None),
+        "series": run.figures.series_data(duration) if run.figures is not None else None,
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)

@@ -40,10 +40,22 @@ Actions:
 * ``lose_disk`` -- the host's disk is lost: the host is powered off (if it
   is on) and comes back empty at its next ``power_on``;
 * ``heal_all`` -- power everything on, heal and restore every link, recover
-  every slow host (the start of the heal-and-check phase).
+  every slow host (the start of the heal-and-check phase);
+* ``flush_caches`` -- every router's cache (target ``routers``) or one
+  router's (a router host) forgets everything, as after a fleet restart or a
+  deployment (paper §6.6);
+* ``brownout`` / ``end_brownout`` -- the routing metadata servers (target
+  ``metadata``: the metadata table; ``memds``: the MemDS fleet) keep only
+  ``factor`` of their capacity (a slowdown of ``1/factor`` on each of their
+  hosts), and get it back;
+* ``leader_storm`` -- every partition whose leader is on the target (an AZ,
+  rack or host) has it step down at once: a storm of leader changes, each
+  pushed to MemDS and each a stale route for the routers.
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
-:func:`partition` (cut, then heal).
+:func:`partition` (cut, then heal), :func:`brownout` (capacity cut, then
+back).  The routing actions reach the service through
+:class:`RoutingControls`, the mechanisms it exposes.
 """
 from __future__ import annotations
 
@@ -51,7 +63,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from ddbsim.service.fault_points import STEPS
 from ddbsim.world.disk import ROT_TARGETS
@@ -59,18 +71,31 @@ from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
-           "heal_all", "bit_rot", "lose_disk", "blip")
+           "heal_all", "bit_rot", "lose_disk", "blip", "flush_caches", "brownout",
+           "end_brownout", "leader_storm")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover", "bit_rot", "lose_disk")
 #: Actions on a storage host's disk.
 DISK_ACTIONS = ("bit_rot", "lose_disk")
 #: Actions that end a fault; heal_all does them all.
-UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
+UNDO_ACTIONS = ("power_on", "heal", "recover", "restore", "end_brownout")
 ROLES = ("leader", "follower", "log", "group")
 #: Actions that destroy data on a disk (a lost disk, bit rot): only a schedule
 #: with one of these may excuse lost writes as "data loss expected".  Power
 #: and network faults never destroy a disk, so under them, bounded or not,
-#: the correct protocol must lose nothing.  (None exists yet.)
-DESTROYS_DATA: tuple[str, ...] = ()
+#: the correct protocol must lose nothing.
+DESTROYS_DATA: tuple[str, ...] = DISK_ACTIONS
+#: What a brownout's target may be: the kind of routing metadata host.
+BROWNOUT_TARGETS = ("metadata", "memds")
+
+
+class RoutingControls(Protocol):
+    """The routing mechanisms the service exposes to faults."""
+
+    def flush_caches(self, router: str | None) -> None:
+        """Flush every router's cache (None) or one router's."""
+
+    def leader_storm(self, hosts: list[str]) -> int:
+        """Every leader on ``hosts`` steps down; how many did."""
 
 
 class FaultError(ValueError):
@@ -151,6 +176,14 @@ def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) 
     return [Fault(at_s, "cut", a, b, one_way), Fault(at_s + for_s, "heal", a, b, one_way)]
 
 
+def brownout(target: str, at_s: float, for_s: float, factor: float) -> list[Fault]:
+    """``target`` (``metadata`` or ``memds``) keeps ``factor`` of its
+    capacity from ``at_s`` for ``for_s`` seconds."""
+    _check_times(f"brownout({target!r})", at_s=at_s, for_s=for_s)
+    return [Fault(at_s, "brownout", target, factor=factor),
+            Fault(at_s + for_s, "end_brownout", target)]
+
+
 def role_of(target: str) -> tuple[str, str] | None:
     """``("leader", "p-0003")`` for a role target, else None (``group:p-0003#1``
     gives ``("group", "p-0003")``)."""
@@ -208,6 +241,23 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                     if getattr(f, name) is not None and not _is_time(getattr(f, name)):
                         raise FaultError(f"{where}: {name} must be zero or more, "
                                          f"got {getattr(f, name)}")
+        elif f.action == "flush_caches":
+            if f.target != "routers" and not (f.target in topo.hosts
+                                               and topo.hosts[f.target].kind == "router"):
+                raise FaultError(f"{where}: flush_caches takes 'routers' or a router host, "
+                                 f"got {f.target!r}")
+        elif f.action in ("brownout", "end_brownout"):
+            if f.target not in BROWNOUT_TARGETS:
+                raise FaultError(f"{where}: a brownout is of {' or '.join(BROWNOUT_TARGETS)}, "
+                                 f"got {f.target!r}")
+            if f.action == "brownout" and not (_is_time(f.factor) and 0 < f.factor <= 1):
+                raise FaultError(f"{where}: brownout needs the capacity left as a factor in "
+                                 f"(0, 1], got {f.factor}")
+        elif f.action == "leader_storm":
+            try:
+                topo.resolve(f.target)
+            except KeyError:
+                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r}") from None
         elif f.action in ("cut", "heal"):
             if f.peer is None:
                 raise FaultError(f"{where}: a link needs a peer")
@@ -225,17 +275,20 @@ class FaultInjector:
                  role_host: Callable[[str, str], str | None] | None = None,
                  group_hosts: Callable[[str], list[str]] | None = None,
                  arm: Callable[[str, Callable[[str], None]], None] | None = None,
-                 quiet: Callable[[], None] | None = None) -> None:
+                 quiet: Callable[[], None] | None = None,
+                 routing: RoutingControls | None = None) -> None:
         """``role_host(role, pid)`` resolves a role target, ``group_hosts(pid)``
         a group target; ``arm(step, fire)`` and ``quiet()`` are the service's
         fault points (:mod:`ddbsim.service.fault_points`): arm a trap, and
-        disarm everything (at ``heal_all``)."""
+        disarm everything (at ``heal_all``); ``routing`` flushes router caches
+        and storms leaders."""
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
         self._group_hosts = group_hosts
         self._arm = arm
         self._quiet = quiet
+        self._routing = routing
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
         #: each bit rot that hit something: t_s, host, partition, what, where
@@ -313,6 +366,16 @@ class FaultInjector:
             for host in topo.hosts.values():
                 host.slowdown = 1.0
                 host.power_on()
+        elif f.action == "flush_caches":
+            if self._routing is not None:
+                self._routing.flush_caches(None if f.target == "routers" else f.target)
+        elif f.action in ("brownout", "end_brownout"):
+            slowdown = 1.0 / float(f.factor or 1.0) if f.action == "brownout" else 1.0
+            for host in topo.of_kind(f.target):
+                host.slowdown = slowdown
+        elif f.action == "leader_storm":
+            if self._routing is not None:
+                self._routing.leader_storm([h.id for h in topo.resolve(f.target)])
         self.applied.append(replace(f, t_s=round(now, 6)))
 
     def _apply_to_group(self, f: Fault, pid: str) -> None:

@@ -15,7 +15,11 @@ leaves everything the checks need:
   and write availability are kept apart; throttled requests are their own
   outcome and never count against availability), the partitions that saw
   client errors and for how long, the canaries per AZ, and the server-side
-  counts of the storage nodes' answers.  Everything aggregates as it goes --
+  counts of the storage nodes' answers; the routing figures (paper §6.6:
+  each router cache's hits and misses, the lookups the metadata table and
+  MemDS received); and, with ``metrics.series_s`` above 0, time series in
+  buckets of that width (client attempts and goodput, metadata and MemDS
+  load, cache hits and misses).  Everything aggregates as it goes --
   counters per window, log-bucketed latency histograms -- so a long run
   costs memory by windows and buckets, not by requests.
 
@@ -80,8 +84,13 @@ class Figures:
     and latency per window, partition error spans, canaries, server-side
     counts.  A run has them only with ``metrics.enabled``."""
 
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, series_s: float = 0.0) -> None:
         self.window_s = window_s
+        self.series_s = series_s
+        # series name -> bucket index -> count (with series_s > 0)
+        self.series: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.route_lookups: dict[str, list[int]] = {}  # router -> [hits, misses]
+        self.routing_load: dict[str, int] = defaultdict(int)  # server kind -> lookups
         # window index -> [read ok, read error, write ok, write error, throttled]
         self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         # (window index, operation kind) -> [ok, error]
@@ -121,6 +130,50 @@ class Figures:
         self.by_kind[kind][outcome] += 1
         if canary_az is not None and outcome != THROTTLED:
             self.canary[canary_az][0 if outcome == OK else 1] += 1
+        if self.series_s and outcome != THROTTLED:
+            done = int((t_s + latency_s) // self.series_s)
+            self.series["goodput" if outcome == OK else "errors"][done] += 1
+
+    def count(self, name: str, t_s: float, n: int = 1) -> None:
+        """``n`` events of series ``name`` at ``t_s`` (with ``series_s`` on)."""
+        if self.series_s:
+            self.series[name][int(t_s // self.series_s)] += n
+
+    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
+        counts = self.route_lookups.get(router)
+        if counts is None:
+            counts = self.route_lookups[router] = [0, 0]
+        counts[0 if hit else 1] += 1
+        if self.series_s:
+            self.series["hits" if hit else "misses"][int(t_s // self.series_s)] += 1
+
+    def routing_lookups(self, t_s: float, server: str, lookups: int) -> None:
+        self.routing_load[server] += lookups
+        if self.series_s:
+            self.series[server][int(t_s // self.series_s)] += lookups
+
+    def series_data(self, end_s: float) -> dict[str, Any] | None:
+        """Each series as a rate per second per bucket, from 0 to ``end_s``."""
+        if not self.series_s:
+            return None
+        n = max(1, math.ceil(end_s / self.series_s - 1e-9))
+        out: dict[str, Any] = {"bucket_s": self.series_s}
+        for name in sorted(self.series):
+            counts = self.series[name]
+            out[name] = [round(counts.get(i, 0) / self.series_s, 6) for i in range(n)]
+        return out
+
+    def routing_data(self, cache: str) -> dict[str, Any]:
+        """The router caches' hits and misses, and the metadata servers' load."""
+        hits = sum(c[0] for c in self.route_lookups.values())
+        misses = sum(c[1] for c in self.route_lookups.values())
+        return {"cache": cache, "hits": hits, "misses": misses,
+                "hit_rate": None if hits + misses == 0 else round(hits / (hits + misses), 6),
+                "by_router": {r: {"hits": c[0], "misses": c[1],
+                                  "hit_rate": round(c[0] / (c[0] + c[1]), 6) if sum(c) else None}
+                              for r, c in sorted(self.route_lookups.items())},
+                "lookups": {"metadata": self.routing_load.get("metadata", 0),
+                            "memds": self.routing_load.get("memds", 0)}}
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (through :class:`Observation`)."""
@@ -273,6 +326,14 @@ class Observation(ServiceHooks):
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         if self.figures is not None:
             self.figures.storage_request(t_s, pid, kind, status)
+
+    def routing_load(self, t_s: float, server: str, lookups: int) -> None:
+        if self.figures is not None:
+            self.figures.routing_lookups(t_s, server, lookups)
+
+    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
+        if self.figures is not None:
+            self.figures.route_lookup(t_s, router, hit)
 
 
 def _ratio(ok: int, err: int) -> float:

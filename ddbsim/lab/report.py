@@ -345,4 +345,20 @@ def summary_text(parts: Sequence[Mapping[str, Any]]) -> str:
         lines += one(d) + [""]
     if len(parts) > 1:
         lines += comparison(parts)
+        lines += row_table(parts)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def row_table(parts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """When every variant's analysis has a ``row`` (a dict of column ->
+    value, the same columns), one table of them, a line per variant."""
+    rows = [(d["variant"], (d.get("analysis") or {}).get("row")) for d in parts]
+    if not all(isinstance(r, dict) for _v, r in rows):
+        return []
+    columns = list(rows[0][1])  # type: ignore[arg-type]
+    cells = [[str(v)] + [_value(r[c]) for c in columns] for v, r in rows]  # type: ignore[index]
+    head = ["variant"] + [c.replace("_", " ") for c in columns]
+    widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=True)]
+    out = ["", "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return out

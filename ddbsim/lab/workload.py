@@ -12,11 +12,13 @@ Zipf over ``key_count`` keys; every put writes a value unique in the run, so
 the checkers can tell writes apart.  A conditional put expects the version
 the client last saw for the key (0 if none: "must not exist").
 
-Retries follow the AWS SDKs' standard mode: up to ``max_attempts``
-attempts, full-jitter exponential back-off (``base_backoff_s``, capped at
-``max_backoff_s``), and a retry quota of 500 tokens that a retry spends
-(5, or 10 after a timeout) and a success refills.  An operation ends ``ok``,
-``error`` (after its last attempt) or ``throttled``.
+Retries follow the client's SDK retry mode (``client.retry_mode``,
+:mod:`ddbsim.lab.retry_modes`), by default the AWS SDKs' standard mode: up
+to ``max_attempts`` attempts, full-jitter exponential back-off
+(``base_backoff_s``, capped at ``max_backoff_s``), and a retry quota of 500
+tokens that a retry spends (5, or 10 after a timeout) and a success refills.
+An operation ends ``ok``, ``error`` (after its last attempt) or
+``throttled``.
 
 With ``metrics.history`` on, every operation is recorded as invoke, then
 ``ok``, ``fail`` or ``info`` (:mod:`ddbsim.lab.history`); a write whose
@@ -38,6 +40,7 @@ from ddbsim.config import Config
 from ddbsim.lab.checkers.durability import ACKED, FAILED, WriteLedger
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Figures
+from ddbsim.lab.retry_modes import retry_policy
 from ddbsim.service.messages import (
     COND_PUT,
     DELETE,
@@ -140,7 +143,10 @@ class Client:
                                     pending=self.pending)
         self.versions: dict[str, int] = {}
         self.seq = 0
-        self.quota = cfg.client.retry_quota
+        self.retry = retry_policy(cfg.client.retry_mode, cfg.client, self.retry_draws)
+        self._series = figures is not None and figures.series_s > 0
+        # only the adaptive mode has a rate limiter: the others skip the call
+        self._limiter = self.retry.send_delay if self.retry.name == "adaptive" else None
         self.active = False
         w = cfg.workload
         self._mix = np.cumsum([w.get_strong, w.get_eventual, w.put, w.cond_put, w.delete]).tolist()
@@ -186,9 +192,20 @@ class Client:
             op.write = self.ledger.invoke(key, value, now)
         self._attempt(op)
 
-    def _attempt(self, op: _Operation) -> None:
+    def _attempt(self, op: _Operation, held: bool = False) -> None:
         if not self.host.powered:
             return  # the client died with its host: the operation never completes
+        if self._limiter is not None and not held:
+            wait_s = self._limiter(self.env._now)  # type: ignore[attr-defined]
+            if wait_s > 0.0:  # the adaptive mode's rate limiter holds it back
+                call_later(self.env, wait_s, self._attempt, op, True)
+                return
+        if self._series:
+            assert self.figures is not None
+            now = self.env.now
+            self.figures.count("attempts", now)
+            if op.attempts == 0:
+                self.figures.count("first_attempts", now)
         router = self._router(op.attempts)
         op.attempts += 1
         req_id = self.next_request_id()
@@ -233,9 +250,8 @@ class Client:
 
     # ------------------------------------------------------------------
     def _succeeded(self, op: _Operation, msg: ClientReply) -> None:
-        c = self.cfg.client
-        self.quota = min(c.retry_quota, self.quota + (op.last_cost if op.attempts > 1 else 1))
         now = self.env._now  # type: ignore[attr-defined]
+        self.retry.succeeded(op.attempts, op.last_cost, now)
         if op.kind in READS:
             if msg.value is not None:
                 self.versions[op.key] = msg.version
@@ -256,13 +272,11 @@ class Client:
             History.complete(op.hist, "ok", now, result, msg.version, op.attempts)
 
     def _failed(self, op: _Operation, status: str, pid: str | None = None) -> None:
-        c = self.cfg.client
         if status == "timeout":
             op.maybe_applied = True
-        cost = c.timeout_retry_cost if status == "timeout" else c.retry_cost
-        if op.attempts < c.max_attempts and self.quota >= cost:
-            self.quota -= cost
-            op.last_cost = cost
+        step = self.retry.retry(op.attempts, status, self.env._now)  # type: ignore[attr-defined]
+        if step is not None:
+            delay, op.last_cost = step
             if status == "timeout" and self.history is not None and op.kind not in READS:
                 # The timed-out attempt may have taken effect, and the retry
                 # may take effect again (nothing deduplicates retries): in the
@@ -270,8 +284,6 @@ class Client:
                 attempt = self.history.invoke(self.name, op.kind, op.key, op.value, op.invoke_s,
                                               op.expected)
                 History.complete(attempt, "info", None, None, 0, op.attempts)
-            base = c.throttled_base_backoff_s if status == "throttled" else c.base_backoff_s
-            delay = self.retry_draws.uniform() * min(c.max_backoff_s, base * 2 ** (op.attempts - 1))
             call_later(self.env, delay, self._attempt, op)
             return
         now = self.env.now

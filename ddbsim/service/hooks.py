@@ -59,3 +59,10 @@ class ServiceHooks:
 
     def corruption_repaired(self, t_s: float, pid: str, host: str, what: str, where: str) -> None:
         """The corruption found at ``where`` on ``host``'s replica of ``pid`` was repaired."""
+    def routing_load(self, t_s: float, server: str, lookups: int) -> None:
+        """A routing metadata server (``metadata`` or ``memds``) received
+        ``lookups`` lookups (a whole-table download counts one)."""
+
+    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
+        """A router's cache answered a request's lookup: a hit, or a miss
+        that has to wait for the metadata servers."""

@@ -488,3 +488,70 @@ class ScrubFetch(GroupMessage):
         self.checksum = 0
         self.pid = pid
         self.ballot = ballot
+
+
+# ----------------------------------------------------------------------
+# routing metadata: routers, the metadata table, MemDS, storage nodes
+# ----------------------------------------------------------------------
+#: One partition's routing, as the metadata servers send it:
+#: ``(pid, start_hash, end_hash, members, leader, version)`` -- the range of
+#: key hashes ``[start_hash, end_hash)`` it holds, its membership and leader,
+#: and the version of that routing (higher is newer).
+RouteRow = tuple[str, int, int, Members, "str | None", int]
+
+
+class RoutingDownload(Message):
+    """Router -> metadata table: send me the whole table's routing."""
+
+    __slots__ = ("lookup_id",)
+
+    def __init__(self, lookup_id: int) -> None:
+        self.checksum = 0
+        self.lookup_id = lookup_id
+
+
+class RoutingTable(Message):
+    """Metadata table -> router: every partition's routing row."""
+
+    __slots__ = ("lookup_id", "rows")
+
+    def __init__(self, lookup_id: int, rows: list[RouteRow]) -> None:
+        self.checksum = 0
+        self.lookup_id = lookup_id
+        self.rows = rows
+
+
+class MemDSLookup(Message):
+    """Router -> MemDS: floor lookups of these key hashes (one batch)."""
+
+    __slots__ = ("batch_id", "hashes")
+
+    def __init__(self, batch_id: int, hashes: list[int]) -> None:
+        self.checksum = 0
+        self.batch_id = batch_id
+        self.hashes = hashes
+
+
+class MemDSAnswer(Message):
+    """MemDS -> router: the routing row of each hash of the batch, in order."""
+
+    __slots__ = ("batch_id", "rows")
+
+    def __init__(self, batch_id: int, rows: list[RouteRow]) -> None:
+        self.checksum = 0
+        self.batch_id = batch_id
+        self.rows = rows
+
+
+class RouteUpdate(Message):
+    """Storage node -> MemDS: ``pid`` now has these members and this leader
+    (``version`` orders updates that arrive out of order)."""
+
+    __slots__ = ("pid", "members", "leader", "version")
+
+    def __init__(self, pid: str, members: Members, leader: str | None, version: int) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.members = members
+        self.leader = leader
+        self.version = version

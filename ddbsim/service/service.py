@@ -3,7 +3,10 @@
 Builds a table's partitions on the storage hosts (three replicas in three
 AZs, paper §3), makes the first replica of each partition its leader by
 fiat (round-robin over the AZs, as if the table had been running), starts
-every node's heartbeats, and puts a request router on every router host.
+every node's heartbeats, and puts a request router on every router host,
+with the router cache ``routing.cache`` names; the metadata table's
+servers and the MemDS fleet run on their own hosts (paper §6.6), and the
+caches start warm, as if the region had been running.
 
 :class:`Service` only wires components together -- each is handed the
 collaborators it needs (the world's clock and network, its config section,
@@ -18,27 +21,19 @@ from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Members
+from ddbsim.service.metadata.memds import MemDSServer, RoutePublisher
+from ddbsim.service.metadata.metadata_table import MetadataTableServer
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.service.object_store import STORE_HOST, ObjectStore
+from ddbsim.service.routing.cache_bimodal import BimodalCache
+from ddbsim.service.routing.cache_constant_work import ConstantWorkCache
+from ddbsim.service.routing.route_cache import RouteCache
 from ddbsim.service.routing.router import Router
 from ddbsim.service.storage.node import StorageNode
 from ddbsim.service.storage.paxos import Member
 from ddbsim.service.storage.replica import ALWAYS
 from ddbsim.world.region import World
-
-
-class _MapControlPlane:
-    """The control plane as storage nodes see it: today their word updates
-    the authoritative partition map at once."""
-
-    def __init__(self, partition_map: PartitionMap) -> None:
-        self._map = partition_map
-
-    def leader_changed(self, pid: str, host_id: str) -> None:
-        self._map.set_leader(pid, host_id)
-
-    def membership_committed(self, pid: str, members: Members) -> None:
-        self._map.set_members(pid, members)
+from ddbsim.world.topology import Host
 
 
 class Service:
@@ -51,7 +46,15 @@ class Service:
         self.fault_points = FaultPoints()
         topo = world.topology
         self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
-        control = _MapControlPlane(self.partition_map)
+        routing = cfg.routing
+        self.metadata_servers = {
+            h.id: MetadataTableServer(h, world, routing, self.partition_map, self.hooks)
+            for h in topo.of_kind("metadata")}
+        memds_hosts = topo.of_kind("memds")
+        self.memds = {h.id: MemDSServer(h, world, routing, self.partition_map, self.hooks)
+                      for h in memds_hosts}
+        control = RoutePublisher(world, routing, self.partition_map, memds_hosts,
+                                 publish=routing.cache == "constant_work")
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
         pmap = self.partition_map
@@ -66,8 +69,16 @@ class Service:
         #: the S3-like archive of every partition's WAL (paper §5.1)
         self.object_store = ObjectStore(topo.hosts[STORE_HOST], world, cfg.durability)
         self.routers: dict[str, Router] = {
-            h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
+            h.id: Router(h, world, cfg.router, self._cache(h)) for h in topo.of_kind("router")}
         self._place_partitions()
+        for memds in self.memds.values():
+            memds.load()
+        if routing.cache != "direct":
+            # Warm caches, downloaded at uniformly random ages: the steady state.
+            ages = world.streams.draws("routing/prime")
+            rows = self.partition_map.rows()
+            for router in self.routers.values():
+                router.cache.prime(rows, ages.uniform())
         for node in self.nodes.values():
             node.start()
 
@@ -87,6 +98,45 @@ class Service:
                     member.assume_leadership(ballot, [x.id for x in hosts if x.id != leader_host])
             self.partition_map.set_members(info.pid, members)
             self.partition_map.set_leader(info.pid, leader_host)
+
+    def _cache(self, host: Host) -> PartitionMap | RouteCache:
+        """The router cache ``routing.cache`` names, for the router on ``host``."""
+        routing = self.cfg.routing
+        topo = self.world.topology
+        if routing.cache == "bimodal":
+            return BimodalCache(host, self.world, routing, topo.of_kind("metadata"),
+                                self.partition_map.key_hash, self.hooks)
+        if routing.cache == "constant_work":
+            return ConstantWorkCache(host, self.world, routing, topo.of_kind("memds"),
+                                     self.partition_map.key_hash, self.hooks)
+        return self.partition_map
+
+    def add_router(self, host: Host) -> Router:
+        """A new router on ``host``, with a cold cache (the lab's "add routers")."""
+        router = Router(host, self.world, self.cfg.router, self._cache(host))
+        self.routers[host.id] = router
+        return router
+
+    # -- mechanisms for the lab's faults ----------------------------------
+    def flush_caches(self, router: str | None) -> None:
+        """Every router's cache (None) or one router's forgets everything."""
+        for rid, r in self.routers.items():
+            if router is None or rid == router:
+                r.cache.flush()
+
+    def leader_storm(self, hosts: list[str]) -> int:
+        """Every leader on ``hosts`` steps down (in partition order); how many did."""
+        count = 0
+        for host in hosts:
+            node = self.nodes.get(host)
+            if node is None or not node.host.powered:
+                continue
+            for pid in sorted(node.members):
+                member = node.members[pid]
+                if member.is_leader:
+                    member.step_down("leader_storm")
+                    count += 1
+        return count
 
     # ------------------------------------------------------------------
     def inject_bug(self, name: str) -> None:

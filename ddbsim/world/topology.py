@@ -7,8 +7,9 @@ noisy neighbour): ``slowdown`` multiplies the time its disk and CPU take,
 while it stays up and reachable.  ``world`` only flips the power and tells whoever registered a
 listener; a service component decides what "volatile" means for it.
 
-Hosts come in four kinds: ``storage`` (storage nodes), ``router`` (request
-routers), ``client`` (the customers' machines, which live in an AZ too,
+Hosts come in six kinds: ``storage`` (storage nodes), ``router`` (request
+routers), ``metadata`` (the metadata table's servers), ``memds`` (MemDS
+servers), ``client`` (the customers' machines, which live in an AZ too,
 so that an AZ outage takes its clients with it; each AZ also has one
 ``canary`` client host) and one ``object_store`` host, ``region/object-store``,
 in no AZ (the S3-like archive is regional: AZ faults never reach it).
@@ -85,6 +86,13 @@ class Topology:
                 self._add(Host(f"{az}/client-{c + 1}", az, f"{az}/clients", "client"))
             self._add(Host(f"{az}/canary", az, f"{az}/clients", "client"))
         self._add(Host("region/object-store", "region", "region/object-store", "object_store"))
+        # The routing metadata servers come last, so that adding them moved
+        # nothing in the order of the hosts above.
+        for az in self.azs:
+            for m in range(cfg.metadata_per_az):
+                self._add(Host(f"{az}/metadata-{m + 1}", az, f"{az}/meta", "metadata"))
+            for m in range(cfg.memds_per_az):
+                self._add(Host(f"{az}/memds-{m + 1}", az, f"{az}/meta", "memds"))
 
     def _add(self, host: Host) -> None:
         self.hosts[host.id] = host

@@ -15,6 +15,14 @@ abstract bases.  Where each kind goes:
 * **store-bound** -- :class:`SegmentPut` and :class:`ReferenceRequest`
   (archiver or scrub -> object store): in
   :data:`ddbsim.service.object_store.STORE_HANDLERS`.
+* **routing metadata** -- :class:`RoutingTable` and :class:`MemDSAnswer`
+  are router-bound too (the router hands them to its cache:
+  :data:`~ddbsim.service.routing.cache_bimodal.BIMODAL_HANDLERS`,
+  :data:`~ddbsim.service.routing.cache_constant_work.CONSTANT_WORK_HANDLERS`);
+  :class:`RoutingDownload` goes to a metadata-table server
+  (:data:`~ddbsim.service.metadata.metadata_table.METADATA_HANDLERS`),
+  :class:`MemDSLookup` and :class:`RouteUpdate` to a MemDS server
+  (:data:`~ddbsim.service.metadata.memds.MEMDS_HANDLERS`).
 * **storage-bound** -- every other kind: in
   :data:`ddbsim.service.storage.paxos.HANDLERS` (handed to the partition's
   replica) or :data:`ddbsim.service.storage.node.NODE_HANDLERS` (the node
@@ -34,20 +42,31 @@ from ddbsim.service.messages import (
     ClientReply,
     ClientRequest,
     GroupMessage,
+    MemDSAnswer,
+    MemDSLookup,
     Message,
     ReferenceRequest,
+    RouteUpdate,
+    RoutingDownload,
+    RoutingTable,
     SegmentPut,
     StorageReply,
 )
+from ddbsim.service.metadata.memds import MEMDS_HANDLERS
+from ddbsim.service.metadata.metadata_table import METADATA_HANDLERS
 from ddbsim.service.object_store import STORE_HANDLERS
+from ddbsim.service.routing.cache_bimodal import BIMODAL_HANDLERS
+from ddbsim.service.routing.cache_constant_work import CONSTANT_WORK_HANDLERS
 from ddbsim.service.routing.router import ROUTER_HANDLERS
 from ddbsim.service.storage.node import NODE_HANDLERS
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
-ROUTER_BOUND = {ClientRequest, StorageReply}
+ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer}
 STORE_BOUND = {SegmentPut, ReferenceRequest}
+METADATA_BOUND = {RoutingDownload}
+MEMDS_BOUND = {MemDSLookup, RouteUpdate}
 
 
 def message_classes() -> set[type]:
@@ -58,7 +77,8 @@ def message_classes() -> set[type]:
 
 
 def storage_bound() -> set[type]:
-    return message_classes() - CLIENT_BOUND - ROUTER_BOUND - STORE_BOUND
+    return (message_classes() - CLIENT_BOUND - ROUTER_BOUND - STORE_BOUND - METADATA_BOUND
+            - MEMDS_BOUND)
 
 
 def unhandled(classes: Iterable[type], *tables: Mapping[type, object]) -> set[type]:
@@ -90,6 +110,13 @@ def test_every_kind_a_router_receives_is_handled() -> None:
 def test_every_kind_the_object_store_receives_is_handled() -> None:
     assert unhandled(STORE_BOUND, STORE_HANDLERS) == set()
     assert set(STORE_HANDLERS) <= STORE_BOUND
+def test_every_kind_a_metadata_server_receives_is_handled() -> None:
+    assert unhandled(METADATA_BOUND, METADATA_HANDLERS) == set()
+    assert unhandled(MEMDS_BOUND, MEMDS_HANDLERS) == set()
+    assert set(METADATA_HANDLERS) <= METADATA_BOUND and set(MEMDS_HANDLERS) <= MEMDS_BOUND
+    # the routing answers a router hands on reach the cache that asked
+    assert unhandled({RoutingTable}, BIMODAL_HANDLERS) == set()
+    assert unhandled({MemDSAnswer}, CONSTANT_WORK_HANDLERS) == set()
 
 
 def test_the_tables_handle_only_what_they_should() -> None:
@@ -101,8 +128,10 @@ def test_the_tables_handle_only_what_they_should() -> None:
     # replicas get only messages about one partition (they carry pid and ballot)
     assert all(issubclass(cls, GroupMessage) for cls in MEMBER_HANDLERS)
     # every kind is bound somewhere, once
-    assert CLIENT_BOUND | ROUTER_BOUND | STORE_BOUND | storage_bound() == message_classes()
-    assert not CLIENT_BOUND & ROUTER_BOUND and not STORE_BOUND & (CLIENT_BOUND | ROUTER_BOUND)
+    assert (CLIENT_BOUND | ROUTER_BOUND | STORE_BOUND | METADATA_BOUND | MEMDS_BOUND
+            | storage_bound() == message_classes())
+    bounds = [CLIENT_BOUND, ROUTER_BOUND, STORE_BOUND, METADATA_BOUND, MEMDS_BOUND]
+    assert all(not a & b for i, a in enumerate(bounds) for b in bounds[i + 1:])
 
 
 def test_the_check_fails_on_a_table_with_an_entry_removed() -> None:

@@ -5,10 +5,14 @@ the partition key; a router finds a key's partition by a *floor* search over
 the partitions' start hashes, then the partition's replicas and leader.
 
 In this model the map is updated at once when a leader takes over or a
-membership change commits (the storage node's push to the metadata store).
-Routers reach it through :class:`RoutingSource`; :class:`PartitionMap` is
-the authoritative source.  MemDS and the router caches (bimodal and
-constant-work) plug in at this seam.
+membership change commits (the storage node's word to the control plane);
+it is the content of the metadata table.  Every change bumps the
+partition's routing *version*, so that copies of the map (MemDS, router
+caches) can tell newer routing from older.  A router with
+``routing.cache = direct`` reads it through :class:`RoutingSource` in zero
+time; the bimodal and constant-work caches
+(:mod:`ddbsim.service.routing.route_cache`) reach it only through the
+metadata table and MemDS servers, over the network, as :meth:`PartitionMap.rows`.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Protocol
 from sortedcontainers import SortedDict
 
 from ddbsim.service.membership import STORAGE, Members
+from ddbsim.service.messages import RouteRow
 from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 
 
@@ -61,6 +66,7 @@ class PartitionMap:
         self._by_pid: dict[str, PartitionInfo] = {}
         self._load: dict[str, int] = {}  # host -> replicas the map places there
         self._hashes: dict[str, int] = {}  # key -> its hash (a key's hash never changes)
+        self._versions: dict[str, int] = {}  # pid -> routing version, bumped by every change
         step = HASH_SPACE // partitions
         for i in range(partitions):
             info = PartitionInfo(f"p-{i:04d}", i * step, (), None)
@@ -103,6 +109,7 @@ class PartitionMap:
         for host, _kind in members:
             load[host] = load.get(host, 0) + 1
         info.members = members
+        self._versions[pid] = self._versions.get(pid, 0) + 1
 
     def load(self, host: str) -> int:
         """How many partitions have a member on ``host``."""
@@ -114,3 +121,33 @@ class PartitionMap:
 
     def set_leader(self, pid: str, host: str | None) -> None:
         self._by_pid[pid].leader = host
+        self._versions[pid] = self._versions.get(pid, 0) + 1
+
+    def key_hash(self, key: str) -> int:
+        """The hash of ``key`` (remembered: a key's hash never changes)."""
+        h = self._hashes.get(key)
+        if h is None:
+            h = self._hashes[key] = key_hash(key)
+        return h
+
+    def version(self, pid: str) -> int:
+        """``pid``'s routing version: how many changes it has seen."""
+        return self._versions.get(pid, 0)
+
+    def row(self, pid: str) -> RouteRow:
+        """``pid``'s routing as the metadata servers send it."""
+        info = self._by_pid[pid]
+        i = self._starts.index(info.start_hash)
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else HASH_SPACE
+        return (pid, info.start_hash, end, info.members, info.leader, self._versions.get(pid, 0))
+
+    def rows(self) -> list[RouteRow]:
+        """Every partition's routing, in hash order (a whole-table download)."""
+        starts = self._starts
+        versions = self._versions
+        out: list[RouteRow] = []
+        for i, info in enumerate(self._infos):
+            end = starts[i + 1] if i + 1 < len(starts) else HASH_SPACE
+            out.append((info.pid, info.start_hash, end, info.members, info.leader,
+                        versions.get(info.pid, 0)))
+        return out

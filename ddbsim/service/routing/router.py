@@ -13,9 +13,13 @@ host for ``router.suspect_s`` when it has a choice, and report a timeout to
 the client -- except for an eventually consistent read, which has no side
 effect and is tried at once on another replica.
 
-Routers reach the partition map through a
-:class:`~ddbsim.service.metadata.partition_map.RoutingSource` -- today the
-authoritative map; MemDS and the router caches plug in there.
+Routers reach the partition map through a router cache
+(:mod:`ddbsim.service.routing.route_cache`, paper §6.6): ``direct`` reads
+the authoritative map in zero time; ``bimodal`` and ``constant_work`` look
+keys up over the network, in the metadata table or in MemDS, and a request
+whose lookup missed waits for the answer (or is answered ``unavailable`` if
+none comes).  A ``not_leader`` answer, or a leader that did not answer,
+tells the cache its routing of that partition is stale.
 """
 from __future__ import annotations
 
@@ -28,11 +32,14 @@ from ddbsim.service.messages import (
     GET_EVENTUAL,
     ClientReply,
     ClientRequest,
+    MemDSAnswer,
     Message,
+    RoutingTable,
     StorageOp,
     StorageReply,
 )
-from ddbsim.service.metadata.partition_map import PartitionInfo, RoutingSource
+from ddbsim.service.metadata.partition_map import PartitionInfo, PartitionMap
+from ddbsim.service.routing.route_cache import DirectRoutes, RouteCache
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines
@@ -51,9 +58,14 @@ class _Pending:
 
 
 class Router:
-    def __init__(self, host: Host, world: World, cfg: RouterConfig, routing: RoutingSource) -> None:
+    def __init__(self, host: Host, world: World, cfg: RouterConfig,
+                 routing: PartitionMap | RouteCache) -> None:
         self.host = host
-        self.routing = routing
+        # A partition map is read directly (routing.cache = direct).
+        self.cache: RouteCache = (DirectRoutes(routing) if isinstance(routing, PartitionMap)
+                                  else routing)
+        self._direct = isinstance(self.cache, DirectRoutes)
+        self.routing = self.cache.map if isinstance(self.cache, DirectRoutes) else None
         self.env = world.env
         self.net = world.network
         self.hosts = world.topology.hosts
@@ -78,6 +90,7 @@ class Router:
         self.leaders.clear()
         self.suspect_until.clear()
         self.queue.reset()
+        self.cache.power_off()
 
     def receive(self, src: Host, msg: Message) -> None:
         ROUTER_HANDLERS[type(msg)](self, src, msg)
@@ -86,14 +99,38 @@ class Router:
         # The request waits its turn and is served; the router decides
         # where it goes on arrival and the forward leaves when service
         # ends (one event for both).
-        info = self.routing.partition_for(msg.key)
-        self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve(), info)
+        if self.routing is not None:  # direct: the authoritative map, in zero time
+            info = self.routing.partition_for(msg.key)
+            self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve(), info)
+            return
+        after_s = self.queue.reserve()
+        ready_at = self.env._now + after_s  # type: ignore[attr-defined]
+        client = src.id
+        found = self.cache.lookup(msg.key, lambda i: self._routed(client, msg, ready_at, i))
+        if found is not None:
+            self._forward(_Pending(client, msg, found.pid), None, after_s, found)
+
+    def _routed(self, client: str, msg: ClientRequest, ready_at: float,
+                info: PartitionInfo | None) -> None:
+        """A missed lookup came back (None: it could not be had)."""
+        if not self.host.powered:
+            return
+        after_s = max(0.0, ready_at - self.env.now)
+        if info is None:
+            self._answer(_Pending(client, msg, ""), "unavailable", after_s=after_s)
+            return
+        self._forward(_Pending(client, msg, info.pid), None, after_s, info)
+
+    def _on_routing(self, src: Host, msg: Message) -> None:
+        self.cache.receive(src, msg)
 
     # ------------------------------------------------------------------
 
     def _target(self, p: _Pending, hint: str | None, info: PartitionInfo | None) -> str | None:
         if info is None:
-            info = self.routing.partition(p.pid)
+            info = self.cache.partition(p.pid)
+            if info is None:  # flushed meanwhile
+                return hint
         if p.request.kind == GET_EVENTUAL:
             hosts: Sequence[str] = info.storage_hosts()
             if p.tried:
@@ -135,6 +172,8 @@ class Router:
         target = p.tried[-1]
         if self.leaders.get(p.pid) == target:
             del self.leaders[p.pid]
+        if p.request.kind != GET_EVENTUAL:
+            self.cache.stale_route(p.pid)
         self.suspect_until[target] = self.env.now + self.cfg.suspect_s
         if p.request.kind == GET_EVENTUAL and p.redirects < self.cfg.max_redirects:
             p.redirects += 1  # a read has no side effect: try another replica at once
@@ -156,6 +195,7 @@ class Router:
         if status == "not_leader":
             if self.leaders.get(p.pid) == src:
                 del self.leaders[p.pid]
+            self.cache.stale_route(p.pid)
             hint = msg.leader_hint if msg.leader_hint != src else None
             if p.redirects < self.cfg.max_redirects:
                 p.redirects += 1
@@ -175,4 +215,6 @@ class Router:
 ROUTER_HANDLERS: dict[type, Callable[[Router, Host, Any], None]] = {
     ClientRequest: Router._on_request,
     StorageReply: Router._on_reply,
+    RoutingTable: Router._on_routing,
+    MemDSAnswer: Router._on_routing,
 }
