@@ -119,7 +119,8 @@ def plot_routing(result: Result, around_s: tuple[float, float] = (-5.0, 15.0)) -
         s = d["series"]
         b = s["bucket_s"]
         flush = next(f["t_s"] for f in d["faults"] if f["action"] == "flush_caches")
-        lo, hi = int((flush + around_s[0]) / b), int((flush + around_s[1]) / b)
+        lo = max(0, int((flush + around_s[0]) / b))
+        hi = min(len(s["goodput"]), int((flush + around_s[1]) / b))
         ts = [i * b - flush for i in range(lo, hi)]
         for name, style in (("metadata", "-"), ("memds", "--"), ("goodput", ":")):
             values = (s.get(name) or [0.0] * len(s["goodput"]))[lo:hi]

@@ -83,6 +83,13 @@ class Result:
         ``throttled`` and ``by_kind.<kind>`` per request kind."""
         return frames.windows_frame(self._part_data())
 
+    def series_frame(self) -> pd.DataFrame:
+        """The time series (with ``metrics.series_s`` on) as a DataFrame: one
+        row per bucket and variant, each series a rate per second --
+        attempts against goodput, the metadata table's and MemDS's load,
+        router cache hits and misses."""
+        return frames.series_frame(self._part_data())
+
     def failovers_frame(self) -> pd.DataFrame:
         """One row per leader lost: when, why, and how long until the
         partition had a leader again (``failover_s``; None if never)."""
