@@ -572,6 +572,10 @@ class RoutingConfig:
     # [chosen] a membership or leader change reaches every MemDS host this
     # long after the storage node pushes it ("eventually", within ~100 ms)
     memds_propagation_s: float = 0.1
+    # [chosen] every this often each MemDS host re-reads the whole map from the
+    # metadata table (anti-entropy: a push it missed -- a cut, a reboot --
+    # is mended within this)
+    memds_refresh_s: float = 10.0
 
     def __post_init__(self) -> None:
         _check_types("routing", self)
@@ -582,7 +586,7 @@ class RoutingConfig:
                   lookup_timeout_s=self.lookup_timeout_s, memds_batch_s=self.memds_batch_s,
                   memds_timeout_s=self.memds_timeout_s, metadata_servers=self.metadata_servers,
                   metadata_row_s=self.metadata_row_s, memds_servers=self.memds_servers,
-                  memds_lookup_s=self.memds_lookup_s)
+                  memds_lookup_s=self.memds_lookup_s, memds_refresh_s=self.memds_refresh_s)
         _non_negative("routing", memds_propagation_s=self.memds_propagation_s)
 
 

@@ -61,6 +61,8 @@ class Service:
         self._place_partitions()
         for memds in self.memds.values():
             memds.load()
+            if routing.cache == "constant_work":
+                memds.start_refresh()
         if routing.cache != "direct":
             # Warm caches, downloaded at uniformly random ages: the steady state.
             ages = world.streams.draws("routing/prime")

@@ -140,6 +140,9 @@ class Router:
             return hint
         for known in (self.leaders.get(p.pid), info.leader):
             if known is not None and known not in p.tried:
+                if (self.routing is None and self.suspect_until
+                        and self.suspect_until.get(known, -1.0) > self.env.now):
+                    continue  # a cached leader that timed out may be stale: ask another
                 return known
         return self._pick([h for h in info.storage_hosts() if h not in p.tried])
 
