@@ -563,7 +563,7 @@ class RoutingConfig:
     # [chosen] a constant-work router waits this long for MemDS before it
     # sends a missed lookup to another MemDS server
     memds_timeout_s: float = 0.1
-    metadata_servers: int = 4  # [chosen] metadata-table request handlers (the table's capacity)
+    metadata_servers: int = 4  # [chosen] request handlers per metadata-table host (the table's capacity)
     # [chosen] time a metadata-table handler spends per partition row of a
     # whole-table download (a download of 16 partitions: 0.32 s)
     metadata_row_s: float = 0.02
