@@ -101,12 +101,6 @@ class Service:
                                      self.partition_map.key_hash, self.hooks)
         return self.partition_map
 
-    def add_router(self, host: Host) -> Router:
-        """A new router on ``host``, with a cold cache (the lab's "add routers")."""
-        router = Router(host, self.world, self.cfg.router, self._cache(host))
-        self.routers[host.id] = router
-        return router
-
     # -- mechanisms for the lab's faults ----------------------------------
     def flush_caches(self, router: str | None) -> None:
         """Every router's cache (None) or one router's forgets everything."""
