@@ -559,7 +559,7 @@ class RoutingConfig:
     # [chosen] a constant-work router sends its MemDS lookups every this
     # often, as one batch (the model keeps MemDS load per lookup: see
     # ddbsim.service.routing.cache_constant_work)
-    memds_batch_s: float = 0.005
+    memds_batch_s: float = 0.02
     # [chosen] a constant-work router waits this long for MemDS before it
     # sends a missed lookup to another MemDS server
     memds_timeout_s: float = 0.1

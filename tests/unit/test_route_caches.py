@@ -171,7 +171,7 @@ def test_constant_work_batches_lookups_per_tick() -> None:
     for key in KEYS:
         cache.lookup(key, s.got.append)
     s.run(1.0)
-    # 50 lookups in one 5 ms tick: one request message and one answer
+    # 50 lookups in one 20 ms tick: one request message and one answer
     assert s.world.network.sent - sent == 2 and s.memds_lookups() == 50
 
 
