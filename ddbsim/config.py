@@ -397,7 +397,7 @@ class MetricsConfig:
     history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
     # [chosen] width of the buckets of the result's time series (client
     # attempts and goodput, load on the metadata table and on MemDS, router
-    # cache hits and misses, per second); 0 records none
+    # cache misses, per second); 0 records none
     series_s: float = 0.0
 
     def __post_init__(self) -> None:

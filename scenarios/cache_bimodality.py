@@ -60,8 +60,9 @@ def analyse(data: dict[str, Any], flush_at_s: float, steady_from_s: float = 10.0
     lo, t = int(steady_from_s / b), int(round(flush_at_s / b))
     hi = min(n, int((flush_at_s + window_s) / b))  # the trigger window, within the traffic
     metadata, memds = get("metadata"), get("memds")
-    hits, misses = sum(get("hits")[lo:t]), sum(get("misses")[lo:t])
-    hit_rate = hits / (hits + misses) if hits + misses else None
+    # the routers' lookups are the clients' attempts (one each)
+    lookups, misses = sum(get("attempts")[lo:t]), sum(get("misses")[lo:t])
+    hit_rate = 1 - misses / lookups if lookups else None
     steady = _mean(metadata[lo:t])
     peak = max(metadata[t:hi], default=0.0)
     expected = 1 / (1 - hit_rate) if hit_rate is not None and hit_rate < 1 else None

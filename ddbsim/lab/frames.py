@@ -163,7 +163,7 @@ def series_frame(parts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The time series of every variant (``metrics.series_s`` on): one row
     per bucket, columns ``t_s`` (the bucket's start) and each series as a
     rate per second (``attempts``, ``goodput``, ``metadata``, ``memds``,
-    ``hits``, ``misses``, ...; 0 where a series has no events)."""
+    ``misses``, ...; 0 where a series has no events)."""
     rows: list[dict[str, Any]] = []
     names = sorted({name for d in parts for name in (d.get("series") or {}) if name != "bucket_s"})
     for d in parts:

@@ -87,7 +87,7 @@ class Result:
         """The time series (with ``metrics.series_s`` on) as a DataFrame: one
         row per bucket and variant, each series a rate per second --
         attempts against goodput, the metadata table's and MemDS's load,
-        router cache hits and misses."""
+        router cache misses."""
         return frames.series_frame(self._part_data())
 
     def failovers_frame(self) -> pd.DataFrame:

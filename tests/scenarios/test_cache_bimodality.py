@@ -54,7 +54,7 @@ def test_bimodal_spike_and_constant_work_flat() -> None:
     both = Result(bimodal)
     both.variants = [Result(bimodal), Result(flat)]
     frame = both.series_frame()
-    assert {"t_s", "goodput", "metadata", "memds", "hits", "misses"} <= set(frame.columns)
+    assert {"t_s", "goodput", "attempts", "metadata", "memds", "misses"} <= set(frame.columns)
     assert set(frame["variant"]) == {"bimodal/standard", "constant_work/standard"}
     peak = frame[frame["variant"] == "bimodal/standard"]["metadata"].max()
     assert peak == bimodal["analysis"]["row"]["metadata_peak_per_s"]

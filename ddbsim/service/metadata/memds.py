@@ -11,9 +11,9 @@ it.  Here:
   routing row sorted by start hash and answers a batch of floor lookups
   (:class:`~ddbsim.service.messages.MemDSLookup`) after queueing for
   ``routing.memds_lookup_s`` per lookup (its ``routing.memds_servers``
-  handlers, FIFO, exponential service: a
-  :class:`~ddbsim.world.queueing.ServiceQueue` reservation per lookup, so
-  its load is proportional to lookups, not batches).  It applies a
+  handlers, FIFO: a :class:`~ddbsim.world.queueing.ServiceQueue`
+  reservation of the batch's lookups' work, so its load is proportional to
+  lookups, not batches).  It applies a
   :class:`~ddbsim.service.messages.RouteUpdate` only if its version is newer
   than the row it holds (updates may arrive out of order).  A MemDS host
   that reboots loads the map afresh, and every ``routing.memds_refresh_s``
@@ -131,9 +131,7 @@ class MemDSServer:
         n = len(msg.hashes)
         self.lookups += n
         self.hooks.routing_load(self.env.now, "memds", n)
-        after_s = 0.0
-        for _ in range(n):
-            after_s = self.queue.reserve()
+        after_s = self.queue.reserve(n)
         floor = self.index.floor
         rows = [floor(h) for h in msg.hashes]
         if any(r is None for r in rows):

@@ -82,10 +82,9 @@ class BimodalCache:
             info = self._infos[bisect_right(self._starts, self.key_hash(key)) - 1]
             if not self._invalid or info.pid not in self._invalid:
                 self.hits += 1
-                self.hooks.route_lookup(now, self.host.id, True)
                 return info
         self.misses += 1
-        self.hooks.route_lookup(now, self.host.id, False)
+        self.hooks.route_missed(now, self.host.id)
         self._download(waiter, key)
         return None
 

@@ -101,10 +101,9 @@ class ConstantWorkCache:
         i = bisect_right(self._starts, h) - 1
         if i >= 0 and h < self._ends[i]:
             self.hits += 1
-            self.hooks.route_lookup(self.env._now, self.host.id, True)  # type: ignore[attr-defined]
             return self._infos[i]
         self.misses += 1
-        self.hooks.route_lookup(self.env._now, self.host.id, False)  # type: ignore[attr-defined]
+        self.hooks.route_missed(self.env._now, self.host.id)  # type: ignore[attr-defined]
         self._misses.append((len(hashes) - 1, waiter))
         return None
 
