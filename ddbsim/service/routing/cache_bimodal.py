@@ -76,7 +76,7 @@ class BimodalCache:
         self._invalid: set[str] = set()
 
     # -- the RouteCache interface ------------------------------------------
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
+    def lookup(self, key: str) -> PartitionInfo | None:
         now = self.env._now  # type: ignore[attr-defined]  # as Environment.now
         if now < self._expires_at:
             info = self._infos[bisect_right(self._starts, self.key_hash(key)) - 1]
@@ -85,8 +85,10 @@ class BimodalCache:
                 return info
         self.misses += 1
         self.hooks.route_missed(now, self.host.id)
-        self._download(waiter, key)
         return None
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        self._download(waiter, key)
 
     def partition(self, pid: str) -> PartitionInfo | None:
         return self._by_pid.get(pid)

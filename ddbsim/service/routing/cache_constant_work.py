@@ -91,7 +91,7 @@ class ConstantWorkCache:
         self._at: dict[str, int] = {}
 
     # -- the RouteCache interface ------------------------------------------
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
+    def lookup(self, key: str) -> PartitionInfo | None:
         h = self.key_hash(key)
         hashes = self._hashes
         hashes.append(h)
@@ -104,8 +104,11 @@ class ConstantWorkCache:
             return self._infos[i]
         self.misses += 1
         self.hooks.route_missed(self.env._now, self.host.id)  # type: ignore[attr-defined]
-        self._misses.append((len(hashes) - 1, waiter))
         return None
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        # the lookup just made (the last of the batch) answers it
+        self._misses.append((len(self._hashes) - 1, waiter))
 
     def partition(self, pid: str) -> PartitionInfo | None:
         i = self._at.get(pid)

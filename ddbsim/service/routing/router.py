@@ -106,9 +106,11 @@ class Router:
         after_s = self.queue.reserve()
         ready_at = self.env._now + after_s  # type: ignore[attr-defined]
         client = src.id
-        found = self.cache.lookup(msg.key, lambda i: self._routed(client, msg, ready_at, i))
+        found = self.cache.lookup(msg.key)
         if found is not None:
             self._forward(_Pending(client, msg, found.pid), None, after_s, found)
+        else:
+            self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
 
     def _routed(self, client: str, msg: ClientRequest, ready_at: float,
                 info: PartitionInfo | None) -> None:
