@@ -9,7 +9,8 @@ the same scenario, config and seed give the same JSON byte for byte.
 
 With ``metrics.enabled`` off the performance figures are not collected, and
 the keys of :data:`FIGURE_KEYS` (requests, availability, latency_ms,
-partition_errors, canaries, server, alarms, routing, series) are present and None (null in
+partition_errors, canaries, server, alarms, routing) are present and None
+(and so is ``series``, which also needs ``metrics.series_s`` above 0) (null in
 the JSON); ``config.metrics.enabled`` says why.  Everything else -- checks,
 faults, nemesis, healing, leaders, network, the history -- is there either
 way, and the same as with the figures on.
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 #: The keys of a result's data that the performance figures produce: None
 #: when ``metrics.enabled`` is off.
 FIGURE_KEYS = ("requests", "availability", "latency_ms", "partition_errors", "canaries", "server",
-               "alarms", "routing", "series")
+               "alarms", "routing")
 
 
 class Result:
