@@ -397,7 +397,7 @@ class MetricsConfig:
     history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
     # [chosen] width of the buckets of the result's time series (client
     # attempts and goodput, load on the metadata table and on MemDS, router
-    # cache hits and misses, per second); 0 records none
+    # cache misses, per second); 0 records none
     series_s: float = 0.0
 
     def __post_init__(self) -> None:
@@ -732,11 +732,11 @@ class RoutingConfig:
     # [chosen] a constant-work router sends its MemDS lookups every this
     # often, as one batch (the model keeps MemDS load per lookup: see
     # ddbsim.service.routing.cache_constant_work)
-    memds_batch_s: float = 0.005
+    memds_batch_s: float = 0.02
     # [chosen] a constant-work router waits this long for MemDS before it
     # sends a missed lookup to another MemDS server
     memds_timeout_s: float = 0.1
-    metadata_servers: int = 4  # [chosen] metadata-table request handlers (the table's capacity)
+    metadata_servers: int = 4  # [chosen] request handlers per metadata-table host (the table's capacity)
     # [chosen] time a metadata-table handler spends per partition row of a
     # whole-table download (a download of 16 partitions: 0.32 s)
     metadata_row_s: float = 0.02
@@ -745,6 +745,10 @@ class RoutingConfig:
     # [chosen] a membership or leader change reaches every MemDS host this
     # long after the storage node pushes it ("eventually", within ~100 ms)
     memds_propagation_s: float = 0.1
+    # [chosen] every this often each MemDS host re-reads the whole map from the
+    # metadata table (anti-entropy: a push it missed -- a cut, a reboot --
+    # is mended within this)
+    memds_refresh_s: float = 10.0
 
     def __post_init__(self) -> None:
         _check_types("routing", self)
@@ -755,7 +759,7 @@ class RoutingConfig:
                   lookup_timeout_s=self.lookup_timeout_s, memds_batch_s=self.memds_batch_s,
                   memds_timeout_s=self.memds_timeout_s, metadata_servers=self.metadata_servers,
                   metadata_row_s=self.metadata_row_s, memds_servers=self.memds_servers,
-                  memds_lookup_s=self.memds_lookup_s)
+                  memds_lookup_s=self.memds_lookup_s, memds_refresh_s=self.memds_refresh_s)
         _non_negative("routing", memds_propagation_s=self.memds_propagation_s)
 
 

@@ -60,8 +60,9 @@ def analyse(data: dict[str, Any], flush_at_s: float, steady_from_s: float = 10.0
     lo, t = int(steady_from_s / b), int(round(flush_at_s / b))
     hi = min(n, int((flush_at_s + window_s) / b))  # the trigger window, within the traffic
     metadata, memds = get("metadata"), get("memds")
-    hits, misses = sum(get("hits")[lo:t]), sum(get("misses")[lo:t])
-    hit_rate = hits / (hits + misses) if hits + misses else None
+    # the routers' lookups are the clients' attempts (one each)
+    lookups, misses = sum(get("attempts")[lo:t]), sum(get("misses")[lo:t])
+    hit_rate = 1 - misses / lookups if lookups else None
     steady = _mean(metadata[lo:t])
     peak = max(metadata[t:hi], default=0.0)
     expected = 1 / (1 - hit_rate) if hit_rate is not None and hit_rate < 1 else None
@@ -119,7 +120,8 @@ def plot_routing(result: Result, around_s: tuple[float, float] = (-5.0, 15.0)) -
         s = d["series"]
         b = s["bucket_s"]
         flush = next(f["t_s"] for f in d["faults"] if f["action"] == "flush_caches")
-        lo, hi = int((flush + around_s[0]) / b), int((flush + around_s[1]) / b)
+        lo = max(0, int((flush + around_s[0]) / b))
+        hi = min(len(s["goodput"]), int((flush + around_s[1]) / b))
         ts = [i * b - flush for i in range(lo, hi)]
         for name, style in (("metadata", "-"), ("memds", "--"), ("goodput", ":")):
             values = (s.get(name) or [0.0] * len(s["goodput"]))[lo:hi]

@@ -7,7 +7,9 @@ the bimodal router cache (paper §6.6) in front of a metadata table sized
 for the fleet going cold at 100 requests/s with half again to spare
 (``metadata_servers`` 16 per host: ~150 whole-table downloads/s).  The
 trigger at ``trigger_at_s``: every router cache is flushed and the metadata
-table keeps only ``1 - cut`` of its capacity for ``trigger_s`` seconds.  A
+table (and MemDS) keeps only ``1 - cut`` of its capacity for ``trigger_s``
+seconds.  ``--param cache=constant_work`` runs the same cells with the
+constant-work cache, for comparison.  A
 download slower than a lookup may wait is abandoned, so while the trigger
 lasts no router warms; the misses, and the client retries of the requests
 they fail, queue up at the metadata table.  When the trigger ends, the
@@ -57,22 +59,24 @@ def analyse(data: dict[str, Any], cut: float, trigger_at_s: float, trigger_s: fl
 def build_scenario(cuts: str = ",".join(map(str, CUTS)),
                    triggers_s: str = ",".join(f"{t:g}" for t in TRIGGERS_S),
                    trigger_at_s: float = 30.0, within_s: float = 120.0,
-                   metadata_servers: int = 16, **overrides: Any) -> list[Scenario]:
+                   metadata_servers: int = 16, cache: str = "bimodal",
+                   **overrides: Any) -> list[Scenario]:
     out = []
     for cut in (float(c) for c in cuts.split(",")):
         for trigger_s in (float(t) for t in triggers_s.split(",")):
             # A cell that stays down is still down when the traffic stops:
             # the liveness probe then waits for the metadata table to work
             # off its backlog (minutes), which is the finding, not a bug.
-            settings = {"routing.cache": "bimodal", "metrics.series_s": 1.0,
+            settings = {"routing.cache": cache, "metrics.series_s": 1.0,
                         "routing.metadata_servers": metadata_servers, "run.quiesce_s": 5.0,
                         "run.liveness_bound_s": 600.0, **overrides}
-            faults = ([Fault(trigger_at_s, "flush_caches", "routers")]
-                      + brownout("metadata", trigger_at_s, trigger_s, round(1.0 - cut, 6)))
+            faults = [Fault(trigger_at_s, "flush_caches", "routers")]
+            for target in ("metadata", "memds"):  # MemDS too: the same trigger for both caches
+                faults += brownout(target, trigger_at_s, trigger_s, round(1.0 - cut, 6))
             out.append(Scenario(
                 name="metastability_map", variant=f"cut {cut:g} for {trigger_s:g}s",
                 duration_s=trigger_at_s + trigger_s + within_s + 5.0, overrides=settings,
-                description=f"every router cache flushed and the metadata table cut by "
+                description=f"{cache} caches flushed and the metadata table and MemDS cut by "
                             f"{cut:.0%} for {trigger_s:g}s at {trigger_at_s:g}s",
                 faults=faults,
                 analyse=lambda d, c=cut, t=trigger_s: analyse(d, c, trigger_at_s, t, within_s)))

@@ -616,8 +616,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
         "verification": _verification(run),
         "probes": dict(getattr(run, "probes", {})),
-        "routing": (run.figures.routing_data(run.cfg.routing.cache)
-                    if run.figures is not None else None),
+        "routing": (run.figures.routing_data(run.cfg.routing.cache, {
+            rid: (r.cache.hits, r.cache.misses) for rid, r in run.service.routers.items()
+            if r.cache.kind != "direct"}) if run.figures is not None else None),
         "series": run.figures.series_data(duration) if run.figures is not None else None,
     }
     history = run.history.to_records() if run.history is not None else None

@@ -157,3 +157,25 @@ def summary_frame(summary: Mapping[str, Any], all_figures: bool = False) -> pd.D
         return pd.DataFrame(columns=["point", "figure", "n", "mean", "ci95", "low", "high",
                                      "min", "max"])
     return pd.DataFrame(rows)
+
+
+def series_frame(parts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The time series of every variant (``metrics.series_s`` on): one row
+    per bucket, columns ``t_s`` (the bucket's start) and each series as a
+    rate per second (``attempts``, ``goodput``, ``metadata``, ``memds``,
+    ``misses``, ...; 0 where a series has no events)."""
+    rows: list[dict[str, Any]] = []
+    names = sorted({name for d in parts for name in (d.get("series") or {}) if name != "bucket_s"})
+    for d in parts:
+        series = d.get("series")
+        if not series:
+            continue
+        b = series["bucket_s"]
+        n = max(len(v) for k, v in series.items() if k != "bucket_s")
+        for i in range(n):
+            row = {**_run_columns(d), "t_s": round(i * b, 6)}
+            for name in names:
+                values = series.get(name) or []
+                row[name] = values[i] if i < len(values) else 0.0
+            rows.append(row)
+    return _frame(rows, ("t_s", *names), "series_frame()")

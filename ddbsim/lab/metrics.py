@@ -19,7 +19,7 @@ leaves everything the checks need:
   each router cache's hits and misses, the lookups the metadata table and
   MemDS received); and, with ``metrics.series_s`` above 0, time series in
   buckets of that width (client attempts and goodput, metadata and MemDS
-  load, cache hits and misses).  Everything aggregates as it goes --
+  load, cache misses).  Everything aggregates as it goes --
   counters per window, log-bucketed latency histograms -- so a long run
   costs memory by windows and buckets, not by requests.
 
@@ -89,7 +89,6 @@ class Figures:
         self.series_s = series_s
         # series name -> bucket index -> count (with series_s > 0)
         self.series: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        self.route_lookups: dict[str, list[int]] = {}  # router -> [hits, misses]
         self.routing_load: dict[str, int] = defaultdict(int)  # server kind -> lookups
         # window index -> [read ok, read error, write ok, write error, throttled]
         self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
@@ -139,13 +138,9 @@ class Figures:
         if self.series_s:
             self.series[name][int(t_s // self.series_s)] += n
 
-    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
-        counts = self.route_lookups.get(router)
-        if counts is None:
-            counts = self.route_lookups[router] = [0, 0]
-        counts[0 if hit else 1] += 1
+    def route_missed(self, t_s: float, router: str) -> None:
         if self.series_s:
-            self.series["hits" if hit else "misses"][int(t_s // self.series_s)] += 1
+            self.series["misses"][int(t_s // self.series_s)] += 1
 
     def routing_lookups(self, t_s: float, server: str, lookups: int) -> None:
         self.routing_load[server] += lookups
@@ -163,15 +158,17 @@ class Figures:
             out[name] = [round(counts.get(i, 0) / self.series_s, 6) for i in range(n)]
         return out
 
-    def routing_data(self, cache: str) -> dict[str, Any]:
-        """The router caches' hits and misses, and the metadata servers' load."""
-        hits = sum(c[0] for c in self.route_lookups.values())
-        misses = sum(c[1] for c in self.route_lookups.values())
+    def routing_data(self, cache: str, lookups: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        """The router caches' hits and misses (``lookups``: router -> (hits,
+        misses), read from the caches at the end), and the metadata servers'
+        load."""
+        hits = sum(c[0] for c in lookups.values())
+        misses = sum(c[1] for c in lookups.values())
         return {"cache": cache, "hits": hits, "misses": misses,
                 "hit_rate": None if hits + misses == 0 else round(hits / (hits + misses), 6),
                 "by_router": {r: {"hits": c[0], "misses": c[1],
                                   "hit_rate": round(c[0] / (c[0] + c[1]), 6) if sum(c) else None}
-                              for r, c in sorted(self.route_lookups.items())},
+                              for r, c in sorted(lookups.items())},
                 "lookups": {"metadata": self.routing_load.get("metadata", 0),
                             "memds": self.routing_load.get("memds", 0)}}
 
@@ -331,9 +328,9 @@ class Observation(ServiceHooks):
         if self.figures is not None:
             self.figures.routing_lookups(t_s, server, lookups)
 
-    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
+    def route_missed(self, t_s: float, router: str) -> None:
         if self.figures is not None:
-            self.figures.route_lookup(t_s, router, hit)
+            self.figures.route_missed(t_s, router)
 
 
 def _ratio(ok: int, err: int) -> float:

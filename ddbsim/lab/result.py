@@ -9,7 +9,8 @@ the same scenario, config and seed give the same JSON byte for byte.
 
 With ``metrics.enabled`` off the performance figures are not collected, and
 the keys of :data:`FIGURE_KEYS` (requests, availability, latency_ms,
-partition_errors, canaries, server, alarms, routing, series) are present and None (null in
+partition_errors, canaries, server, alarms, routing) are present and None
+(and so is ``series``, which also needs ``metrics.series_s`` above 0) (null in
 the JSON); ``config.metrics.enabled`` says why.  Everything else -- checks,
 faults, nemesis, healing, leaders, network, the history -- is there either
 way, and the same as with the figures on.
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 #: The keys of a result's data that the performance figures produce: None
 #: when ``metrics.enabled`` is off.
 FIGURE_KEYS = ("requests", "availability", "latency_ms", "partition_errors", "canaries", "server",
-               "alarms", "routing", "series")
+               "alarms", "routing")
 
 
 class Result:
@@ -82,6 +83,13 @@ class Result:
         ``read``, ``write`` (fractions), ``requests``, ``errors``,
         ``throttled`` and ``by_kind.<kind>`` per request kind."""
         return frames.windows_frame(self._part_data())
+
+    def series_frame(self) -> pd.DataFrame:
+        """The time series (with ``metrics.series_s`` on) as a DataFrame: one
+        row per bucket and variant, each series a rate per second --
+        attempts against goodput, the metadata table's and MemDS's load,
+        router cache misses."""
+        return frames.series_frame(self._part_data())
 
     def failovers_frame(self) -> pd.DataFrame:
         """One row per leader lost: when, why, and how long until the

@@ -63,6 +63,7 @@ class ServiceHooks:
         """A routing metadata server (``metadata`` or ``memds``) received
         ``lookups`` lookups (a whole-table download counts one)."""
 
-    def route_lookup(self, t_s: float, router: str, hit: bool) -> None:
-        """A router's cache answered a request's lookup: a hit, or a miss
-        that has to wait for the metadata servers."""
+    def route_missed(self, t_s: float, router: str) -> None:
+        """A router's cache missed: the request waits for the metadata
+        servers.  (Hits are only counted, by the cache: a call per request
+        would cost the hot path.)"""

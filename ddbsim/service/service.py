@@ -73,6 +73,8 @@ class Service:
         self._place_partitions()
         for memds in self.memds.values():
             memds.load()
+            if routing.cache == "constant_work":
+                memds.start_refresh()
         if routing.cache != "direct":
             # Warm caches, downloaded at uniformly random ages: the steady state.
             ages = world.streams.draws("routing/prime")
@@ -110,12 +112,6 @@ class Service:
             return ConstantWorkCache(host, self.world, routing, topo.of_kind("memds"),
                                      self.partition_map.key_hash, self.hooks)
         return self.partition_map
-
-    def add_router(self, host: Host) -> Router:
-        """A new router on ``host``, with a cold cache (the lab's "add routers")."""
-        router = Router(host, self.world, self.cfg.router, self._cache(host))
-        self.routers[host.id] = router
-        return router
 
     # -- mechanisms for the lab's faults ----------------------------------
     def flush_caches(self, router: str | None) -> None:

@@ -28,14 +28,16 @@ class ServiceQueue:
         self._draws = draws
         self._free_at = [0.0] * servers
 
-    def reserve(self) -> float:
+    def reserve(self, jobs: int = 1) -> float:
         """Queue a request arriving now; return the delay until its service
         ends.  The caller acts on arrival and sends what it has to send that
-        much later: one event per request, not two."""
+        much later: one event per request, not two.  ``jobs`` > 1 queues a
+        batch served as one request of that many mean service times (one
+        exponential draw, scaled)."""
         now = self.env._now  # type: ignore[attr-defined]  # as Environment.now, without the property
         free = heapq.heappop(self._free_at)
         start = free if free > now else now
-        service_s = self._draws.exponential(self.mean_service_s)
+        service_s = self._draws.exponential(self.mean_service_s * jobs)
         if self.host is not None:
             service_s *= self.host.slowdown
         done = start + service_s

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ddbsim.lab import run
+from ddbsim.lab.result import Result
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,17 @@ def test_bimodal_spike_and_constant_work_flat() -> None:
     # every request looked its key up in MemDS, hit or miss
     routing = flat["routing"]
     assert routing["lookups"]["memds"] == routing["hits"] + routing["misses"]
+
+    # the views: a frame of the series, and the figure
+    both = Result(bimodal)
+    both.variants = [Result(bimodal), Result(flat)]
+    frame = both.series_frame()
+    assert {"t_s", "goodput", "attempts", "metadata", "memds", "misses"} <= set(frame.columns)
+    assert set(frame["variant"]) == {"bimodal/standard", "constant_work/standard"}
+    peak = frame[frame["variant"] == "bimodal/standard"]["metadata"].max()
+    assert peak == bimodal["analysis"]["row"]["metadata_peak_per_s"]
+    fig = module.plot_routing(both)
+    assert len(fig.axes) == 2
 
 
 def _json_of_run(tmp_path: Path, hashseed: str) -> bytes:

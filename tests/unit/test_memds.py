@@ -138,3 +138,17 @@ def test_with_the_direct_cache_nothing_is_pushed() -> None:
     quiet.leader_changed(r.pid, r.s2)
     assert r.world.network.sent == sent
     assert r.map.partition(r.pid).leader == r.s2
+
+
+def test_anti_entropy_mends_a_push_that_was_lost() -> None:
+    r = _Region()
+    env = r.world.env
+    m = r.memds[0]
+    m.start_refresh()  # every routing.memds_refresh_s (10 s)
+    r.world.network.cut_hosts(r.s2, m.host.id)
+    r.publisher.leader_changed(r.pid, r.s2)  # pushed from s2's host: lost on the way to m
+    env.run(until=1.0)
+    assert m.index.row(r.pid)[4] == r.s1  # type: ignore[index]  # stale
+    assert r.memds[1].index.row(r.pid)[4] == r.s2  # type: ignore[index]
+    env.run(until=10.5)
+    assert m.index.row(r.pid)[4] == r.s2  # type: ignore[index]  # mended by the re-read

@@ -19,6 +19,14 @@ from ddbsim.world.region import World
 KEYS = [f"k{i}" for i in range(50)]
 
 
+def look(cache: BimodalCache | ConstantWorkCache, key: str, waiter: Any) -> PartitionInfo | None:
+    """What a router does: look up, and on a miss hand over its waiter."""
+    info = cache.lookup(key)
+    if info is None:
+        cache.wait(key, waiter)
+    return info
+
+
 class Setup:
     def __init__(self, **overrides: Any) -> None:
         self.cfg = Config().with_overrides(overrides)
@@ -66,13 +74,13 @@ class Setup:
 def test_bimodal_cold_miss_downloads_the_whole_table_then_hits() -> None:
     s = Setup()
     cache = s.bimodal()
-    assert cache.lookup("k1", s.got.append) is None
+    assert look(cache, "k1", s.got.append) is None
     s.run(1.0)
     # one download: 16 rows x 20 ms = 0.32 s on the metadata host, then the answer
     assert s.downloads() == 1 and len(s.got) == 1
     assert s.got[0] is not None and s.got[0].pid == s.map.partition_for("k1").pid
     for key in KEYS:  # the whole table came: every key hits
-        info = cache.lookup(key, s.got.append)
+        info = look(cache, key, s.got.append)
         assert info is not None and info.pid == s.map.partition_for(key).pid
     assert (cache.hits, cache.misses, s.downloads()) == (50, 1, 1)
 
@@ -81,7 +89,7 @@ def test_bimodal_every_miss_sends_its_own_download_until_one_comes_back() -> Non
     s = Setup()
     cache = s.bimodal()
     for key in KEYS[:10]:
-        assert cache.lookup(key, s.got.append) is None
+        assert look(cache, key, s.got.append) is None
     s.run(0.1)
     assert cache.downloads == 10 and s.got == []  # no coalescing: the bimodal pathology
     s.run(2.0)
@@ -96,24 +104,24 @@ def test_bimodal_every_miss_sends_its_own_download_until_one_comes_back() -> Non
 def test_bimodal_ttl_and_stale_route_make_misses() -> None:
     s = Setup(**{"routing.bimodal_ttl_s": 10.0})
     cache = s.bimodal()
-    cache.lookup("k1", s.got.append)
+    look(cache, "k1", s.got.append)
     s.run(1.0)
-    assert cache.lookup("k2", s.got.append) is not None
+    assert look(cache, "k2", s.got.append) is not None
     pid = s.map.partition_for("k2").pid
     cache.stale_route(pid)
-    assert cache.lookup("k2", s.got.append) is None  # invalidated: a miss
+    assert look(cache, "k2", s.got.append) is None  # invalidated: a miss
     other = next(k for k in KEYS if s.map.partition_for(k).pid != pid)
-    assert cache.lookup(other, s.got.append) is not None  # other partitions still hit
+    assert look(cache, other, s.got.append) is not None  # other partitions still hit
     s.run(2.0)
-    assert cache.lookup("k2", s.got.append) is not None  # the download cleared it
+    assert look(cache, "k2", s.got.append) is not None  # the download cleared it
     s.run(12.0)
-    assert cache.lookup("k2", s.got.append) is None  # the TTL ran out
+    assert look(cache, "k2", s.got.append) is None  # the TTL ran out
 
 
 def test_bimodal_download_that_times_out_fails_the_request_and_its_late_answer_is_dropped() -> None:
     s = Setup(**{"routing.lookup_timeout_s": 0.2})  # shorter than one download (0.32 s)
     cache = s.bimodal()
-    cache.lookup("k1", s.got.append)
+    look(cache, "k1", s.got.append)
     s.run(2.0)
     assert s.got == [None]  # answered: unavailable
     assert cache.partition(s.map.partition_for("k1").pid) is None  # the late answer was dropped
@@ -134,13 +142,13 @@ def test_bimodal_slow_metadata_table_queues_fifo() -> None:
 def test_constant_work_sends_one_lookup_per_request_hit_or_miss() -> None:
     s = Setup()
     cache = s.constant_work()
-    assert cache.lookup("k1", s.got.append) is None  # cold
+    assert look(cache, "k1", s.got.append) is None  # cold
     s.run(0.1)
     assert len(s.got) == 1 and s.got[0] is not None
     assert s.got[0].pid == s.map.partition_for("k1").pid
     hits = 0
     for i, key in enumerate(KEYS):
-        hits += cache.lookup(key, s.got.append) is not None
+        hits += look(cache, key, s.got.append) is not None
         s.run(0.1 + 0.01 * (i + 1))
     s.run(2.0)
     # every request sent its lookup, hits included; misses waited for theirs
@@ -154,11 +162,11 @@ def test_constant_work_flush_changes_latency_not_load() -> None:
     cache = s.constant_work()
     cache.prime(s.map.rows(), 0.0)
     for key in KEYS:
-        assert cache.lookup(key, s.got.append) is not None
+        assert look(cache, key, s.got.append) is not None
     s.run(1.0)
     before = s.memds_lookups()
     cache.flush()
-    misses = sum(cache.lookup(key, s.got.append) is None for key in KEYS)
+    misses = sum(look(cache, key, s.got.append) is None for key in KEYS)
     s.run(2.0)
     assert misses >= 1 and s.memds_lookups() - before == len(KEYS)
 
@@ -169,9 +177,9 @@ def test_constant_work_batches_lookups_per_tick() -> None:
     cache.prime(s.map.rows(), 0.0)
     sent = s.world.network.sent
     for key in KEYS:
-        cache.lookup(key, s.got.append)
+        look(cache, key, s.got.append)
     s.run(1.0)
-    # 50 lookups in one 5 ms tick: one request message and one answer
+    # 50 lookups in one 20 ms tick: one request message and one answer
     assert s.world.network.sent - sent == 2 and s.memds_lookups() == 50
 
 
@@ -183,9 +191,9 @@ def test_constant_work_refreshes_from_memds_pushes() -> None:
     s.map.set_leader(pid, "az-2/r1/h1")
     for m in s.memds:  # as if the push had arrived
         m.index.update(pid, s.map.partition(pid).members, "az-2/r1/h1", s.map.version(pid))
-    assert cache.lookup("k1", s.got.append).leader == "az-1/r1/h1"  # type: ignore[union-attr]
+    assert look(cache, "k1", s.got.append).leader == "az-1/r1/h1"  # type: ignore[union-attr]
     s.run(1.0)
-    assert cache.lookup("k1", s.got.append).leader == "az-2/r1/h1"  # type: ignore[union-attr]
+    assert look(cache, "k1", s.got.append).leader == "az-2/r1/h1"  # type: ignore[union-attr]
 
 
 def test_constant_work_fails_over_to_another_memds_host() -> None:
@@ -194,13 +202,13 @@ def test_constant_work_fails_over_to_another_memds_host() -> None:
     local = cache.servers[0]
     assert local.az == s.router.az
     local.power_off(0.0)
-    assert cache.lookup("k1", s.got.append) is None
+    assert look(cache, "k1", s.got.append) is None
     s.run(1.0)
     assert len(s.got) == 1 and s.got[0] is not None  # answered by the next MemDS host
     for host in cache.servers:
         host.power_off(1.0)
-    assert cache.lookup("k1", s.got.append) is not None  # a hit needs nobody
+    assert look(cache, "k1", s.got.append) is not None  # a hit needs nobody
     cache.flush()
-    assert cache.lookup("k1", s.got.append) is None
+    assert look(cache, "k1", s.got.append) is None
     s.run(3.0)
     assert s.got[-1] is None  # every MemDS host tried: unavailable

@@ -11,13 +11,15 @@ it.  Here:
   routing row sorted by start hash and answers a batch of floor lookups
   (:class:`~ddbsim.service.messages.MemDSLookup`) after queueing for
   ``routing.memds_lookup_s`` per lookup (its ``routing.memds_servers``
-  handlers, FIFO, exponential service: a
-  :class:`~ddbsim.world.queueing.ServiceQueue` reservation per lookup, so
-  its load is proportional to lookups, not batches).  It applies a
+  handlers, FIFO: a :class:`~ddbsim.world.queueing.ServiceQueue`
+  reservation of the batch's lookups' work, so its load is proportional to
+  lookups, not batches).  It applies a
   :class:`~ddbsim.service.messages.RouteUpdate` only if its version is newer
   than the row it holds (updates may arrive out of order).  A MemDS host
-  that reboots loads the map afresh (a bootstrap from the metadata table,
-  not modelled as traffic).
+  that reboots loads the map afresh, and every ``routing.memds_refresh_s``
+  each host re-reads the whole map (anti-entropy, so that a push it missed
+  is mended); both are reads of the metadata table not modelled as its
+  traffic.
 * :class:`RoutePublisher` -- the control plane as storage nodes see it
   (:class:`~ddbsim.service.storage.node.ControlPlane`): a leader change or a
   committed membership updates the authoritative map at once and is pushed,
@@ -40,6 +42,7 @@ from ddbsim.service.messages import MemDSAnswer, MemDSLookup, Message, RouteRow,
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
+from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
 
@@ -104,6 +107,15 @@ class MemDSServer:
         """Load the whole map (at start, and when the host boots)."""
         self.index.load(self.source.rows())
 
+    def start_refresh(self) -> None:
+        """Re-read the whole map every ``routing.memds_refresh_s``."""
+        call_later(self.env, self.cfg.memds_refresh_s, self._refresh)
+
+    def _refresh(self) -> None:
+        if self.host.powered:
+            self.load()
+        call_later(self.env, self.cfg.memds_refresh_s, self._refresh)
+
     def _power_off(self, _host: Host) -> None:
         self.queue.reset()
         self.index.load(())
@@ -119,9 +131,7 @@ class MemDSServer:
         n = len(msg.hashes)
         self.lookups += n
         self.hooks.routing_load(self.env.now, "memds", n)
-        after_s = 0.0
-        for _ in range(n):
-            after_s = self.queue.reserve()
+        after_s = self.queue.reserve(n)
         floor = self.index.floor
         rows = [floor(h) for h in msg.hashes]
         if any(r is None for r in rows):

@@ -76,18 +76,19 @@ class BimodalCache:
         self._invalid: set[str] = set()
 
     # -- the RouteCache interface ------------------------------------------
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
+    def lookup(self, key: str) -> PartitionInfo | None:
         now = self.env._now  # type: ignore[attr-defined]  # as Environment.now
         if now < self._expires_at:
             info = self._infos[bisect_right(self._starts, self.key_hash(key)) - 1]
             if not self._invalid or info.pid not in self._invalid:
                 self.hits += 1
-                self.hooks.route_lookup(now, self.host.id, True)
                 return info
         self.misses += 1
-        self.hooks.route_lookup(now, self.host.id, False)
-        self._download(waiter, key)
+        self.hooks.route_missed(now, self.host.id)
         return None
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        self._download(waiter, key)
 
     def partition(self, pid: str) -> PartitionInfo | None:
         return self._by_pid.get(pid)

@@ -11,13 +11,14 @@ metadata fleet -- there is no second mode to fall into.
 **Batching, and why.**  A lookup per request as its own message would add
 two network events to every request, the cost of a whole hop on the hot
 path.  Instead a router gathers the lookups of ``routing.memds_batch_s``
-(5 ms) and sends them as one :class:`~ddbsim.service.messages.MemDSLookup`
+(20 ms) and sends them as one :class:`~ddbsim.service.messages.MemDSLookup`
 to one MemDS host, which reserves its handlers once *per lookup*: the
 work MemDS does, and its load as measured, stay proportional to the traffic
 (what the paper's argument rests on), while the simulator pays two events
-per router per 5 ms rather than two per request.  A miss's lookup rides the
-same batch, so a miss waits up to 5 ms more; the batching is a cost model,
-not a claim that MemDS clients batch.
+per router per 20 ms rather than two per request.  A miss's lookup rides the
+same batch, so a miss waits up to 20 ms more (misses are rare: a cold or
+flushed cache); the batching is a cost model, not a claim that MemDS
+clients batch.
 
 The cache holds routing rows (a partition's hash range, members, leader,
 version) and keeps the newest version of each.  A batch not answered within
@@ -90,7 +91,7 @@ class ConstantWorkCache:
         self._at: dict[str, int] = {}
 
     # -- the RouteCache interface ------------------------------------------
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
+    def lookup(self, key: str) -> PartitionInfo | None:
         h = self.key_hash(key)
         hashes = self._hashes
         hashes.append(h)
@@ -100,12 +101,14 @@ class ConstantWorkCache:
         i = bisect_right(self._starts, h) - 1
         if i >= 0 and h < self._ends[i]:
             self.hits += 1
-            self.hooks.route_lookup(self.env._now, self.host.id, True)  # type: ignore[attr-defined]
             return self._infos[i]
         self.misses += 1
-        self.hooks.route_lookup(self.env._now, self.host.id, False)  # type: ignore[attr-defined]
-        self._misses.append((len(hashes) - 1, waiter))
+        self.hooks.route_missed(self.env._now, self.host.id)  # type: ignore[attr-defined]
         return None
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        # the lookup just made (the last of the batch) answers it
+        self._misses.append((len(self._hashes) - 1, waiter))
 
     def partition(self, pid: str) -> PartitionInfo | None:
         i = self._at.get(pid)

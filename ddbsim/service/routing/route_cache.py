@@ -38,9 +38,14 @@ class RouteCache(Protocol):
     hits: int
     misses: int
 
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
-        """The routing of ``key``'s partition now, or None: then ``waiter``
-        is called later with it (or with None)."""
+    def lookup(self, key: str) -> PartitionInfo | None:
+        """The routing of ``key``'s partition now, or None (a miss): then
+        the caller hands :meth:`wait` the waiter of that request."""
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        """After a miss of ``key``: call ``waiter`` with its routing when it
+        arrives (or with None).  (Two calls, so that a hit -- nearly every
+        request -- makes no waiter.)"""
 
     def partition(self, pid: str) -> PartitionInfo | None:
         """The routing of ``pid`` the cache holds, if any."""
@@ -76,8 +81,11 @@ class DirectRoutes:
         self.hits = 0
         self.misses = 0
 
-    def lookup(self, key: str, waiter: Waiter) -> PartitionInfo | None:
+    def lookup(self, key: str) -> PartitionInfo | None:
         return self.map.partition_for(key)
+
+    def wait(self, key: str, waiter: Waiter) -> None:
+        waiter(self.map.partition_for(key))
 
     def partition(self, pid: str) -> PartitionInfo | None:
         return self.map.partition(pid)

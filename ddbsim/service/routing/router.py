@@ -106,9 +106,11 @@ class Router:
         after_s = self.queue.reserve()
         ready_at = self.env._now + after_s  # type: ignore[attr-defined]
         client = src.id
-        found = self.cache.lookup(msg.key, lambda i: self._routed(client, msg, ready_at, i))
+        found = self.cache.lookup(msg.key)
         if found is not None:
             self._forward(_Pending(client, msg, found.pid), None, after_s, found)
+        else:
+            self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
 
     def _routed(self, client: str, msg: ClientRequest, ready_at: float,
                 info: PartitionInfo | None) -> None:
@@ -140,6 +142,9 @@ class Router:
             return hint
         for known in (self.leaders.get(p.pid), info.leader):
             if known is not None and known not in p.tried:
+                if (self.routing is None and self.suspect_until
+                        and self.suspect_until.get(known, -1.0) > self.env.now):
+                    continue  # a cached leader that timed out may be stale: ask another
                 return known
         return self._pick([h for h in info.storage_hosts() if h not in p.tried])
 
