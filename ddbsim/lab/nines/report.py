@@ -61,7 +61,8 @@ def summary_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]
     if "cross_check" in n:
         return cross_check_lines(d, changed)
     t, region, dur = n["table"], n["region"] or {}, n["durations"]
-    lines = [f"== {d['scenario']}  seed {d['seed']}  {t['region_years']:g} region-years of "
+    title = d["scenario"] + (f" [{d['variant']}]" if d.get("variant") else "")
+    lines = [f"== {title}  seed {d['seed']}  {t['region_years']:g} region-years of "
              f"{region.get('hosts', 0):,} hosts and {region.get('partitions', 0):,} partitions "
              f"(fast failure model, no requests) =="]
     if d.get("description"):
