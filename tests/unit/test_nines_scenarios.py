@@ -7,6 +7,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from ddbsim.config import YEAR_S, Config
 from ddbsim.lab.experiment import run_all
 from ddbsim.lab.nines.durations import derived
@@ -69,3 +71,18 @@ def test_bursts_lower_availability_and_raise_quorum_losses() -> None:
     flat = table(run_years(cfg.with_overrides({"nines.burst_fraction": 0.0}), 1, 4, dur))
     assert burst["quorum_losses"]["mean"] > 2 * flat["quorum_losses"]["mean"]
     assert burst["write_availability"]["mean"] < flat["write_availability"]["mean"]
+
+
+@pytest.mark.slow
+def test_the_cross_check_scenario_prints_both_rows(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDBSIM_CACHE_DIR", str(tmp_path))
+    scenario = script("nines_cross_check").build_scenario(
+        detailed_seeds=2, duration_s=600.0, replicates=40, markov_replicates=10)
+    result = run_all([scenario], seed=1, overrides={"churn.mtbf_s": 600.0})
+    rows = result.data["nines"]["cross_check"]
+    assert [r["row"][0] for r in rows] == ["a", "b"]
+    assert len(result.data["nines"]["detailed"]) == 2
+    text = result.summary()
+    assert "PASS" in text or "FAIL" in text
+    assert result.data["checks"]["cross_check"]["valid"] == all(r["pass"] for r in rows)
