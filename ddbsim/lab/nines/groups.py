@@ -123,6 +123,7 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
     wd_since = [-1.0] * n_p
     rd_since = [-1.0] * n_p
     below_q = [False] * n_p
+    none_up = [False] * n_p
     wd_p: list[int] = []
     wd_a: list[float] = []
     wd_b: list[float] = []
@@ -209,10 +210,13 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
         if k < q and not below_q[p]:
             below_q[p] = True
             out.quorum_losses += 1
-            if k == 0:
-                out.all_down += 1
         elif k >= q:
             below_q[p] = False
+        if k == 0 and not none_up[p]:
+            none_up[p] = True
+            out.all_down += 1
+        elif k > 0:
+            none_up[p] = False
         if now_serving != serving[p]:
             tok[p] += 1
             serving[p] = now_serving
