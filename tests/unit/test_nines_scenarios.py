@@ -4,6 +4,7 @@ summaries, determinism, and the effect of correlated failures."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +14,7 @@ from ddbsim.config import YEAR_S, Config
 from ddbsim.lab.experiment import run_all
 from ddbsim.lab.nines.durations import derived
 from ddbsim.lab.nines.estimate import run_years, table
+from ddbsim.lab.nines.plots import plot_sensitivity
 from ddbsim.lab.sweep import flatten_figures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,7 @@ def test_region_year_runs_as_a_scenario_deterministically() -> None:
     assert figures["availability.write"] < 1.0
 
 
-def test_the_sensitivity_scenario_compares_its_variants() -> None:
+def test_the_sensitivity_scenario_compares_its_variants(tmp_path: Path) -> None:
     scenarios = script("nines_sensitivity").build_scenario(years=2)
     assert [s.variant for s in scenarios] == ["baseline", "no_bursts", "detection_30s",
                                               "rebuild_10MBps", "no_log_replicas",
@@ -60,6 +62,10 @@ def test_the_sensitivity_scenario_compares_its_variants() -> None:
     # a slower detection and no log replicas cost availability
     assert w["detection_30s"] > w["baseline"]
     assert w["no_log_replicas"] > w["baseline"]
+    # the figure, from the result as --json writes it
+    out = tmp_path / "sens.png"
+    plot_sensitivity([json.loads(r.to_json()) for r in result.variants], str(out))
+    assert out.stat().st_size > 10_000
 
 
 def test_bursts_lower_availability_and_raise_quorum_losses() -> None:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ddbsim.lab.nines.stats import rate_interval
+
 
 def parts_of(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The variants' data of a result read back from ``--json``."""
@@ -39,9 +41,18 @@ def plot_sensitivity(parts: Sequence[Mapping[str, Any]], path: str) -> None:
     ax1.set_xlabel("write unavailability (mean, 95% interval)")
     ax1.legend(loc="lower right", fontsize=8)
     rate = [t["quorum_loss_mttf_years"]["events"] / t["region_years"] for t in tables]
-    ax2.barh(list(ys), [max(r, 1e-3) for r in rate], color="tab:orange")
+    # none seen: the 95% upper bound of the rate, drawn hollow
+    bound = [rate_interval(0, t["region_years"])[2] for t in tables]
+    seen = [r > 0 for r in rate]
+    ax2.barh([y for y, s in zip(ys, seen, strict=True) if s], [r for r in rate if r > 0],
+             color="tab:orange")
+    ax2.barh([y for y, s in zip(ys, seen, strict=True) if not s],
+             [b for b, s in zip(bound, seen, strict=True) if not s], color="none",
+             edgecolor="tab:orange", hatch="//", label="none seen: 95% upper bound")
     ax2.set_xscale("log")
     ax2.set_xlabel("group quorum losses per region-year")
+    if not all(seen):
+        ax2.legend(loc="lower right", fontsize=8)
     ax1.set_yticks(list(ys), names)
     ax1.invert_yaxis()
     fig.suptitle("ddbsim fast failure model: sensitivity of a region-year")
