@@ -5,7 +5,10 @@ Each default carries a short provenance comment:
 * ``[paper §N]`` -- the DynamoDB USENIX ATC 2022 paper, section N;
 * ``[docs]`` -- the public DynamoDB developer guide;
 * ``[sdk]`` -- the AWS SDKs' "standard" retry mode;
-* ``[chosen]`` -- nothing is public; we picked a plausible value.
+* ``[chosen]`` -- nothing is public; we picked a plausible value;
+* a published measurement by name (:data:`LITERATURE`): ``[Ford et al.
+  OSDI'10]`` (node and rack failure rates, failure bursts), ``[Schroeder &
+  Gibson FAST'07; Backblaze]`` (disk failure rates).
 
 A :class:`Config` is a tree of frozen dataclasses, one per section.  It is
 validated when it is built, so an impossible region (fewer than three AZs, a
@@ -764,7 +767,10 @@ _UNITS: dict[str, str] = {
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),
                   ("_records", "records"), ("_s", "s"), ("_p", "probability"))
-_TAG = re.compile(r"^\[(paper §[\d.]+|docs|sdk|chosen)\]\s*")
+#: Published measurements a default may cite by name (the fast failure model's rates).
+LITERATURE = ("Ford et al. OSDI'10", "Schroeder & Gibson FAST'07; Backblaze")
+_TAG = re.compile(r"^\[(paper §[\d.]+|docs|sdk|chosen|"
+                  + "|".join(re.escape(x) for x in LITERATURE) + r")\]\s*")
 
 
 def unit_of(key: str) -> str:
