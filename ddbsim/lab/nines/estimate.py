@@ -59,6 +59,9 @@ def table(years: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"region_years": exposure}
     for name, (a, b) in MEANS:
         mean, lo, hi = mean_interval([float(y[a][b]) for y in years])
+        # every figure is 0 or more, an availability at most 1: the t interval
+        # of a skewed figure over few years may cross those bounds
+        lo, hi = max(lo, 0.0), (min(hi, 1.0) if a in ("availability", "windows") else hi)
         out[name] = {"mean": mean, "lo": lo, "hi": hi}
     losses = sum(y["durability"]["write_losses"] + y["durability"]["partition_losses"]
                  for y in years)
