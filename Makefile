@@ -26,6 +26,7 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/nines.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check ddbsim tests bench scenarios

@@ -314,6 +314,9 @@ def _range(xs: list[float]) -> str:
 
 def comparison(parts: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per variant's data, side by side, then a legend."""
+    if all(d.get("model") == "nines" for d in parts):  # the fast failure model's variants
+        from ddbsim.lab.nines.report import comparison_lines
+        return comparison_lines(parts)
     lines = ["", "variant               availability  read        write       lost  "
              "failover(max)  hosts back(max)  degraded(max)  checks"]
     for d in parts:

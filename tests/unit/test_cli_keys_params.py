@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ddbsim import __version__
-from ddbsim.config import Config, key_docs, unit_of
+from ddbsim.config import LITERATURE, Config, key_docs, unit_of
 from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 
@@ -42,8 +42,8 @@ def test_every_key_has_a_unit_a_provenance_and_a_meaning() -> None:
     assert [d.key for d in docs] == Config.keys()
     for d in docs:
         assert d.unit, d.key
-        # the paper, the docs, the SDKs, a published study (authors, venue 'year), or chosen
-        assert re.fullmatch(r"\[(paper §[\d.]+|docs|sdk|chosen|[A-Z][^\]]*'\d\d[^\]]*)\]",
+        assert re.fullmatch(r"\[(paper §[\d.]+|docs|sdk|chosen|"
+                            + "|".join(re.escape(x) for x in LITERATURE) + r")\]",
                             d.provenance), d
         assert len(d.meaning) >= 8, d
 

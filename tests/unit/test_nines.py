@@ -138,6 +138,9 @@ def test_exact_intervals() -> None:
     assert proportion_interval(5, 20)[1:] == pytest.approx((0.0866, 0.4910), abs=1e-4)
     assert rate_interval(0, 1.0)[2] == pytest.approx(3.689, abs=1e-3)
     assert rate_interval(3, 10.0)[1:] == pytest.approx((0.06187, 0.8767), abs=1e-4)
+    # many events: no underflow, the interval around the rate (chi-square quantiles)
+    assert rate_interval(745, 20.0)[1:] == pytest.approx((34.62, 40.02), abs=0.02)
+    assert rate_interval(200, 1.0)[1:] == pytest.approx((173.24, 229.72), abs=0.05)
 
 
 def test_failure_draws_follow_their_rates_and_seeds() -> None:

@@ -59,6 +59,9 @@ def table(years: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"region_years": exposure}
     for name, (a, b) in MEANS:
         mean, lo, hi = mean_interval([float(y[a][b]) for y in years])
+        # every figure is 0 or more, an availability at most 1: the t interval
+        # of a skewed figure over few years may cross those bounds
+        lo, hi = max(lo, 0.0), (min(hi, 1.0) if a in ("availability", "windows") else hi)
         out[name] = {"mean": mean, "lo": lo, "hi": hi}
     losses = sum(y["durability"]["write_losses"] + y["durability"]["partition_losses"]
                  for y in years)
@@ -81,14 +84,14 @@ def _inv(rate: float) -> float | None:
 
 
 def nines_data(name: str, description: str, cfg: Config, seed: int, years: list[dict[str, Any]],
-               durations: Durations) -> dict[str, Any]:
+               durations: Durations, variant: str = "") -> dict[str, Any]:
     """A result's data in the contract of docs/results.md: the keys a detailed
     run has (the traffic ones null: no requests are simulated) and the
     model's own under ``nines``."""
     t = table(years)
     write, read = t["write_availability"]["mean"], t["read_availability"]["mean"]
     return {
-        "scenario": name, "variant": "", "description": description, "seed": seed,
+        "scenario": name, "variant": variant, "description": description, "seed": seed,
         "model": "nines", "duration_s": cfg.nines.horizon_s * len(years),
         "simulated_s": cfg.nines.horizon_s * len(years), "config": cfg.to_dict(),
         "requests": None,
@@ -115,7 +118,8 @@ def runner(years: int, resolve: Callable[[Config], Durations]) -> Callable[..., 
     def run(scenario: Any, cfg: Config, seed: int) -> Result:
         dur = resolve(cfg)
         ys = run_years(cfg, seed, years, dur)
-        return Result(nines_data(scenario.name, scenario.description, cfg, seed, ys, dur))
+        return Result(nines_data(scenario.name, scenario.description, cfg, seed, ys, dur,
+                                 scenario.variant))
 
     return run
 

@@ -24,9 +24,10 @@ no per-request traffic, no periodic process):
   ``healing.log_replicas`` off, a storage replica ``rebuild_s`` later) on
   the least-loaded ready host of the same AZ that holds no replica of the
   partition (``Placement.replacement``); with none, the group runs on what
-  it has and the leader looks again ``healing.retry_s`` later -- never two
-  replicas in one AZ.  The replaced member is no longer one when its host
-  returns;
+  it has and the leader looks again every ``healing.retry_s`` (the model
+  wakes it at the first look after a host of that AZ is ready again) --
+  never two replicas in one AZ.  The replaced member is no longer one when
+  its host returns;
 * a serving leader rebuilds each up log replica into a storage replica in
   ``rebuild_s``; the copy is the leader's volatile state: it starts again
   when the group stops serving (leadership moves or the quorum is lost) or
@@ -61,9 +62,11 @@ must then agree with (cross-check a).
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from sortedcontainers import SortedList
 
 from ddbsim.lab.nines.durations import Durations
 from ddbsim.lab.nines.failures import Outages
@@ -88,7 +91,7 @@ class GroupsOutcome:
     all_down: int = 0  # episodes with no member up
     heals: int = 0
     rebuilds: int = 0
-    heal_retries: int = 0
+    heal_retries: int = 0  # heals that found no host and waited for one
     events: int = 0
 
 
@@ -101,8 +104,6 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
     n_p, n_r = fleet.placement.shape
     q = write_quorum
     host_az = fleet.host_az.tolist()
-    az_hosts = [a.tolist() for a in fleet.az_hosts]
-    all_hosts = sorted(range(fleet.hosts), key=lambda h: fleet.host_ids[h])
     exp = rng.standard_exponential if rng is not None else None
 
     def draw(mean: float) -> float:
@@ -122,6 +123,7 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
     wd_since = [-1.0] * n_p
     rd_since = [-1.0] * n_p
     below_q = [False] * n_p
+    none_up = [False] * n_p
     wd_p: list[int] = []
     wd_a: list[float] = []
     wd_b: list[float] = []
@@ -140,6 +142,34 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
     down_count = [0] * n_h
     ready = [True] * n_h
     epoch = [0] * n_h
+    # The ready hosts a replacement may go to, by (load, host id): one pool per
+    # AZ (or one for the region when AZs are ignored), kept sorted as loads
+    # and readiness change, so the least-loaded pick is O(log hosts).
+    rank = [0] * n_h
+    pool_of = [0] * n_h
+    groups = ([a.tolist() for a in fleet.az_hosts] if same_az
+              else [sorted(range(n_h), key=lambda h: fleet.host_ids[h])])
+    for g, members in enumerate(groups):
+        for r, h in enumerate(members):
+            rank[h], pool_of[h] = r, g
+    pools = [SortedList((load[h], rank[h], h) for h in members) for members in groups]
+
+    parked: list[list[tuple[int, int, float]]] = [[] for _ in pools]  # heals with no host
+
+    def set_load(h: int, value: int) -> None:
+        if ready[h]:
+            pool = pools[pool_of[h]]
+            pool.remove((load[h], rank[h], h))
+            pool.add((value, rank[h], h))
+        load[h] = value
+
+    def set_ready(h: int, value: bool) -> None:
+        if ready[h] != value:
+            if value:
+                pools[pool_of[h]].add((load[h], rank[h], h))
+            else:
+                pools[pool_of[h]].remove((load[h], rank[h], h))
+            ready[h] = value
 
     heap: list[tuple[float, int, int, int, int]] = []
     seq = 0
@@ -180,10 +210,13 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
         if k < q and not below_q[p]:
             below_q[p] = True
             out.quorum_losses += 1
-            if k == 0:
-                out.all_down += 1
         elif k >= q:
             below_q[p] = False
+        if k == 0 and not none_up[p]:
+            none_up[p] = True
+            out.all_down += 1
+        elif k > 0:
+            none_up[p] = False
         if now_serving != serving[p]:
             tok[p] += 1
             serving[p] = now_serving
@@ -234,21 +267,22 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             push(t + dur.rebuild_s, _RESTORE, p)
 
     def pick_host(p: int, az: int) -> int:
+        """``Placement.replacement``: the least-loaded ready host (ties by id)
+        of the AZ that holds no replica of ``p``; -1 if none."""
         base = p * n_r
         holding = {mh[c] for c in range(base, base + n_r)}
-        best, best_load = -1, 1 << 60
-        for h in (az_hosts[az] if same_az else all_hosts):
-            if ready[h] and h not in holding and load[h] < best_load:
-                best, best_load = h, load[h]
-        return best
+        for _, _, h in pools[az if same_az else 0]:
+            if h not in holding:
+                return h
+        return -1
 
     def replace(p: int, code: int, h: int, kind: int) -> None:
         old = mh[code]
         held[old].discard(code)
-        load[old] -= 1
+        set_load(old, load[old] - 1)
         mh[code] = h
         held[h].add(code)
-        load[h] += 1
+        set_load(h, load[h] + 1)
         mk[code] = kind
         mu[code] = True
         mc[code] = True
@@ -277,7 +311,7 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
         if kind == _DOWN:
             down_count[h] += 1
             epoch[h] += 1
-            ready[h] = False
+            set_ready(h, False)
             for code in sorted(held[h]):
                 p = code // n_r
                 if mk[code] == DEAD:
@@ -305,7 +339,14 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             h = a
             if b != epoch[h] or down_count[h]:
                 continue
-            ready[h] = True
+            set_ready(h, True)
+            waiting = parked[pool_of[h]]
+            if waiting:
+                parked[pool_of[h]] = []
+                retry = dur.retry_s
+                for code, stamp, t0 in waiting:
+                    push(t0 + retry * max(1, math.ceil((t - t0) / retry - 1e-9)), _HEAL, code,
+                         stamp)
             for code in sorted(held[h]):
                 if mk[code] != DEAD and not mu[code]:
                     p = code // n_r
@@ -330,11 +371,14 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             p = code // n_r
             if not valid(p, code, b) or mu[code]:
                 continue
-            h = pick_host(p, host_az[mh[code]])
+            az = host_az[mh[code]]
+            h = pick_host(p, az)
             if h < 0:
+                # The leader looks again every retry_s; nothing it could find
+                # changes before a host of the pool is ready again, so the heal
+                # waits for that and fires at the first retry after it.
                 out.heal_retries += 1
-                mt[code] += 1
-                push(t + dur.retry_s, _HEAL, code, (tok[p] << 20) | (mt[code] & 0xFFFFF))
+                parked[az if same_az else 0].append((code, b, t))
                 continue
             out.heals += 1
             kind_new = LOG if log_replicas else STORAGE

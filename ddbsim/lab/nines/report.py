@@ -9,7 +9,7 @@ their default.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -61,7 +61,8 @@ def summary_lines(d: Mapping[str, Any], changed: Mapping[str, Any]) -> list[str]
     if "cross_check" in n:
         return cross_check_lines(d, changed)
     t, region, dur = n["table"], n["region"] or {}, n["durations"]
-    lines = [f"== {d['scenario']}  seed {d['seed']}  {t['region_years']:g} region-years of "
+    title = d["scenario"] + (f" [{d['variant']}]" if d.get("variant") else "")
+    lines = [f"== {title}  seed {d['seed']}  {t['region_years']:g} region-years of "
              f"{region.get('hosts', 0):,} hosts and {region.get('partitions', 0):,} partitions "
              f"(fast failure model, no requests) =="]
     if d.get("description"):
@@ -109,3 +110,35 @@ def rows_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+
+
+def comparison_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The variants side by side (a sensitivity table): each figure's mean
+    and 95% interval, and the unavailability and quorum-loss rate as a
+    multiple of the first variant's."""
+    if any("table" not in d["nines"] for d in parts):
+        return []
+    base = parts[0]["nines"]["table"]
+    base_u = 1 - base["write_availability"]["mean"]
+    base_q = base["quorum_loss_mttf_years"]["mean"]
+    lines = ["", f"{'variant':<22} {'write availability [95%]':<36} {'nines':>5} "
+                 f"{'x unavail':>9} {'windows<99.99%':>14} {'p99 down s':>10} "
+                 f"{'quorum-loss MTTF y':>18} {'x rate':>7} {'P(loss)/y [95%]':>18}"]
+    for d in parts:
+        t = d["nines"]["table"]
+        w = t["write_availability"]
+        u = 1 - w["mean"]
+        q = t["quorum_loss_mttf_years"]["mean"]
+        loss = t["p_data_loss_per_year"]
+        lines.append(
+            f"{d['variant'] or d['scenario']:<22} {interval(w, lambda x: pct(x, 6)):<36} "
+            f"{nines(w['mean']):>5} {(u / base_u if base_u > 0 else math.nan):>9.2f} "
+            f"{pct(t['windows_under_target']['mean'], 4):>14} "
+            f"{t['downtime_p99_s']['mean']:>10.1f} {years(q):>18} "
+            f"{(base_q / q if q and base_q else math.nan):>7.2f} "
+            f"{loss['mean']:.2g} [{loss['lo']:.2g}, {loss['hi']:.2g}]")
+    lines += ["  x unavail: write unavailability as a multiple of the first variant's; x rate: "
+              "quorum-loss episodes per year, likewise",
+              "  quorum-loss MTTF: mean time between group episodes below a write quorum, "
+              "region-wide; P(loss): region-years with data loss (Clopper-Pearson)"]
+    return lines

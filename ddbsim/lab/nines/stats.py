@@ -12,7 +12,8 @@
   ``k`` events in ``n`` region-years.
 
 Both exact intervals are found by bisection on the binomial or Poisson
-distribution function (no scipy).
+distribution function (no scipy); above 200 events the Poisson interval
+uses the Wilson-Hilferty approximation of the chi-square quantiles.
 """
 from __future__ import annotations
 
@@ -61,13 +62,20 @@ def proportion_interval(k: int, n: int) -> tuple[float, float, float]:
 
 
 def _poisson_cdf(k: int, mu: float) -> float:
+    """P(X <= k) for X ~ Poisson(mu), its terms in log space (no underflow)."""
     if k < 0:
         return 0.0
-    term = total = math.exp(-mu)
-    for i in range(1, k + 1):
-        term *= mu / i
-        total += term
-    return min(1.0, total)
+    if mu == 0:
+        return 1.0
+    log_mu = math.log(mu)
+    return min(1.0, math.fsum(math.exp(-mu + i * log_mu - math.lgamma(i + 1))
+                              for i in range(k + 1)))
+
+
+#: Above this many events the Poisson interval uses the Wilson-Hilferty
+#: approximation of the chi-square quantiles (relative error ~1e-4 there).
+EXACT_MAX_EVENTS = 200
+_Z975 = 1.959963984540054
 
 
 def rate_interval(k: int, exposure: float) -> tuple[float, float, float]:
@@ -76,6 +84,10 @@ def rate_interval(k: int, exposure: float) -> tuple[float, float, float]:
     if exposure <= 0 or k < 0:
         raise ValueError(f"need k >= 0 and a positive exposure, got k={k}, {exposure}")
     a = ALPHA / 2
+    if k > EXACT_MAX_EVENTS:
+        def wh(n: int, z: float) -> float:  # chi-square(2n) quantile / 2
+            return n * (1 - 1 / (9 * n) + z / (3 * math.sqrt(n))) ** 3
+        return k / exposure, wh(k, -_Z975) / exposure, wh(k + 1, _Z975) / exposure
     top = 10.0 * (k + 10)
     lo = 0.0 if k == 0 else _bisect(lambda mu: (1 - _poisson_cdf(k - 1, mu)) - a, 0.0, top)
     hi = _bisect(lambda mu: a - _poisson_cdf(k, mu), 0.0, top)
