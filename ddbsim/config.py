@@ -451,6 +451,11 @@ class NemesisConfig:
     slowdown: Range = (5.0, 200.0)  # [chosen] how many times slower a slow host runs, log-uniform
     loss: Range = (0.01, 0.30)  # [chosen] probability a lossy link loses a message, uniform
     extra_delay_s: Range = (0.005, 0.200)  # [chosen] median extra delay of a delay fault, log-uniform
+    # [chosen] silent corruptions (bit rot) in the schedule, at uniform random
+    # times between start_s and end_s; bounded, all on hosts of one AZ (so at
+    # most one replica of any partition is ever corrupt)
+    bit_rot: int = 0
+    bit_rot_what: str = "item,wal"  # [chosen] what bit rot hits: item, wal, or item,wal
 
     def __post_init__(self) -> None:
         _check_types("nemesis", self)
@@ -479,6 +484,11 @@ class NemesisConfig:
                               f"({self.start_s})")
         if not 0.0 < self.enable_p <= 1.0:
             raise ConfigError(f"nemesis.enable_p must be in (0, 1], got {self.enable_p}")
+        _non_negative("nemesis", bit_rot=self.bit_rot)
+        whats = [w.strip() for w in self.bit_rot_what.split(",") if w.strip()]
+        if not whats or any(w not in ("item", "wal") for w in whats):
+            raise ConfigError(f"nemesis.bit_rot_what: use item, wal or item,wal; "
+                              f"got {self.bit_rot_what!r}")
         unknown = [k for k in self.kind_list() if k not in NEMESIS_KINDS]
         if unknown or not self.kind_list():
             raise ConfigError(f"nemesis.kinds: unknown {', '.join(unknown) or 'empty list'}; use "
@@ -709,7 +719,7 @@ _UNITS: dict[str, str] = {
     "nemesis.slowdown": "x slower", "nemesis.loss": "probability",
     "durability.object_store_sigma": "-", "durability.segment_max_records": "records",
     "durability.store_segment_records": "records", "durability.keep_archived_records": "records",
-    "durability.scrub_ranges": "ranges",
+    "durability.scrub_ranges": "ranges", "nemesis.bit_rot": "corruptions",
 }
 #: Unit suffixes of key names, longest first.
 _UNIT_SUFFIXES = (("_bytes_per_s", "bytes/s"), ("_per_s", "/s"), ("_bytes", "bytes"),

@@ -197,7 +197,8 @@ class Run:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
         if self.nemesis is not None and self.nemesis.get("bound_exceeded"):
-            for name in ("durability", "convergence", "linearizable", "eventual_reads"):
+            for name in ("durability", "convergence", "linearizable", "eventual_reads",
+                         "corruption"):
                 check = checks.get(name)
                 if check is not None and check["valid"] is False:
                     check["valid"] = "unknown"

@@ -49,6 +49,16 @@ checks report "data loss expected" instead of failing when it was.  The
 options are the ``nemesis`` config section (``--set nemesis.bounded=false``,
 ``--set nemesis.kinds=az_cut,slow_host``).
 
+**Bit rot** (``nemesis.bit_rot``, a count; none by default) is drawn apart
+from the swarm, from its own stream ``lab/nemesis/bit_rot`` (so turning it on
+leaves every other fault where it was): that many silent corruptions of a
+stored item or a WAL record (``nemesis.bit_rot_what``), at uniform random
+times, on random storage hosts.  Bounded, they all fall on hosts of one AZ,
+so at most one replica of any partition is ever corrupt and a good copy is
+always left to repair from (TigerBeetle's fault atlas: never the same data
+on every replica); unbounded, they fall anywhere, and a schedule that put
+corruptions in two AZs counts as exceeding the bound.
+
 Faults that overlap on the same target end when the first of them ends (a
 second power-off of a host that is already off changes nothing; the first
 power-on restores it).  All times are drawn from the run's ``lab/faults`` stream, so the schedule is
@@ -143,8 +153,9 @@ def draw_schedule(world: World, rng: np.random.Generator,
         episodes.append(_build(kind, start_s, end_s, az, rng, options, azs, storage, racks,
                                routers))
 
-    faults = sorted((f for e in episodes for f in e.faults), key=lambda f: f.t_s)
-    exceeded = _bound_exceeded(episodes)
+    rots, rot_azs = _draw_bit_rot(world, options, storage, azs)
+    faults = sorted([*(f for e in episodes for f in e.faults), *rots], key=lambda f: f.t_s)
+    exceeded = _bound_exceeded(episodes) or len(rot_azs) > 1
     info = {
         "bounded": options.bounded,
         "swarm": {k: {"mean_gap_s": swarm[k]} for k in sorted(swarm)},
@@ -152,7 +163,27 @@ def draw_schedule(world: World, rng: np.random.Generator,
         "by_kind": {k: sum(1 for e in episodes if e.kind == k) for k in sorted(swarm)},
         "bound_exceeded": exceeded,
     }
+    if rots:
+        info["bit_rot"] = {"count": len(rots), "azs": rot_azs}
     return FaultSchedule(faults, info)
+
+
+def _draw_bit_rot(world: World, options: NemesisConfig, storage: list,
+                  azs: list[str]) -> tuple[list[Fault], list[str]]:
+    """The bit rots of the schedule, from their own stream, and the AZs they hit."""
+    if options.bit_rot <= 0:
+        return [], []
+    rng = world.streams.stream("lab/nemesis/bit_rot")
+    whats = [w.strip() for w in options.bit_rot_what.split(",") if w.strip()]
+    az = azs[int(rng.integers(len(azs)))]
+    hosts = [h for h in storage if h.az == az] if options.bounded else storage
+    rots = []
+    for _ in range(options.bit_rot):
+        t = round(float(rng.uniform(options.start_s, options.end_s)), 3)
+        host = hosts[int(rng.integers(len(hosts)))]
+        what = whats[int(rng.integers(len(whats)))]
+        rots.append(Fault(t, "bit_rot", host.id, what=what))
+    return rots, sorted({f.target.split("/")[0] for f in rots})
 
 
 def _impaired_az(episodes: list[_Episode], start_s: float, end_s: float,
