@@ -606,7 +606,8 @@ def _verification(run: Run) -> dict[str, Any]:
         "scrub": dict(m.scrubs),
         **v,
         "wal_records": {kind: {"replicas": len(xs), "max": max(xs) if xs else None,
-                               "mean": round(statistics.fmean(xs), 1) if xs else None}
+                               "mean": round(statistics.fmean(xs), 1) if xs else None,
+                               "max_after_trim": m.wal_max_after_trim.get(kind)}
                         for kind, xs in sorted(wal.items())},
     }
 
