@@ -50,6 +50,7 @@ from ddbsim.config import Config
 from ddbsim.lab.checkers import (
     ReplicaView,
     WriteLedger,
+    check_archive,
     check_convergence,
     check_durability,
     check_healing,
@@ -67,6 +68,7 @@ from ddbsim.lab.workload import Client
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
+from ddbsim.service.storage.digest import pick_bounds, range_digests
 from ddbsim.service.storage.paxos import LEADER
 from ddbsim.service.storage.replica import CorruptItem
 from ddbsim.world.region import World
@@ -193,6 +195,8 @@ class Run:
         }
         if self.cfg.durability.scrub:
             checks["corruption"] = self.verification()["check"]
+        if self.cfg.durability.archive:
+            checks["archive"] = check_archive(self._archive_views())
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
@@ -252,6 +256,23 @@ class Run:
         m = self.observation
         return match_corruptions(self.injector.corruptions, m.corruptions_found,
                                  m.corruptions_repaired, self._corruption_present)
+
+    def _archive_views(self) -> dict[str, tuple[int, list[int] | None, list[int] | None]]:
+        """Per partition: the leader's applied position, its digests, and the
+        archive's reference replica's digests there."""
+        store = self.service.object_store
+        out: dict[str, tuple[int, list[int] | None, list[int] | None]] = {}
+        for pid in self.service.partition_map.pids():
+            leader = self.service.leader_of(pid)
+            st = leader.state if leader is not None else None
+            if st is None or st.btree is None:
+                out[pid] = (0, None, None)
+                continue
+            bounds = pick_bounds(st.btree, self.cfg.durability.scrub_ranges)
+            records = [(i, r) for i, _b, r in st.entries_from(st.trimmed_lsn + 1, st.applied_lsn)]
+            out[pid] = (st.applied_lsn, range_digests(st.btree, bounds),
+                        store.reference_digests(pid, st.applied_lsn, records, bounds))
+        return out
 
     def _corruption_present(self, inj: dict[str, Any]) -> bool:
         """Whether an injected corruption is still on its replica's disk."""
