@@ -539,7 +539,7 @@ class DurabilityConfig:
     object_store_sigma: float = 0.3  # [chosen] log-normal shape of the object store's time
     # [chosen] archived records per partition the store keeps as segments before
     # folding them into its reference replica (a snapshot)
-    store_segment_records: int = 20000
+    store_segment_records: int = 2000
     scrub: bool = True  # [paper §5] continuously verify the data at rest
     scrub_interval_s: float = 60.0  # [chosen] how often a host scrubs each partition it leads
     scrub_per_item_s: float = 0.00001  # [chosen] disk time the scrub spends reading one item

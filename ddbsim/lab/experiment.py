@@ -96,7 +96,7 @@ class Run:
         self.figures: Figures | None = Figures(cfg.metrics.window_s) if cfg.metrics.enabled else None
         self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
-        self.ledger = WriteLedger()
+        self.ledger = WriteLedger(compact=True)  # memory flat in the run's length
         # Request ids, unique in the run: clients on one host (the az-1
         # canary and the final reader) share its replies.
         self._request_ids = itertools.count(1)
