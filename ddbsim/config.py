@@ -504,6 +504,11 @@ class NemesisConfig:
     buggify_enable_p: float = 0.25  # [chosen] chance that a seed enables each fault point
     buggify_fire_p: Range = (0.01, 0.2)  # [chosen] how often an enabled point fires, log-uniform
     buggify_delay_s: Range = (0.001, 2.0)  # [chosen] the most an enabled point delays, log-uniform
+    # [chosen] silent corruptions (bit rot) in the schedule, at uniform random
+    # times between start_s and end_s; bounded, all on hosts of one AZ (so at
+    # most one replica of any partition is ever corrupt)
+    bit_rot: int = 0
+    bit_rot_what: str = "item,wal"  # [chosen] what bit rot hits: item, wal, or item,wal
 
     def __post_init__(self) -> None:
         _check_types("nemesis", self)
@@ -554,6 +559,11 @@ class NemesisConfig:
                               f"{format_value(self.buggify_delay_s)}")
         if not 0.0 < self.enable_p <= 1.0:
             raise ConfigError(f"nemesis.enable_p must be in (0, 1], got {self.enable_p}")
+        _non_negative("nemesis", bit_rot=self.bit_rot)
+        whats = [w.strip() for w in self.bit_rot_what.split(",") if w.strip()]
+        if not whats or any(w not in ("item", "wal") for w in whats):
+            raise ConfigError(f"nemesis.bit_rot_what: use item, wal or item,wal; "
+                              f"got {self.bit_rot_what!r}")
         unknown = [k for k in self.kind_list() if k not in NEMESIS_KINDS]
         if unknown or not self.kind_list():
             raise ConfigError(f"nemesis.kinds: unknown {', '.join(unknown) or 'empty list'}; use "
@@ -690,7 +700,7 @@ class DurabilityConfig:
     object_store_sigma: float = 0.3  # [chosen] log-normal shape of the object store's time
     # [chosen] archived records per partition the store keeps as segments before
     # folding them into its reference replica (a snapshot)
-    store_segment_records: int = 20000
+    store_segment_records: int = 2000
     scrub: bool = True  # [paper §5] continuously verify the data at rest
     scrub_interval_s: float = 60.0  # [chosen] how often a host scrubs each partition it leads
     scrub_per_item_s: float = 0.00001  # [chosen] disk time the scrub spends reading one item
@@ -935,7 +945,7 @@ _UNITS: dict[str, str] = {
     "nines.burst_mean_hosts": "hosts",
     "durability.object_store_sigma": "-", "durability.segment_max_records": "records",
     "durability.store_segment_records": "records", "durability.keep_archived_records": "records",
-    "durability.scrub_ranges": "ranges",
+    "durability.scrub_ranges": "ranges", "nemesis.bit_rot": "corruptions",
     "nemesis.duplicate": "probability", "nemesis.stale": "probability",
     "nemesis.buggify_fire_p": "probability",
 }

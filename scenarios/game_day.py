@@ -13,12 +13,15 @@ def build_scenario(duration_s: float = 180.0, **overrides: Any) -> Scenario:
     ``--set nemesis.kinds=az_cut,slow_host`` narrows the swarm), then heal,
     quiesce, probe liveness, read everything back and run every checker --
     linearizability included, so the history is recorded.  Keys are uniform
-    over 500, so that each key sees ~40 operations, some of them concurrent."""
+    over 500, so that each key sees ~40 operations, some of them concurrent.
+    Three silent corruptions (bit rot) join the swarm, all in one AZ, and the
+    scrub runs every 30 s: each must be found and repaired."""
     return Scenario(
         name="game_day", duration_s=duration_s,
         faults=draw_schedule,
         overrides={"metrics.history": True, "metrics.window_s": 60.0,
-                   "workload.key_count": 500, **overrides},
+                   "workload.key_count": 500, "nemesis.bit_rot": 3,
+                   "durability.scrub_interval_s": 30.0, **overrides},
         description="a swarm of faults drawn from the seed, then heal and check")
 
 

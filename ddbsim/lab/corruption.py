@@ -10,9 +10,10 @@ replica of the same partition at or after it whose key range holds its key
 (an item) or whose position is its position (a WAL record), and *repaired*
 by the first repair of that replica and kind after the detection.  A report
 that matches no injection is a false positive.  A corruption that nobody
-found but that is gone by the end -- the item was overwritten by a later
-write, the WAL record trimmed after it was archived from a good replica --
-is counted as ``vanished``, not missed: there was nothing left to find.
+(or found but not yet repaired) that is gone by the end -- the item was
+overwritten by a later write, the WAL record trimmed after it was archived
+from a good replica, the replica replaced -- is counted as ``vanished``,
+not missed (or unrepaired): there was nothing left to find or repair.
 """
 from __future__ import annotations
 
@@ -63,13 +64,15 @@ def match(injected: list[dict[str, Any]], found: list[dict[str, Any]],
                 if _matches(inj, g):
                     used.add(i)
         row["repaired_at_s"] = fix["t_s"] if fix is not None else None
-        row["vanished"] = hit is None and present is not None and not present(inj)
+        # gone without a repair (overwritten, trimmed, its replica replaced)
+        row["vanished"] = fix is None and present is not None and not present(inj)
         rows.append(row)
     false_positives = [f for i, f in enumerate(found) if i not in used]
     detections = [r["detection_s"] for r in rows if r["detection_s"] is not None]
     vanished = sum(1 for r in rows if r["vanished"])
     missed = sum(1 for r in rows if r["found_at_s"] is None and not r["vanished"])
-    unrepaired = sum(1 for r in rows if r["found_at_s"] is not None and r["repaired_at_s"] is None)
+    unrepaired = sum(1 for r in rows if r["found_at_s"] is not None and r["repaired_at_s"] is None
+                     and not r["vanished"])
     return {
         "injected": len(rows), "detected": sum(1 for r in rows if r["found_at_s"] is not None),
         "repaired": sum(1 for r in rows if r["repaired_at_s"] is not None),

@@ -58,6 +58,7 @@ from ddbsim.config import Config
 from ddbsim.lab.checkers import (
     ReplicaView,
     WriteLedger,
+    check_archive,
     check_convergence,
     check_durability,
     check_healing,
@@ -76,6 +77,7 @@ from ddbsim.service import probes
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest
 from ddbsim.service.service import Service
+from ddbsim.service.storage.digest import pick_bounds, range_digests
 from ddbsim.service.storage.paxos import LEADER
 from ddbsim.service.storage.replica import CorruptItem
 from ddbsim.world.region import World
@@ -104,7 +106,7 @@ class Run:
                                         if cfg.metrics.enabled else None)
         self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
-        self.ledger = WriteLedger()
+        self.ledger = WriteLedger(compact=True)  # memory flat in the run's length
         # Request ids, unique in the run: clients on one host (the az-1
         # canary and the final reader) share its replies.
         self._request_ids = itertools.count(1)
@@ -217,12 +219,15 @@ class Run:
         }
         if self.cfg.durability.scrub:
             checks["corruption"] = self.verification()["check"]
+        if self.cfg.durability.archive:
+            checks["archive"] = check_archive(self._archive_views())
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
         destroyed = [f for f in self.injector.applied if f.action in DESTROYS_DATA]
         if self.nemesis is not None and self.nemesis.get("bound_exceeded") and destroyed:
-            for name in ("durability", "convergence", "linearizable", "eventual_reads"):
+            for name in ("durability", "convergence", "linearizable", "eventual_reads",
+                         "corruption"):
                 check = checks.get(name)
                 if check is not None and check["valid"] is False:
                     check["valid"] = "unknown"
@@ -278,6 +283,23 @@ class Run:
         m = self.observation
         return match_corruptions(self.injector.corruptions, m.corruptions_found,
                                  m.corruptions_repaired, self._corruption_present)
+
+    def _archive_views(self) -> dict[str, tuple[int, list[int] | None, list[int] | None]]:
+        """Per partition: the leader's applied position, its digests, and the
+        archive's reference replica's digests there."""
+        store = self.service.object_store
+        out: dict[str, tuple[int, list[int] | None, list[int] | None]] = {}
+        for pid in self.service.partition_map.pids():
+            leader = self.service.leader_of(pid)
+            st = leader.state if leader is not None else None
+            if st is None or st.btree is None:
+                out[pid] = (0, None, None)
+                continue
+            bounds = pick_bounds(st.btree, self.cfg.durability.scrub_ranges)
+            records = [(i, r) for i, _b, r in st.entries_from(st.trimmed_lsn + 1, st.applied_lsn)]
+            out[pid] = (st.applied_lsn, range_digests(st.btree, bounds),
+                        store.reference_digests(pid, st.applied_lsn, records, bounds))
+        return out
 
     def _corruption_present(self, inj: dict[str, Any]) -> bool:
         """Whether an injected corruption is still on its replica's disk."""
@@ -641,7 +663,8 @@ def _verification(run: Run) -> dict[str, Any]:
         "scrub": dict(m.scrubs),
         **v,
         "wal_records": {kind: {"replicas": len(xs), "max": max(xs) if xs else None,
-                               "mean": round(statistics.fmean(xs), 1) if xs else None}
+                               "mean": round(statistics.fmean(xs), 1) if xs else None,
+                               "max_after_trim": m.wal_max_after_trim.get(kind)}
                         for kind, xs in sorted(wal.items())},
     }
 

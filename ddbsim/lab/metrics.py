@@ -215,6 +215,8 @@ class Observation(ServiceHooks):
         self.archive: dict[str, Any] = {"segments": 0, "records": 0, "refusals": 0,
                                         "refused": []}
         self.scrubs: dict[str, int] = {"scrubs": 0, "with_reference": 0}
+        # kind -> the most WAL records a replica of that kind held after a trim
+        self.wal_max_after_trim: dict[str, int] = {}
         self.corruptions_found: list[dict[str, Any]] = []
         self.corruptions_repaired: list[dict[str, Any]] = []
         self._found_seen: set[tuple[str, str, str, str]] = set()
@@ -301,6 +303,10 @@ class Observation(ServiceHooks):
         if len(self.archive["refused"]) < 20:
             self.archive["refused"].append({"t_s": round(t_s, 6), "partition": pid, "host": host,
                                             "first": first, "last": last, "reason": reason})
+
+    def wal_trimmed(self, t_s: float, pid: str, host: str, kind: str, records: int) -> None:
+        if records > self.wal_max_after_trim.get(kind, -1):
+            self.wal_max_after_trim[kind] = records
 
     def scrubbed(self, t_s: float, pid: str, lsn: int, replicas: int, reference: bool) -> None:
         self.scrubs["scrubs"] += 1

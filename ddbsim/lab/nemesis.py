@@ -70,6 +70,16 @@ checks report "data loss expected" instead of failing when it was.  The
 options are the ``nemesis`` config section (``--set nemesis.bounded=false``,
 ``--set nemesis.kinds=az_cut,slow_host``).
 
+**Bit rot** (``nemesis.bit_rot``, a count; none by default) is drawn apart
+from the swarm, from its own stream ``lab/nemesis/bit_rot`` (so turning it on
+leaves every other fault where it was): that many silent corruptions of a
+stored item or a WAL record (``nemesis.bit_rot_what``), at uniform random
+times, on random storage hosts.  Bounded, they all fall on hosts of one AZ,
+so at most one replica of any partition is ever corrupt and a good copy is
+always left to repair from (TigerBeetle's fault atlas: never the same data
+on every replica); unbounded, they fall anywhere, and a schedule that put
+corruptions in two AZs counts as exceeding the bound.
+
 Faults that overlap on the same target end when the first of them ends (a
 second power-off of a host that is already off changes nothing; the first
 power-on restores it).  All times are drawn from the run's ``lab/faults`` stream, so the schedule is
@@ -199,10 +209,11 @@ def draw_schedule(world: World, rng: np.random.Generator,
     chaos_episodes = [_build_chaos(kind, start_s, world, chaos_rng, options, storage, azs)
                       for start_s, _order, kind in chaos_starts]
     points = draw_fault_points(world.streams.stream("lab/faults/points"), options)
+    rots, rot_azs = _draw_bit_rot(world, options, storage, azs)
 
-    faults = sorted((f for e in episodes + chaos_episodes for f in e.faults),
+    faults = sorted([*(f for e in episodes + chaos_episodes for f in e.faults), *rots],
                     key=lambda f: f.t_s)
-    exceeded = _bound_exceeded(episodes)
+    exceeded = _bound_exceeded(episodes) or len(rot_azs) > 1
     swarm = {**swarm, **chaos_swarm}
     episodes = episodes + chaos_episodes
     info = {
@@ -213,6 +224,8 @@ def draw_schedule(world: World, rng: np.random.Generator,
         "bound_exceeded": exceeded,
         "fault_points": points,
     }
+    if rots:
+        info["bit_rot"] = {"count": len(rots), "azs": rot_azs}
     return FaultSchedule(faults, info)
 
 
@@ -285,6 +298,22 @@ def _build_chaos(kind: str, start_s: float, world: World, rng: np.random.Generat
                            hold_s=round(float(rng.uniform(*options.stale_hold_s)), 3))
         e.faults = [impair, Fault(end_s, "restore", target, peer)]
     return e
+def _draw_bit_rot(world: World, options: NemesisConfig, storage: list,
+                  azs: list[str]) -> tuple[list[Fault], list[str]]:
+    """The bit rots of the schedule, from their own stream, and the AZs they hit."""
+    if options.bit_rot <= 0:
+        return [], []
+    rng = world.streams.stream("lab/nemesis/bit_rot")
+    whats = [w.strip() for w in options.bit_rot_what.split(",") if w.strip()]
+    az = azs[int(rng.integers(len(azs)))]
+    hosts = [h for h in storage if h.az == az] if options.bounded else storage
+    rots = []
+    for _ in range(options.bit_rot):
+        t = round(float(rng.uniform(options.start_s, options.end_s)), 3)
+        host = hosts[int(rng.integers(len(hosts)))]
+        what = whats[int(rng.integers(len(whats)))]
+        rots.append(Fault(t, "bit_rot", host.id, what=what))
+    return rots, sorted({f.target.split("/")[0] for f in rots})
 
 
 def _impaired_az(episodes: list[_Episode], start_s: float, end_s: float,

@@ -28,6 +28,15 @@ slow disk) -- the same swarm, aimed.
   (hot keys, as Jepsen's register tests use) and makes faults -- and so
   failovers -- frequent (a fault of each kind every 5-20 s).  A few dozen
   strong reads reach a follower per run; about one seed in four catches it.
+* ``apply_bad_checksum`` matters only when a WAL record that rotted is read
+  back by a replay, i.e. a host reboots after bit rot hit its WAL and stays a
+  member of its groups: its profile rots WAL records only (a dozen in one AZ),
+  power-cycles hosts often and briefly, with a 1 s boot (shorter than the
+  failure detection, so the rebooted replica is not replaced), and scrubs
+  every 60 s, so that a rotten record often waits for a reboot before the
+  scrub reads it; keys are many (10,000), so that the bad item a replay made
+  is rarely overwritten before the next scrub finds it -- an item mismatch
+  that no bit rot explains.
 * ``log_replica_counts_twice`` cannot change a decision in a group of three
   with a write quorum of two: the leader (or candidate) always votes, and a
   leader commits only what it holds durably itself, so one more vote from
@@ -75,6 +84,11 @@ PROFILES: dict[str, dict[str, Any]] = {
                       "replication.leader_timeout_s": 0.75},
     "follower_strong_read": {"nemesis.kinds": "az_cut,host_cut,host_power", "nemesis.enable_p": 1.0,
                              "workload.key_count": 16, "nemesis.mean_gap_s": "5,20"},
+    "apply_bad_checksum": {"nemesis.kinds": "host_power", "nemesis.enable_p": 1.0,
+                           "nemesis.bit_rot": 12, "nemesis.bit_rot_what": "wal",
+                           "nemesis.host_power_s": "1,3", "nemesis.mean_gap_s": "5,15",
+                           "storage.boot_s": 1.0, "durability.scrub_interval_s": 60.0,
+                           "workload.key_count": 10000},
     "log_replica_counts_twice": {"topology.az_count": 5, "replication.replicas": 5,
                                  "replication.write_quorum": 3, "nemesis.kinds": "az_cut,host_power",
                                  "nemesis.enable_p": 1.0, "nemesis.bounded": False},

@@ -47,6 +47,10 @@ class ServiceHooks:
                         reason: str) -> None:
         """``host``'s archiver would not upload ``first..last`` of ``pid``, and why."""
 
+    def wal_trimmed(self, t_s: float, pid: str, host: str, kind: str, records: int) -> None:
+        """``host``'s ``kind`` replica of ``pid`` trimmed its archived WAL and
+        now holds ``records`` records."""
+
     def scrubbed(self, t_s: float, pid: str, lsn: int, replicas: int, reference: bool) -> None:
         """A scrub of ``pid`` compared ``replicas`` replicas at ``lsn`` (and the
         archive's reference replica, if ``reference``)."""

@@ -159,22 +159,30 @@ class ObjectStore:
         while len(a.recent) > self.cfg.store_segment_records:
             a.recent.popleft()
 
-    def _on_reference(self, src: Host, msg: ReferenceRequest) -> None:
-        a = self.archive(msg.pid)
+    def reference_digests(self, pid: str, lsn: int, records: list[tuple[int, LogRecord]],
+                          bounds: list[str]) -> list[int] | None:
+        """The digests of the reference replica of ``pid`` brought to ``lsn``
+        with ``records`` (committed records from some point up to ``lsn``);
+        None if the archive is already past ``lsn``, or the records do not
+        join the archive's head to ``lsn`` (or fail their checksums)."""
+        a = self.archives.get(pid) or _Archive(pid)  # asking changes nothing
         head = a.head
-        digests: list[int] | None = None
-        above = [(lsn, r) for lsn, r in msg.records if lsn > head]
-        if head <= msg.lsn and all(r.verify() for _lsn, r in above) and \
-                [lsn for lsn, _r in above] == list(range(head + 1, msg.lsn + 1)):
-            btree = a.ref.btree
-            assert btree is not None
-            if above:
-                work = ReplicaState(msg.pid, STORE_HOST, STORAGE, (), checkpoint_every=1)
-                work.btree = SortedDict(btree)
-                for _lsn, record in above:
-                    work.apply(record)
-                btree = work.btree
-            digests = range_digests(btree, msg.bounds)
+        above = [(i, r) for i, r in records if i > head]
+        if head > lsn or not all(r.verify() for _i, r in above) or \
+                [i for i, _r in above] != list(range(head + 1, lsn + 1)):
+            return None
+        btree = a.ref.btree
+        assert btree is not None
+        if above:
+            work = ReplicaState(pid, STORE_HOST, STORAGE, (), checkpoint_every=1)
+            work.btree = SortedDict(btree)
+            for _i, record in above:
+                work.apply(record)
+            btree = work.btree
+        return range_digests(btree, bounds)
+
+    def _on_reference(self, src: Host, msg: ReferenceRequest) -> None:
+        digests = self.reference_digests(msg.pid, msg.lsn, msg.records, msg.bounds)
         self._reply(src, ReferenceReply(msg.pid, msg.scrub_id, msg.lsn, digests))
 
 

@@ -16,6 +16,7 @@ GAME_DAY = "scenarios/game_day.py"
     ("no_lease_wait", "single_leader"),
     ("follower_strong_read", "linearizable"),
     ("log_replica_counts_twice", "durability"),
+    ("apply_bad_checksum", "corruption"),
 ])
 def test_mutant_is_caught_and_the_correct_protocol_passes_that_seed(mutant: str, checker: str) -> None:
     catch = hunt(mutant, seeds=[0, 1, 2, 3], workers=2)

@@ -79,8 +79,8 @@ def test_waiting_for_hosts_is_not_called_a_failover(outage_data: dict[str, Any])
     assert "622.0s" in row and "2.0s" in row
     legend = "\n".join(table)
     assert "hosts back: longest time without a leader that ended only after a fault ended" in legend
-    assert ("checks: durability/convergence/single_leader/liveness/placement/healing/corruption "
-            "(v valid, X invalid, ? unknown)") in legend
+    assert ("checks: durability/convergence/single_leader/liveness/placement/healing/"
+            "corruption/archive (v valid, X invalid, ? unknown)") in legend
 
 
 def test_healing_says_whether_anything_happened(outage_data: dict[str, Any]) -> None:

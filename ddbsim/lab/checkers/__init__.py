@@ -8,6 +8,7 @@ a run reports them, with what each promises.
 """
 from __future__ import annotations
 
+from ddbsim.lab.checkers.archive import check_archive
 from ddbsim.lab.checkers.convergence import ReplicaView, check_convergence
 from ddbsim.lab.checkers.durability import ACKED, FAILED, MAYBE, Write, WriteLedger, check_durability
 from ddbsim.lab.checkers.healing import check_healing
@@ -27,8 +28,10 @@ CHECKERS: dict[str, str] = {
                "no log replica outstayed detection + copy + rebuild + margin",
     "linearizable": "strong reads and writes are linearizable, per key",
     "eventual_reads": "an eventual read returns a value some write produced, at its version",
+    "corruption": "every injected corruption was found and repaired, and nothing else reported",
+    "archive": "the archived WAL, replayed, holds the same items as each partition's leader",
 }
 
 __all__ = ["ACKED", "CHECKERS", "FAILED", "MAYBE", "ReplicaView", "Write", "WriteLedger",
-           "check_convergence", "check_durability", "check_eventual_reads", "check_healing",
+           "check_archive", "check_convergence", "check_durability", "check_eventual_reads", "check_healing",
            "check_linearizable", "check_placement", "check_single_leader"]

@@ -8,7 +8,14 @@ was invoked.  A final value nobody wrote, or one whose write certainly
 failed, is a lost write too (it hides every acknowledged one).
 
 :class:`WriteLedger` is what the clients fill in as they go: every write
-attempted, by key, with what became of it.
+attempted, by key, with what became of it.  A run's ledger is *compacted*
+(``compact=True``) so that its memory does not grow with the run's length:
+when a key's list grows, the writes that completed before the latest
+acknowledged write of that key was invoked are dropped.  That changes no
+verdict: if the value read back is one of theirs, the latest acknowledged
+write is lost either way (the check then counts the read as a value never
+written rather than counting each lost write); otherwise they could never
+be the newest candidate nor missing.
 """
 from __future__ import annotations
 
@@ -31,8 +38,13 @@ class Write:
 class WriteLedger:
     """Every write the clients attempted, by key, with what became of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, compact: bool = False) -> None:
         self.by_key: dict[str, list[Write]] = {}
+        self.compact = compact
+        self._acked_dropped = 0  # acknowledged writes compacted away
+
+    #: a key's list is compacted when it grows past this many writes
+    COMPACT_AT = 8
 
     def invoke(self, key: str, value: Any, invoke_s: float) -> Write:
         """A write was invoked: until resolved, it may or may not take effect."""
@@ -40,14 +52,21 @@ class WriteLedger:
         self.by_key.setdefault(key, []).append(w)
         return w
 
-    @staticmethod
-    def resolve(w: Write, status: str, complete_s: float | None = None) -> None:
+    def resolve(self, w: Write, status: str, complete_s: float | None = None) -> None:
         if status not in (ACKED, MAYBE, FAILED):
             raise ValueError(f"unknown write status {status!r}")
         if status == ACKED and complete_s is None:
             raise ValueError("an acknowledged write needs its completion time")
         w.status = status
         w.complete_s = complete_s if status == ACKED else math.inf  # type: ignore[assignment]
+        if self.compact and status == ACKED:
+            writes = self.by_key.get(w.key)
+            if writes is not None and len(writes) > self.COMPACT_AT:
+                horizon = max(x.invoke_s for x in writes if x.status == ACKED)
+                kept = [x for x in writes if x.complete_s >= horizon]
+                self._acked_dropped += sum(1 for x in writes
+                                           if x.status == ACKED and x.complete_s < horizon)
+                self.by_key[w.key] = kept
 
     def add(self, key: str, value: Any, invoke_s: float, complete_s: float | None,
             status: str) -> None:
@@ -58,7 +77,8 @@ class WriteLedger:
         return sorted(self.by_key)
 
     def acked(self) -> int:
-        return sum(1 for ws in self.by_key.values() for w in ws if w.status == ACKED)
+        return self._acked_dropped + sum(1 for ws in self.by_key.values() for w in ws
+                                         if w.status == ACKED)
 
 
 def check_durability(ledger: WriteLedger, final: dict[str, tuple[bool, Any]]) -> dict[str, Any]:

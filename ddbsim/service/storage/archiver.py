@@ -119,6 +119,7 @@ class Archiver:
         if checked:
             st.archive_learnt(min(checked, st.commit_lsn))
             st.trim(self.cfg.keep_archived_records)
+            self.hooks.wal_trimmed(node.now, msg.pid, node.host_id, st.kind, st.wal_records())
 
     def _compare(self, st: ReplicaState, records: list[tuple[int, LogRecord]]) -> None:
         """Compare the archive's copy with our WAL; repair what differs."""
