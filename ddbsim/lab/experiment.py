@@ -201,10 +201,14 @@ class Run:
                 self.cfg.replication.replicas),
             "healing": check_healing(
                 self.observation.healing,
-                ((c["partition"], c["t_s"]) for c in self.observation.leader_changes), whole,
+                # A leader that dropped its repairs for want of a quorum, and
+                # took them up again, restarts a copy as a new leader would.
+                [*((c["partition"], c["t_s"]) for c in self.observation.leader_changes),
+                 *self.observation.repair_resumes], whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
                 healing.check_margin_s,
-                losses=((c["partition"], c["t_s"]) for c in self.observation.leader_losses)),
+                losses=[*((c["partition"], c["t_s"]) for c in self.observation.leader_losses),
+                        *self.observation.repair_pauses]),
         }
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
