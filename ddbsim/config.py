@@ -428,6 +428,11 @@ class RunConfig:
     # follower before the convergence check: 4 heartbeats at the default
     # replication.heartbeat_interval_s (0.5 s); raise it with the heartbeat.
     commit_settle_s: float = 2.0
+    # [chosen] TigerBeetle's liveness phase: the heal leaves a minority of
+    # storage hosts down (as much of one AZ as every group can spare: at most
+    # one member of each group, never a group's last storage replica) until
+    # the liveness probe is done; then they come back for the final reads.
+    liveness_minority_down: bool = False
 
     def __post_init__(self) -> None:
         _check_types("run", self)

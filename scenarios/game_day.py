@@ -11,7 +11,9 @@ def build_scenario(duration_s: float = 180.0, **overrides: Any) -> Scenario:
     """180 s of traffic under the nemesis (faults start between 10 s and
     150 s; ``--set nemesis.bounded=false`` lifts the one-AZ bound,
     ``--set nemesis.kinds=az_cut,slow_host`` narrows the swarm), then heal,
-    quiesce, probe liveness, read everything back and run every checker --
+    quiesce and probe liveness with a minority of storage hosts still down
+    (``run.liveness_minority_down``), bring them back, read everything back
+    and run every checker --
     linearizability included, so the history is recorded.  Keys are uniform
     over 500, so that each key sees ~40 operations, some of them concurrent.
     Three silent corruptions (bit rot) join the swarm, all in one AZ, and the
@@ -21,7 +23,8 @@ def build_scenario(duration_s: float = 180.0, **overrides: Any) -> Scenario:
         faults=draw_schedule,
         overrides={"metrics.history": True, "metrics.window_s": 60.0,
                    "workload.key_count": 500, "nemesis.bit_rot": 3,
-                   "durability.scrub_interval_s": 30.0, **overrides},
+                   "durability.scrub_interval_s": 30.0, "run.liveness_minority_down": True,
+                   **overrides},
         description="a swarm of faults drawn from the seed, then heal and check")
 
 

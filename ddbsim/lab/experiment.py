@@ -161,6 +161,27 @@ class Run:
                 return m.me
         return None
 
+    def _minority(self) -> list[str]:
+        """The storage hosts the liveness phase keeps down: those of one AZ
+        (drawn from the ``lab/liveness`` stream), each only if every group
+        it holds a replica of can spare it -- at most one member down per
+        group, a write quorum and a storage replica of it up."""
+        topo = self.world.topology
+        rng = self.world.streams.stream("lab/liveness")
+        az = topo.azs[int(rng.integers(len(topo.azs)))]
+        pmap = self.service.partition_map
+        groups = [pmap.partition(pid).members for pid in pmap.pids()]
+        quorum = self.cfg.replication.write_quorum
+        down: list[str] = []
+        for host in topo.of_kind("storage", az):
+            trial = {*down, host.id}
+            if all(sum(1 for h, _ in g if h in trial) <= 1
+                   and len(g) - sum(1 for h, _ in g if h in trial) >= min(quorum, len(g))
+                   and any(k == STORAGE and h not in trial for h, k in g)
+                   for g in groups if any(h == host.id for h, _ in g)):
+                down.append(host.id)
+        return down
+
     def _group_hosts(self, pid: str) -> list[str]:
         """The hosts of every replica of ``pid`` now (a group fault target)."""
         leader = self.service.leader_of(pid)
@@ -182,6 +203,9 @@ class Run:
         for client in self.clients:
             client.stop()
         self.injector.apply(Fault(duration, "heal_all"))
+        minority = self._minority() if self.cfg.run.liveness_minority_down else []
+        for host_id in minority:
+            self.injector.apply(Fault(duration, "power_off", host_id))
         probe = self._liveness_probe()
         bound = self.cfg.run.liveness_bound_s
         env.run(until=duration + self.cfg.run.quiesce_s)
@@ -190,6 +214,12 @@ class Run:
             env.run(until=min(duration + bound, env.now + 1.0))
             self._report("liveness probe")
         probe.stop()
+        for host_id in minority:  # back for the final reads and the checks
+            self.injector.apply(Fault(round(env.now, 6), "power_on", host_id))
+        self.minority_down = minority
+        if minority:  # let them boot and catch up, as the heal let the others
+            env.run(until=env.now + self.cfg.run.quiesce_s)
+            self._report("quiesce")
         final = self._final_reads()
         self._settle_healing(duration)
         self._settle_verification()
@@ -212,10 +242,14 @@ class Run:
                 self.cfg.replication.replicas),
             "healing": check_healing(
                 self.observation.healing,
-                ((c["partition"], c["t_s"]) for c in self.observation.leader_changes), whole,
+                # A leader that dropped its repairs for want of a quorum, and
+                # took them up again, restarts a copy as a new leader would.
+                [*((c["partition"], c["t_s"]) for c in self.observation.leader_changes),
+                 *self.observation.repair_resumes], whole,
                 env.now, healing.detection_s, healing.log_copy_s, healing.rebuild_s,
                 healing.check_margin_s,
-                losses=((c["partition"], c["t_s"]) for c in self.observation.leader_losses)),
+                losses=[*((c["partition"], c["t_s"]) for c in self.observation.leader_losses),
+                        *self.observation.repair_pauses]),
         }
         if self.cfg.durability.scrub:
             checks["corruption"] = self.verification()["check"]
@@ -367,6 +401,7 @@ class Run:
         late = sorted(pid for pid in pmap.pids() if after.get(pid, math.inf) > bound_s)
         served = sorted(after.values())
         return {"valid": not late, "bound_s": bound_s, "partitions": len(pmap),
+                "minority_down": list(getattr(self, "minority_down", [])),
                 "served_after_heal_s": {"median": served[len(served) // 2] if served else None,
                                         "max": served[-1] if served else None},
                 "late_partitions": late}

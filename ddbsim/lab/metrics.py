@@ -205,6 +205,9 @@ class Observation(ServiceHooks):
         self.figures = figures
         self.leader_changes: list[dict[str, Any]] = []
         self.leader_losses: list[dict[str, Any]] = []
+        # (partition, t_s): a leader dropped its repairs (no quorum in sight) / took them up again
+        self.repair_pauses: list[tuple[str, float]] = []
+        self.repair_resumes: list[tuple[str, float]] = []
         self.lease_spans: dict[tuple[str, tuple[int, str]], list[float]] = {}
         # Healing episodes: one per replica a leader set out to replace,
         # from detection until a storage replica took its place (or why not).
@@ -272,6 +275,12 @@ class Observation(ServiceHooks):
             # committing: an episode of its own replaces it in turn
             self._end(rec, t_s, f"{REPLACEMENT_LOST}: its replica on {host} was lost before "
                                 "it joined (healed in that episode)")
+
+    def repairs_paused(self, t_s: float, pid: str) -> None:
+        self.repair_pauses.append((pid, t_s))
+
+    def repairs_resumed(self, t_s: float, pid: str) -> None:
+        self.repair_resumes.append((pid, t_s))
 
     def healing_blocked(self, t_s: float, pid: str, host: str, reason: str) -> None:
         rec = self._open.get((pid, host))

@@ -166,7 +166,10 @@ def one(d: Mapping[str, Any]) -> list[str]:
         late = live["late_partitions"]
         lines.append(f"             liveness {_check(live)} ({live['partitions'] - len(late)} of "
                      f"{live['partitions']} partitions served a strong read within the "
-                     f"{live['bound_s']:.0f}s bound after the heal (median {_s(served['median'])}, "
+                     f"{live['bound_s']:.0f}s bound after the heal"
+                     + (f" with {len(live['minority_down'])} storage hosts still down"
+                        if live.get("minority_down") else "")
+                     + f" (median {_s(served['median'])}, "
                      f"max {_s(served['max'])}{' of those served' if late else ''}); "
                      f"late: {', '.join(late) or 'none'})")
     place, heal_ck = ck.get("placement"), ck.get("healing")

@@ -55,9 +55,6 @@ Plausible mistakes of the kinds that once escaped every checker (issue 13):
   its whole log, uncommitted tail included, which the follower commits.
 * ``read_without_lease`` -- a leader serves a strong read even when its
   lease has run out (it may no longer lead).
-* ``latest_config_only`` -- decisions need a quorum of the latest
-  membership in the log only, not of every membership still in flight
-  (no joint consensus).
 * ``forget_lease_on_boot`` -- an acceptor that just booted promises at
   once, though it may have granted a lease it no longer remembers.
 """
@@ -86,7 +83,6 @@ class Bugs:
     lease_from_ack_receipt: bool = False
     catchup_serves_uncommitted: bool = False
     read_without_lease: bool = False
-    latest_config_only: bool = False
     forget_lease_on_boot: bool = False
 
     def enable(self, name: str) -> None:

@@ -33,6 +33,13 @@ class ServiceHooks:
     def healing_blocked(self, t_s: float, pid: str, host: str, reason: str) -> None:
         """The member on ``host`` cannot be replaced now, and why."""
 
+    def repairs_paused(self, t_s: float, pid: str) -> None:
+        """``pid``'s leader dropped its repairs in progress: it cannot hear a
+        quorum of its group (a copy restarts from scratch when it can again)."""
+
+    def repairs_resumed(self, t_s: float, pid: str) -> None:
+        """``pid``'s leader, paused, hears a quorum again and repairs on."""
+
     def group_whole(self, t_s: float, pid: str, members: Members) -> None:
         """A leader found its group whole: every member healthy and a storage replica."""
 

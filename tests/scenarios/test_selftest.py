@@ -39,3 +39,16 @@ def test_a_stale_replica_cannot_win_an_election_in_a_membership_it_missed() -> N
                "nemesis.kinds": "az_cut,host_power", "nemesis.enable_p": 1.0,
                "nemesis.bounded": False}
     assert failed_checks(GAME_DAY, 0, profile, None) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", [
+    "follower_ack_before_durable", "forget_uncommitted_on_crash", "follower_commits_accepted",
+    "read_without_lease", "lease_from_ack_receipt", "accept_any_ballot", "partial_ballot_compare",
+    "acks_any_ballot", "recovery_lowest_ballot", "catchup_serves_uncommitted",
+    "promise_not_durable", "forget_lease_on_boot",
+])
+def test_a_newer_mutant_is_caught_with_its_profile(mutant: str) -> None:
+    catch = hunt(mutant, seeds=list(range(10)), workers=2)
+    assert catch.caught, catch.to_dict()
+    assert catch.control_valid is True

@@ -95,6 +95,9 @@ class FakeNet:
         self._queue: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = itertools.count()
         self.carry_commits = False
+        # faults a test can aim at the next messages (none by default)
+        self.duplicate_next = 0  # deliver the next this many messages twice
+        self.extra_delays: list[float] = []  # extra latency for the next messages, in order
 
     # -- the clock -----------------------------------------------------------
     def at(self, t: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -151,7 +154,11 @@ class FakeNet:
         receiver = self.hosts.get(dst)
         if receiver is None or not self._reachable(sender.host_id, dst):
             return
-        self.at(self.now + self.latency_s, self._arrive, sent, receiver, receiver.epoch)
+        extra = self.extra_delays.pop(0) if self.extra_delays else 0.0
+        self.at(self.now + self.latency_s + extra, self._arrive, sent, receiver, receiver.epoch)
+        if self.duplicate_next > 0:
+            self.duplicate_next -= 1
+            self.at(self.now + 2 * self.latency_s, self._arrive, sent, receiver, receiver.epoch)
 
     def _arrive(self, sent: Sent, receiver: FakeHost, epoch: int) -> None:
         if not receiver.up or receiver.epoch != epoch or not self._reachable(sent.src, sent.dst):

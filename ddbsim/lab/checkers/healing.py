@@ -19,7 +19,10 @@ cannot elect a leader once its one storage replica fails.  So:
   new leader starts the copy again), plus the time its partition had no
   leader meanwhile (nobody rebuilds anything then: a group of one storage
   replica and two log replicas whose storage replica's host fails waits for
-  a storage member to come back).
+  a storage member to come back).  A leader that cannot hear a quorum of
+  its group drops its repairs and starts them again when it can: that
+  counts as a leader change, and the pause as time without a leader (the
+  run passes those moments in ``elections`` and ``losses``).
 
 Input is the result's ``healing`` records and ``leaders`` changes, so the
 check runs on a finished run or on hand-written episodes.

@@ -143,6 +143,8 @@ class Healer:
         self.repairs: dict[str, dict[str, _Repair]] = {}
         # hosts that did not confirm a copy -> until when to avoid them
         self.avoid_until: dict[str, float] = {}
+        # partitions whose repairs we dropped for want of a quorum (see reconcile)
+        self.paused: set[str] = set()
 
     # ------------------------------------------------------------------
     # triggers
@@ -195,11 +197,17 @@ class Healer:
         group = self.repairs.get(pid)
         plans = self._plans(member) if member is not None and member.is_leader else None
         if plans is None:  # not leading, or cannot hear a quorum: repair nothing
+            if group and member is not None and member.is_leader and pid not in self.paused:
+                self.paused.add(pid)
+                self.hooks.repairs_paused(self.node.now, pid)
             for replaced in list(group or ()):
                 self._drop(pid, replaced)
             self.repairs.pop(pid, None)
             return
         assert member is not None
+        if pid in self.paused:
+            self.paused.discard(pid)
+            self.hooks.repairs_resumed(self.node.now, pid)
         st = member.state
         wanted = {p.replaced: p for p in plans}
         if group is None:

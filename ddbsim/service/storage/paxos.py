@@ -435,8 +435,6 @@ class Member:
         if not self.is_leader:
             return -math.inf
         configs = self.state.active_configs()
-        if self.bugs.latest_config_only and len(configs) > 1:
-            configs = configs[-1:]
         key = (self.host.acks_seen, len(self.supporters), configs)
         if key == self._lease_key:
             return self._lease_until
@@ -485,8 +483,6 @@ class Member:
         if self.bugs.apply_before_commit and self.active:
             st.apply_early(lsn)
         configs = st.active_configs()
-        if self.bugs.latest_config_only and len(configs) > 1:
-            configs = configs[-1:]
         proposal = Proposal(record, origin, configs, now + after_s)
         self.proposals[lsn] = proposal
         host.retransmit_later(self)
@@ -1069,8 +1065,6 @@ class Member:
 
     def _check_promises(self) -> None:
         configs = self.state.active_configs()
-        if self.bugs.latest_config_only and len(configs) > 1:
-            configs = configs[-1:]
         if self.learnt_configs:
             configs = (*configs, *(members for _lsn, members in self.learnt_configs))
         if all(self._votes(members, self.promises) >= self.quorum(members)
