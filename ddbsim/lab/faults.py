@@ -20,11 +20,17 @@ Actions:
 * ``impair`` / ``restore`` -- lose each message between AZs ``target`` and
   ``peer`` (or across the whole region, target ``region``) with probability
   ``loss`` and delay it by an extra log-normal delay of median ``delay_s``;
+* ``crash`` / ``restart`` -- the process of a component that can crash on
+  its own (a GAC server, ``admission.policy=gac``) dies, forgetting its
+  state, while its host stays up; ``restart`` starts it again, empty.  The
+  component exposes the mechanism (``crash()``, ``restart()``); the target
+  is a host (or every such host of an AZ or rack);
 * ``heal_all`` -- power everything on, heal and restore every link, recover
-  every slow host (the start of the heal-and-check phase).
+  every slow host, restart every crashed process (the start of the
+  heal-and-check phase).
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
-:func:`partition` (cut, then heal).
+:func:`partition` (cut, then heal), :func:`crash_restart` (crash, then restart).
 """
 from __future__ import annotations
 
@@ -32,17 +38,30 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
-           "heal_all")
+           "crash", "restart", "heal_all")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover")
+PROCESS_ACTIONS = ("crash", "restart")
 #: Actions that end a fault; heal_all does them all.
-UNDO_ACTIONS = ("power_on", "heal", "recover", "restore")
+UNDO_ACTIONS = ("power_on", "heal", "recover", "restore", "restart")
 ROLES = ("leader", "follower", "log")
+
+
+class Crashable(Protocol):
+    """A component whose process can crash and restart on a host that stays up."""
+
+    def crash(self) -> None: ...
+
+    def restart(self) -> None: ...
+
+
+#: The crashable component on a host, if any.
+Crashables = Callable[[str], Crashable | None]
 
 
 class FaultError(ValueError):
@@ -106,6 +125,12 @@ def partition(a: str, b: str, at_s: float, for_s: float, one_way: bool = False) 
     return [Fault(at_s, "cut", a, b, one_way), Fault(at_s + for_s, "heal", a, b, one_way)]
 
 
+def crash_restart(target: str, at_s: float, for_s: float) -> list[Fault]:
+    """The process on ``target`` (a GAC server's host) crashes, and restarts ``for_s`` later."""
+    _check_times(f"crash_restart({target!r})", at_s=at_s, for_s=for_s)
+    return [Fault(at_s, "crash", target), Fault(at_s + for_s, "restart", target)]
+
+
 def role_of(target: str) -> tuple[str, str] | None:
     """``("leader", "p-0003")`` for a role target, else None."""
     role, sep, pid = target.partition(":")
@@ -113,7 +138,7 @@ def role_of(target: str) -> tuple[str, str] | None:
 
 
 def validate(faults: list[Fault], world: World, duration_s: float,
-             partitions: list[str] | None = None) -> None:
+             partitions: list[str] | None = None, crashable: Crashables | None = None) -> None:
     topo = world.topology
     for f in faults:
         where = f"fault at t={f.t_s}s ({f.action} {f.target})"
@@ -133,6 +158,14 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                                  f"(or a role: {', '.join(r + ':PID' for r in ROLES)})") from None
             if f.action == "slow" and not (_is_time(f.factor) and 1.0 <= f.factor):
                 raise FaultError(f"{where}: slow needs a factor of 1 or more, got {f.factor}")
+        elif f.action in PROCESS_ACTIONS:
+            try:
+                hosts = topo.resolve(f.target)
+            except KeyError:
+                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r}") from None
+            if crashable is not None and not any(crashable(h.id) is not None for h in hosts):
+                raise FaultError(f"{where}: nothing on {f.target!r} can crash (a GAC server "
+                                 "can, with admission.policy=gac)")
         elif f.action in ("impair", "restore"):
             region = f.target == "region"
             if not region and not (f.target in topo.azs and f.peer in topo.azs):
@@ -157,10 +190,13 @@ class FaultInjector:
     """Applies a schedule to a world and records what it did."""
 
     def __init__(self, world: World,
-                 role_host: Callable[[str, str], str | None] | None = None) -> None:
+                 role_host: Callable[[str, str], str | None] | None = None,
+                 crashable: Crashables | None = None) -> None:
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
+        self._crashable = crashable
+        self._crashed: list[Crashable] = []
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
 
@@ -207,9 +243,22 @@ class FaultInjector:
             net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0)
         elif f.action == "restore":
             net.restore(f.target, f.peer)
+        elif f.action in PROCESS_ACTIONS:
+            for host in topo.resolve(f.target):
+                component = self._crashable(host.id) if self._crashable is not None else None
+                if component is None:
+                    continue
+                if f.action == "crash":
+                    component.crash()
+                    self._crashed.append(component)
+                else:
+                    component.restart()
         elif f.action == "heal_all":
             net.heal_all()
             for host in topo.hosts.values():
                 host.slowdown = 1.0
                 host.power_on()
+            for component in self._crashed:
+                component.restart()
+            self._crashed.clear()
         self.applied.append(replace(f, t_s=round(now, 6)))

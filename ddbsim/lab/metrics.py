@@ -17,7 +17,11 @@ leaves everything the checks need:
   client errors and for how long, the canaries per AZ, and the server-side
   counts of the storage nodes' answers.  Everything aggregates as it goes --
   counters per window, log-bucketed latency histograms -- so a long run
-  costs memory by windows and buckets, not by requests.
+  costs memory by windows and buckets, not by requests.  With workload
+  phases, the same per traffic source (the background and each phase):
+  operations by outcome, latency, attempts and throttled attempts, and the
+  attempts and throttled attempts per ``metrics.series_s`` (when throttling
+  starts and stops).
 
 Both only record: they never change what the service or the clients do.
 """
@@ -75,13 +79,30 @@ class LatencyHistogram:
         return 0.0
 
 
+class SourceFigures:
+    """One traffic source's figures (see :class:`Figures`)."""
+
+    __slots__ = ("outcomes", "latency", "attempts", "throttled_attempts", "series")
+
+    def __init__(self) -> None:
+        self.outcomes = {OK: 0, ERROR: 0, THROTTLED: 0}
+        self.latency = LatencyHistogram()
+        self.attempts = 0
+        self.throttled_attempts = 0
+        #: series bucket index -> [attempts, throttled attempts]
+        self.series: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+
+
 class Figures:
     """The performance figures (see the module docstring): client outcomes
     and latency per window, partition error spans, canaries, server-side
     counts.  A run has them only with ``metrics.enabled``."""
 
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, series_s: float = 5.0) -> None:
         self.window_s = window_s
+        self.series_s = series_s
+        #: per traffic source (only with workload phases)
+        self.sources: dict[str, SourceFigures] = defaultdict(SourceFigures)
         # window index -> [read ok, read error, write ok, write error, throttled]
         self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         # (window index, operation kind) -> [ok, error]
@@ -121,6 +142,23 @@ class Figures:
         self.by_kind[kind][outcome] += 1
         if canary_az is not None and outcome != THROTTLED:
             self.canary[canary_az][0 if outcome == OK else 1] += 1
+
+    def attempt(self, t_s: float, source: str, throttled: bool) -> None:
+        """An attempt of ``source``'s traffic got an answer at ``t_s``."""
+        f = self.sources[source]
+        f.attempts += 1
+        bucket = f.series[int(t_s // self.series_s)]
+        bucket[0] += 1
+        if throttled:
+            f.throttled_attempts += 1
+            bucket[1] += 1
+
+    def record_source(self, source: str, outcome: str, latency_s: float) -> None:
+        """One operation of ``source``'s traffic finished (after its retries)."""
+        f = self.sources[source]
+        f.outcomes[outcome] += 1
+        if outcome == OK:
+            f.latency.add(latency_s)
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (through :class:`Observation`)."""

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 #: A fault's starting action -> the action that ends it.
-FAULT_ENDS = {"power_off": "power_on", "cut": "heal", "slow": "recover", "impair": "restore"}
-_VERBS = {"power_off": "off", "cut": "cut", "slow": "slow", "impair": "impaired"}
+FAULT_ENDS = {"power_off": "power_on", "cut": "heal", "slow": "recover", "impair": "restore",
+              "crash": "restart"}
+_VERBS = {"power_off": "off", "cut": "cut", "slow": "slow", "impair": "impaired",
+          "crash": "crashed"}
 #: The request kinds in the order the latency figure shows them.
 KIND_ORDER = ("get_strong", "get_eventual", "put", "cond_put", "delete")
 #: Fault windows are labelled on the figure up to this many (shaded always).

@@ -4,6 +4,11 @@ Builds a table's partitions on the storage hosts (three replicas in three
 AZs, paper §3), makes the first replica of each partition its leader by
 fiat (round-robin over the AZs, as if the table had been running), starts
 every node's heartbeats, and puts a request router on every router host.
+With admission control on (``admission.policy``), it also sizes the table
+for its provisioned throughput (legacy allocation, which may double the
+partition count), gives every storage node its admission state, starts
+adaptive capacity, and puts a GAC server on every GAC host and GAC tokens
+in every router (:mod:`ddbsim.service.admission`).
 
 :class:`Service` only wires components together -- each is handed the
 collaborators it needs (the world's clock and network, its config section,
@@ -12,7 +17,15 @@ the service itself -- and offers the lab read-only views for its checks.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ddbsim.config import Config
+from ddbsim.service.admission.adaptive import AdaptiveCapacity
+from ddbsim.service.admission.allocation import Allocation, grown
+from ddbsim.service.admission.gac import GacRing, GacServer
+from ddbsim.service.admission.policy import Policy
+from ddbsim.service.admission.router_tokens import RouterTokens
+from ddbsim.service.admission.storage import StorageAdmission
 from ddbsim.service.autoadmin.placement import Placement
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
@@ -46,18 +59,121 @@ class Service:
         self.hooks = hooks or ServiceHooks()
         self.bugs = Bugs()
         topo = world.topology
-        self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
+        self.policy = Policy(cfg.admission.policy)
+        self.partition_map = PartitionMap(cfg.table.name, self._partition_count())
         control = _MapControlPlane(self.partition_map)
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
+        adm = cfg.admission
+        #: each partition's allocated rates (None without admission control)
+        self.allocation: Allocation | None = (
+            Allocation(cfg.table.provisioned_rcu, cfg.table.provisioned_wcu,
+                       self.partition_map.pids(), adm.partition_max_rcu, adm.partition_max_wcu)
+            if self.policy.throttles else None)
         self.nodes: dict[str, StorageNode] = {
-            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement)
+            h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement,
+                              self._storage_admission(h.id))
             for h in topo.of_kind("storage")}
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
+        self.adaptive: AdaptiveCapacity | None = None
+        self.gac_servers: dict[str, GacServer] = {}
+        self._start_admission()
         self._place_partitions()
         for node in self.nodes.values():
             node.start()
+
+    # -- admission control -------------------------------------------------
+    def _partition_count(self) -> int:
+        """``table.partitions``; with admission control, doubled until the
+        partitions can serve the provisioned throughput (paper §4)."""
+        table, adm = self.cfg.table, self.cfg.admission
+        if not self.policy.throttles:
+            return table.partitions
+        return grown(table.partitions, table.provisioned_rcu, table.provisioned_wcu, 0.0,
+                     adm.partition_max_rcu, adm.partition_max_wcu,
+                     self.cfg.healing.partition_size_bytes)
+
+    def _storage_admission(self, host_id: str) -> StorageAdmission | None:
+        if self.allocation is None:
+            return None
+        return StorageAdmission(host_id, self.cfg.admission, self.policy, self.allocation)
+
+    def _start_admission(self) -> None:
+        if self.allocation is None:
+            return
+        adm = self.cfg.admission
+        if self.policy.adaptive:
+            self.adaptive = AdaptiveCapacity(self.world.env, adm, self.allocation,
+                                             self.partition_counters)
+            self.adaptive.start()
+        if self.policy.gac:
+            allocation = self.allocation
+            self.gac_servers = {
+                h.id: GacServer(h, self.world, adm,
+                                lambda _table: (allocation.provisioned_rcu,
+                                                allocation.provisioned_wcu))
+                for h in self.world.topology.of_kind("gac")}
+            ring = GacRing(list(self.gac_servers))
+            for router in self.routers.values():
+                router.tokens = RouterTokens(router.host, self.world, adm, self.cfg.table.name,
+                                             ring, router._admitted)
+
+    def partition_counters(self) -> dict[str, list[float]]:
+        """Each partition's admission counters, summed over the storage nodes
+        (see :mod:`ddbsim.service.admission.storage`): what the nodes report
+        to the control plane."""
+        out: dict[str, list[float]] = {}
+        for node in self.nodes.values():
+            if node.admission is None:
+                continue
+            for pid, c in node.admission.counters.items():
+                total = out.get(pid)
+                if total is None:
+                    out[pid] = list(c)
+                else:
+                    for i, x in enumerate(c):
+                        total[i] += x
+        return out
+
+    def router_counters(self) -> dict[str, list[float]]:
+        """Each partition's GAC counters, summed over the routers (see
+        :mod:`ddbsim.service.admission.router_tokens`)."""
+        out: dict[str, list[float]] = {}
+        for router in self.routers.values():
+            if router.tokens is None:
+                continue
+            for pid, c in router.tokens.counters.items():
+                total = out.setdefault(pid, [0.0] * len(c))
+                for i, x in enumerate(c):
+                    total[i] += x
+        return out
+
+    def crashable(self, host_id: str) -> GacServer | None:
+        """The component on ``host_id`` that a crash/restart fault acts on
+        (a GAC server), if any."""
+        return self.gac_servers.get(host_id)
+
+    def buckets_of(self, pid: str) -> Mapping[str, float] | None:
+        """The buckets of ``pid`` at its leader now, without changing them:
+        allocated and burst tokens for reads and writes, and the allocated
+        rates (None without admission control or a leader)."""
+        leader = self.leader_of(pid)
+        if leader is None or self.allocation is None:
+            return None
+        admission = self.nodes[leader.me].admission
+        assert admission is not None
+        now = self.world.env.now
+        out: dict[str, float] = {}
+        for read, table in ((True, admission.reads), (False, admission.writes)):
+            kind = "read" if read else "write"
+            pb = table.get(pid)
+            if pb is not None:
+                allocated, burst = pb.levels(now)
+                out[f"{kind}_allocated"] = allocated
+                out[f"{kind}_burst"] = burst
+            out[f"{kind}_rate_per_s"] = self.allocation.rate(pid, read)
+        return out
 
     def _place_partitions(self) -> None:
         replicas = self.cfg.replication.replicas

@@ -13,6 +13,11 @@ host for ``router.suspect_s`` when it has a choice, and report a timeout to
 the client -- except for an eventually consistent read, which has no side
 effect and is tried at once on another replica.
 
+With global admission control (``admission.policy=gac``, paper §4.2) a
+router admits each request against its local GAC tokens first
+(:class:`~ddbsim.service.admission.router_tokens.RouterTokens`); a request
+it cannot admit is answered ``throttled`` without reaching a storage node.
+
 Routers reach the partition map through a
 :class:`~ddbsim.service.metadata.partition_map.RoutingSource` -- today the
 authoritative map; MemDS and the router caches plug in there.
@@ -24,13 +29,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ddbsim.config import RouterConfig
+from ddbsim.service.admission.router_tokens import RouterTokens
 from ddbsim.service.messages import (
     GET_EVENTUAL,
+    THROTTLED,
     ClientReply,
     ClientRequest,
     Message,
     StorageOp,
     StorageReply,
+    TokenGrant,
 )
 from ddbsim.service.metadata.partition_map import PartitionInfo, RoutingSource
 from ddbsim.world.queueing import ServiceQueue
@@ -69,6 +77,8 @@ class Router:
         self.pending: dict[int, _Pending] = {}
         self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout,
                                     pending=self.pending)
+        #: GAC tokens (admission.policy=gac), set by the service
+        self.tokens: RouterTokens | None = None
         host.listen(on_off=self._power_off)
         self.net.register(host, self.receive)
 
@@ -78,6 +88,8 @@ class Router:
         self.leaders.clear()
         self.suspect_until.clear()
         self.queue.reset()
+        if self.tokens is not None:
+            self.tokens.reset()
 
     def receive(self, src: Host, msg: Message) -> None:
         ROUTER_HANDLERS[type(msg)](self, src, msg)
@@ -87,7 +99,27 @@ class Router:
         # where it goes on arrival and the forward leaves when service
         # ends (one event for both).
         info = self.routing.partition_for(msg.key)
-        self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve(), info)
+        p = _Pending(src.id, msg, info.pid)
+        after_s = self.queue.reserve()
+        if self.tokens is not None:
+            admitted = self.tokens.admit(p, info.pid, msg.kind, msg.size_bytes)
+            if admitted is None:
+                return  # waiting for GAC: resumed by _admitted
+            if not admitted:
+                self._answer(p, THROTTLED, after_s=after_s)
+                return
+        self._forward(p, None, after_s, info)
+
+    def _admitted(self, p: _Pending, admitted: bool) -> None:
+        """A request that waited for GAC tokens: on its way, or throttled."""
+        if admitted:
+            self._forward(p, None)
+        else:
+            self._answer(p, THROTTLED)
+
+    def _on_grant(self, src: Host, msg: TokenGrant) -> None:
+        if self.tokens is not None:
+            self.tokens.on_grant(src, msg)
 
     # ------------------------------------------------------------------
 
@@ -163,7 +195,8 @@ class Router:
                     self.leaders[p.pid] = hint
                 self._forward(p, hint)
                 return
-        self._answer(p, "unavailable")
+        # throttled passes through (ProvisionedThroughputExceeded); anything else is unavailable
+        self._answer(p, THROTTLED if status == THROTTLED else "unavailable")
 
     def _answer(self, p: _Pending, status: str, value: Any = None, version: int = 0,
                 applied: bool = True, after_s: float = 0.0) -> None:
@@ -175,4 +208,5 @@ class Router:
 ROUTER_HANDLERS: dict[type, Callable[[Router, Host, Any], None]] = {
     ClientRequest: Router._on_request,
     StorageReply: Router._on_reply,
+    TokenGrant: Router._on_grant,
 }

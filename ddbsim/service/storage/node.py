@@ -16,6 +16,10 @@ Paper §3: storage nodes host replicas of many partitions.  A node
   elections, unhealthiness after ``healing.detection_s`` starts healing;
 * tells the control plane (:class:`ControlPlane`) when a replica here takes
   the lead or commits a membership change;
+* with admission control on, admits or throttles each operation it will
+  serve before serving it
+  (:class:`~ddbsim.service.admission.storage.StorageAdmission`), and tells
+  its peers its node write bucket in its heartbeats;
 * on power-off loses everything volatile; on power-on boots, replays each
   replica's WAL from its B-tree checkpoint, and asks its peers who leads.
 
@@ -31,10 +35,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ddbsim.config import Config
+from ddbsim.service.admission.storage import StorageAdmission
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
+    GET_EVENTUAL,
+    THROTTLED,
     Bootstrap,
     BootstrapAck,
     Heartbeat,
@@ -67,7 +74,8 @@ class ControlPlane(Protocol):
 
 class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
-                 control: ControlPlane, placement: Replacements) -> None:
+                 control: ControlPlane, placement: Replacements,
+                 admission: StorageAdmission | None = None) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -77,6 +85,7 @@ class StorageNode:
         self.hooks = hooks
         self.bugs = bugs
         self.control = control
+        self.admission = admission
         hosts = self._hosts
         self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
         # One random stream per concern: a new draw in one never moves another.
@@ -205,6 +214,16 @@ class StorageNode:
         if member is None:
             self.reply(src, op, "not_leader", after_s=after_s)
             return
+        admission = self.admission
+        if admission is not None:
+            req = op.request
+            # Admitted where it is served: the leader, or for an eventual
+            # read the storage replica that reads.
+            serves = member.is_leader if req.kind != GET_EVENTUAL else member.state.kind == STORAGE
+            if serves and not admission.admit(op.pid, req.kind, req.size_bytes,
+                                              member.state.active_hosts(), self.now):
+                self.reply(src, op, THROTTLED, after_s=after_s)
+                return
         member.handle_op(src, op, after_s)
 
     def _on_retire(self, src: str, msg: Retire) -> None:
@@ -271,6 +290,8 @@ class StorageNode:
                         advanced.setdefault(host, []).append(point)
         self.dirty_commits = {}
         unacked = self.unacked_commits
+        admission = self.admission
+        level = admission.write_level(now) if admission is not None and admission.reports else None
         for peer in self.peers():
             if peer in self.resync:
                 fresh = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.members.items()
@@ -286,7 +307,7 @@ class StorageNode:
             mine = [(pid, b, c) for pid, (b, c, _t) in pending.items()] if pending else []
             gone = [(pid, b) for pid, b in self.withdrawn.items()
                     if self._hosts_partition(peer, pid)] if self.withdrawn else None
-            self.send(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
+            self.send(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone, level))
         self.resync.clear()
         for member in sorted(self.retransmitting, key=lambda m: m.pid):
             if not member.retransmit():
@@ -363,6 +384,8 @@ class StorageNode:
                 member = self.members.get(pid)
                 if member is not None:
                     member.on_withdrawn(ballot)
+        if msg.node_write_level is not None and self.admission is not None:
+            self.admission.peer_reported(src, msg.node_write_level)
         self.send(src, HeartbeatAck(msg.send_t, list(pending) if pending else []))
 
     def _on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
@@ -441,6 +464,8 @@ class StorageNode:
             member.crash()
         self.queue.reset()
         self.healer.reset()
+        if self.admission is not None:
+            self.admission.reset(self.now)
         self._reset_volatile()
 
     def _power_on(self, _host: Host) -> None:
