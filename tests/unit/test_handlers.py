@@ -9,9 +9,12 @@ abstract bases.  Where each kind goes:
   :meth:`ddbsim.lab.workload.Client.receive` and
   :meth:`ddbsim.lab.experiment._StrongReader.receive` (which both ignore anything
   else).
-* **router-bound** -- :class:`ClientRequest` (client -> router) and
-  :class:`StorageReply` (storage node -> router): in
+* **router-bound** -- :class:`ClientRequest` (client -> router),
+  :class:`StorageReply` (storage node -> router) and :class:`TokenGrant`
+  (GAC server -> router): in
   :data:`ddbsim.service.routing.router.ROUTER_HANDLERS`.
+* **GAC-bound** -- :class:`TokenRequest` (router -> GAC server): in
+  :data:`ddbsim.service.admission.gac.GAC_HANDLERS`.
 * **storage-bound** -- every other kind: in
   :data:`ddbsim.service.storage.paxos.HANDLERS` (handed to the partition's
   replica) or :data:`ddbsim.service.storage.node.NODE_HANDLERS` (the node
@@ -27,14 +30,24 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from ddbsim.service import messages
-from ddbsim.service.messages import ClientReply, ClientRequest, GroupMessage, Message, StorageReply
+from ddbsim.service.admission.gac import GAC_HANDLERS
+from ddbsim.service.messages import (
+    ClientReply,
+    ClientRequest,
+    GroupMessage,
+    Message,
+    StorageReply,
+    TokenGrant,
+    TokenRequest,
+)
 from ddbsim.service.routing.router import ROUTER_HANDLERS
 from ddbsim.service.storage.node import NODE_HANDLERS
 from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
-ROUTER_BOUND = {ClientRequest, StorageReply}
+ROUTER_BOUND = {ClientRequest, StorageReply, TokenGrant}
+GAC_BOUND = {TokenRequest}
 
 
 def message_classes() -> set[type]:
@@ -45,7 +58,7 @@ def message_classes() -> set[type]:
 
 
 def storage_bound() -> set[type]:
-    return message_classes() - CLIENT_BOUND - ROUTER_BOUND
+    return message_classes() - CLIENT_BOUND - ROUTER_BOUND - GAC_BOUND
 
 
 def unhandled(classes: Iterable[type], *tables: Mapping[type, object]) -> set[type]:
@@ -74,6 +87,11 @@ def test_every_kind_a_router_receives_is_handled() -> None:
     assert unhandled(ROUTER_BOUND, ROUTER_HANDLERS) == set()
 
 
+def test_every_kind_a_gac_server_receives_is_handled() -> None:
+    assert unhandled(GAC_BOUND, GAC_HANDLERS) == set()
+    assert set(GAC_HANDLERS) <= GAC_BOUND
+
+
 def test_the_tables_handle_only_what_they_should() -> None:
     # the node never sees a kind twice (paxos.HANDLERS would win silently)
     assert set(MEMBER_HANDLERS) & set(NODE_HANDLERS) == set()
@@ -83,8 +101,8 @@ def test_the_tables_handle_only_what_they_should() -> None:
     # replicas get only messages about one partition (they carry pid and ballot)
     assert all(issubclass(cls, GroupMessage) for cls in MEMBER_HANDLERS)
     # every kind is bound somewhere, once
-    assert CLIENT_BOUND | ROUTER_BOUND | storage_bound() == message_classes()
-    assert not CLIENT_BOUND & ROUTER_BOUND
+    assert CLIENT_BOUND | ROUTER_BOUND | GAC_BOUND | storage_bound() == message_classes()
+    assert not CLIENT_BOUND & ROUTER_BOUND and not GAC_BOUND & (CLIENT_BOUND | ROUTER_BOUND)
 
 
 def test_the_check_fails_on_a_table_with_an_entry_removed() -> None:

@@ -242,7 +242,8 @@ def test_topology_shape() -> None:
         assert len(topo.of_kind("storage", az)) == 6
         assert len(topo.of_kind("router", az)) == 1
         assert len(topo.of_kind("client", az)) == 3  # two clients and a canary
+        assert len(topo.of_kind("gac", az)) == 1  # a GAC server (idle without GAC)
     assert [h.id for h in topo.resolve("az-2/r1")] == ["az-2/r1/h1", "az-2/r1/h2", "az-2/r1/h3"]
-    assert len(topo.resolve("az-3")) == 6 + 1 + 3
+    assert len(topo.resolve("az-3")) == 6 + 1 + 1 + 3
     with pytest.raises(KeyError):
         topo.resolve("az-4")
