@@ -54,11 +54,18 @@ from ddbsim.lab.checkers import (
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.faults import UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import OK, THROTTLED, Figures, LatencyHistogram, Observation
+from ddbsim.lab.metrics import (
+    OK,
+    THROTTLED,
+    THROTTLING_THRESHOLD,
+    Figures,
+    LatencyHistogram,
+    Observation,
+)
 from ddbsim.lab.phases import BACKGROUND, Phase
 from ddbsim.lab.result import FIGURE_KEYS, Result
 from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
-from ddbsim.lab.throttling import THROTTLING_THRESHOLD, AdmissionSeries, admission_data
+from ddbsim.lab.throttling import AdmissionSeries, admission_data
 from ddbsim.lab.workload import Client
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import GET_STRONG, ClientReply, ClientRequest

@@ -41,6 +41,9 @@ _LOG_BASE = math.log(_BUCKET_BASE)
 
 OK, ERROR, THROTTLED = "ok", "error", "throttled"
 OUTCOMES = (OK, ERROR, THROTTLED)
+#: A sample (``metrics.series_s``) whose throttled share of a traffic
+#: source's attempts is above this counts as throttling (the phases' figures).
+THROTTLING_THRESHOLD = 0.01
 
 # How a healing episode ends.
 STORAGE_REPLICA = "storage replica"  # a storage replica took the lost one's place

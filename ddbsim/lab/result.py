@@ -80,8 +80,25 @@ class Result:
         optional extra): columns ``scenario``, ``variant`` (the scenario's
         name when it has no variants), ``seed``, ``start_s``, ``end_s``,
         ``read``, ``write`` (fractions), ``requests``, ``errors``,
-        ``throttled`` and ``by_kind.<kind>`` per request kind."""
+        ``throttled`` (operations whose last attempt was throttled: never in
+        ``read`` or ``write``), ``throttled_rate`` (of the window's
+        requests) and ``by_kind.<kind>`` per request kind.  The admission
+        time series is :meth:`admission_frame`, the phases
+        :meth:`phases_frame`."""
         return frames.windows_frame(self._part_data())
+
+    def admission_frame(self) -> pd.DataFrame:
+        """With admission control: the time series of throttling, consumed
+        and allocated capacity, bucket levels and GAC refreshes, one row per
+        ``metrics.series_s`` sample, per partition and for the table
+        (``partition == "table"``), per variant."""
+        return frames.admission_frame(self._part_data())
+
+    def phases_frame(self) -> pd.DataFrame:
+        """One row per workload phase (and the background) and variant:
+        throttled attempts and operations, latency, when throttling started
+        and stopped."""
+        return frames.phases_frame(self._part_data())
 
     def failovers_frame(self) -> pd.DataFrame:
         """One row per leader lost: when, why, and how long until the
@@ -108,6 +125,11 @@ class Result:
     def plot_latency(self, ax: Axes | None = None) -> Axes:
         """p50, p99 and p99.9 client latency per request kind, every variant."""
         return plots.plot_latency(self._part_data(), ax)
+
+    def plot_throttling(self, ax: Axes | None = None) -> Axes:
+        """The table's throttle rate over time, one line per variant (with
+        admission control on), the workload phases shaded."""
+        return plots.plot_throttling(self._part_data(), ax)
 
     def plot_healing(self, ax: Axes | None = None) -> Axes:
         """The healing episodes on a timeline, the fault windows shaded."""

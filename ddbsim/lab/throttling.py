@@ -28,9 +28,6 @@ from ddbsim.service.admission import storage as st
 from ddbsim.service.service import Service
 from ddbsim.world.scheduling import call_later
 
-#: A sample whose throttled share of attempts is above this counts as throttling.
-THROTTLING_THRESHOLD = 0.01
-
 TABLE_COLUMNS = ("requests_per_s", "throttled_per_s", "throttle_rate", "consumed_rcu_per_s",
                  "consumed_wcu_per_s", "throttled_rcu_per_s", "throttled_wcu_per_s",
                  "burst_units_per_s", "provisioned_rcu", "provisioned_wcu", "allocated_rcu",
