@@ -521,8 +521,6 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
     duration = scenario.duration_s
     figures = (figure_data(run.figures, duration, run.cfg.metrics.alarm_error_rate)
                if run.figures is not None else dict.fromkeys(FIGURE_KEYS))
-    if run.figures is not None:
-        figures["phases"] = phase_data(run.figures, scenario.phases, duration)
 
     failovers = _failovers(m.leader_losses, m.leader_changes)
     healing = []
@@ -561,7 +559,8 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "canaries": figures["canaries"],
         "server": figures["server"],
         "alarms": figures["alarms"],
-        "phases": figures["phases"],
+        "phases": (phase_data(run.figures, scenario.phases, duration)
+                   if run.figures is not None else None),
         "admission": admission_data(run.service, run.admission_series),
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
     }

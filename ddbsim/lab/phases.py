@@ -98,7 +98,7 @@ class Phase:
         for name in ("start_s", "end_s", "rate_per_s"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                    and math.isfinite(value) and value >= 0):
+                    and math.isfinite(value) and float(value) >= 0):
                 raise PhaseError(f"{where}: {name} must be a finite number, zero or more, "
                                  f"got {value!r}")
         if not self.end_s > self.start_s:

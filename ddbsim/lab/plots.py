@@ -169,9 +169,11 @@ def plot_throttling(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) 
         pct = [100.0 * x for x in table["throttle_rate"]]
         requests = sum(table["requests_per_s"])
         share = sum(table["throttled_per_s"]) / requests if requests else 0.0
+        policy = data["admission"]["policy"]
+        name = variant_name(data) if variant_name(data) == policy else \
+            f"{variant_name(data)} ({policy})"
         ax.step(t, [pct[0] if pct else 0.0, *pct], where="pre", color=f"C{i}",
-                label=f"{variant_name(data)} ({data['admission']['policy']}): "
-                      f"{100 * share:.2f}% throttled")
+                label=f"{name}: {100 * share:.2f}% throttled")
     phases = parts[0].get("phases") or {}
     on_top = None
     for j, (name, p) in enumerate(ph for ph in phases.items() if ph[0] != "background"):

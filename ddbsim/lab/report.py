@@ -277,8 +277,8 @@ def phase_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
                      f"{p['keys']:<22}{100 * p['throttle_rate']:>9.2f}%"
                      f"{100 * p['throttled_ops_rate']:>8.2f}%  "
                      f"{'-' if p99 is None else f'{p99:.1f}':>9}  {when}")
-    lines += [f"  throttled: % of the phase's attempts throttled (ops: % of its operations still "
-              f"throttled after the client's retries); p99: latency of its successes;",
+    lines += ["  throttled: % of the phase's attempts throttled (ops: % of its operations still "
+              "throttled after the client's retries); p99: latency of its successes;",
               f"  throttling: from when until when a {series_s:g} s sample had more than "
               f"{100 * THROTTLING_THRESHOLD:g}% of the phase's attempts throttled "
               "(from the phase's start)"]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: The keys of a result's data that the performance figures produce: None
 #: when ``metrics.enabled`` is off.
 FIGURE_KEYS = ("requests", "availability", "latency_ms", "partition_errors", "canaries", "server",
-               "alarms", "phases")
+               "alarms")
 
 
 class Result:
