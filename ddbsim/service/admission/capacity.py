@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ddbsim.service.messages import DELETE, GET_EVENTUAL, GET_STRONG, READS
+from ddbsim.service.messages import COND_PUT, DELETE, GET_EVENTUAL, GET_STRONG, PUT
 
 RCU_BYTES = 4096  # [paper §4] a read unit covers an item of up to 4 KB
 WCU_BYTES = 1024  # [paper §4] a write unit covers an item of up to 1 KB
@@ -25,8 +25,7 @@ WCU_BYTES = 1024  # [paper §4] a write unit covers an item of up to 1 KB
 
 def read_units(size_bytes: float, strong: bool = True) -> float:
     """RCU of one read of an item of ``size_bytes`` (half for an eventual read)."""
-    units = max(1, math.ceil(size_bytes / RCU_BYTES))
-    return float(units) if strong else units / 2
+    return float(max(1, math.ceil(size_bytes / RCU_BYTES))) * (1.0 if strong else 0.5)
 
 
 def write_units(size_bytes: float) -> float:
@@ -34,18 +33,15 @@ def write_units(size_bytes: float) -> float:
     return float(max(1, math.ceil(size_bytes / WCU_BYTES)))
 
 
+#: kind -> (bytes a unit covers, units per unit): a delete is one unit whatever the size.
+_UNIT = {GET_STRONG: (RCU_BYTES, 1.0), GET_EVENTUAL: (RCU_BYTES, 0.5), PUT: (WCU_BYTES, 1.0),
+         COND_PUT: (WCU_BYTES, 1.0), DELETE: (math.inf, 1.0)}
+
+
 def units(kind: str, size_bytes: float) -> float:
     """What a request of operation ``kind`` on an item of ``size_bytes``
-    costs: RCU for a read, WCU for a write (a delete costs one WCU)."""
-    if kind == GET_STRONG:
-        return read_units(size_bytes, strong=True)
-    if kind == GET_EVENTUAL:
-        return read_units(size_bytes, strong=False)
-    if kind == DELETE:
-        return 1.0
-    return write_units(size_bytes)
-
-
-def is_read(kind: str) -> bool:
-    """Whether ``kind`` spends read (RCU) rather than write (WCU) capacity."""
-    return kind in READS
+    costs: RCU for a read, WCU for a write (a delete costs one WCU).  On
+    every admitted request's path: one look-up and a ceiling."""
+    per, scale = _UNIT[kind]
+    n = -(-size_bytes // per)  # the ceiling, for an int or a float size
+    return (n if n > 1.0 else 1.0) * scale

@@ -23,8 +23,8 @@ crash costs a router one timeout, not its table's capacity.  Only when no
 server answers are the waiting requests throttled.
 
 Everything is volatile: a router that loses power starts with no tokens.
-The counters (asks, grants, timeouts; units and requests admitted and
-throttled, per partition) are never reset.
+The counters (asks, grants, timeouts; units and requests throttled, per
+partition) are never reset.
 """
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ from ddbsim.world.region import World
 from ddbsim.world.scheduling import call_later
 from ddbsim.world.topology import Host
 
-# Counter slots per partition: units admitted and throttled (RCU, WCU), requests throttled.
-READ_UNITS, WRITE_UNITS, READ_THROTTLED, WRITE_THROTTLED, THROTTLED = range(5)
-COUNTERS = 5
+# Counter slots per partition: units throttled (RCU, WCU), requests throttled.
+READ_THROTTLED, WRITE_THROTTLED, THROTTLED = range(3)
+COUNTERS = 3
 
 #: ``resume(item, admitted)``: what the router does with a request that waited.
 Resume = Callable[[Any, bool], None]
@@ -73,7 +73,7 @@ class RouterTokens:
     def reset(self) -> None:
         """Forget every token and ask (the router lost power)."""
         self.tokens = [0.0, 0.0]  # read, write
-        self.last_grant = [0.0, 0.0]
+        self._low_water = [0.0, 0.0]  # ask early below these (a share of the last grant)
         self.expires_s = -math.inf
         self.next_refresh_s = -math.inf
         self.answered_s = -math.inf
@@ -87,39 +87,35 @@ class RouterTokens:
     # ------------------------------------------------------------------
     def admit(self, item: Any, pid: str, kind: str, size_bytes: float) -> bool | None:
         """True: admitted (tokens spent); False: throttled; None: waiting
-        for GAC -- ``resume(item, admitted)`` will say."""
+        for GAC -- ``resume(item, admitted)`` will say.  On every request's
+        path: the admitted case is a few comparisons."""
         now = self.env._now  # type: ignore[attr-defined]  # as Environment.now
         cost = units(kind, size_bytes)
         slot = 0 if kind in READS else 1
         self.wanted[slot] += cost
-        if now >= self.expires_s:
-            self.tokens[0] = self.tokens[1] = 0.0
         tokens = self.tokens
+        if now >= self.expires_s:
+            tokens[0] = tokens[1] = 0.0
         if tokens[slot] + EPSILON >= cost and not self.waiting:
             tokens[slot] -= cost
-            self._count(pid, slot, cost, True)
-            if self.in_flight is None and (
-                    now >= self.next_refresh_s
-                    or tokens[slot] < self.cfg.gac_low_water * self.last_grant[slot]):
+            if self.in_flight is None and (now >= self.next_refresh_s
+                                           or tokens[slot] < self._low_water[slot]):
                 self._ask(now)
             return True
         if self.in_flight is None:
             if now - self.answered_s < self.cfg.gac_min_ask_s:
-                self._count(pid, slot, cost, False)
+                self._throttled(pid, slot, cost)
                 return False
             self._ask(now)
         self.waiting.append((item, pid, cost, slot))
         return None
 
-    def _count(self, pid: str, slot: int, cost: float, admitted: bool) -> None:
+    def _throttled(self, pid: str, slot: int, cost: float) -> None:
         c = self.counters.get(pid)
         if c is None:
             c = self.counters[pid] = [0.0] * COUNTERS
-        if admitted:
-            c[slot] += cost
-        else:
-            c[2 + slot] += cost
-            c[THROTTLED] += 1
+        c[READ_THROTTLED + slot] += cost
+        c[THROTTLED] += 1
 
     # -- asking GAC --------------------------------------------------------
     def _ask(self, now: float) -> None:
@@ -171,7 +167,8 @@ class RouterTokens:
         self.grants += 1
         self.suspect_until.pop(src.id, None)
         self.tokens = [msg.read_units, msg.write_units]
-        self.last_grant = [msg.read_units, msg.write_units]
+        low = self.cfg.gac_low_water
+        self._low_water = [low * msg.read_units, low * msg.write_units]
         self.expires_s = now + msg.valid_s
         self.next_refresh_s = now + self.cfg.gac_refresh_s
         self.answered_s = now
@@ -186,7 +183,8 @@ class RouterTokens:
             admitted = tokens[slot] + EPSILON >= cost
             if admitted:
                 tokens[slot] -= cost
-            self._count(pid, slot, cost, admitted)
+            else:
+                self._throttled(pid, slot, cost)
             self._resume(item, admitted)
 
     def levels(self, now_s: float) -> tuple[float, float]:

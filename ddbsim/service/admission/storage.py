@@ -32,6 +32,7 @@ never reset.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from ddbsim.config import AdmissionConfig
 from ddbsim.service.admission.allocation import Allocation
@@ -40,6 +41,13 @@ from ddbsim.service.admission.capacity import units
 from ddbsim.service.admission.partition import PartitionBuckets
 from ddbsim.service.admission.policy import Policy
 from ddbsim.service.messages import READS
+
+
+class Replicas(Protocol):
+    """What a partition's replica state tells admission: its replicas' hosts."""
+
+    def active_hosts(self) -> tuple[str, ...]: ...
+
 
 # Counter slots of a partition's counters (units are RCU for reads, WCU for writes).
 READ_UNITS, WRITE_UNITS, READ_THROTTLED, WRITE_THROTTLED, ADMITTED, THROTTLED, BURST = range(7)
@@ -91,24 +99,43 @@ class StorageAdmission:
         pb.refill(now_s)
         return pb
 
-    def admit(self, pid: str, kind: str, size_bytes: float, hosts: Iterable[str],
+    def admit(self, pid: str, kind: str, size_bytes: float, replicas: Replicas,
               now_s: float) -> bool:
-        """Admit or throttle one request on ``pid`` served here; ``hosts``
-        are the hosts of the partition's replicas (for a burst write)."""
+        """Admit or throttle one request on ``pid`` served here; ``replicas``
+        gives the hosts of the partition's replicas (asked only for a burst
+        write).  On every served request's path, so the buckets' refill and
+        take are written out here rather than called."""
         cost = units(kind, size_bytes)
         read = kind in READS
-        pb = self.buckets(pid, read, now_s)
+        pb = (self.reads if read else self.writes).get(pid)
+        if pb is None or pb.version != self.allocation.version:
+            pb = self.buckets(pid, read, now_s)
+        allocated = pb.allocated
+        dt = now_s - allocated.t_s
+        if dt > 0.0:  # allocated.refill, the overflow to the burst bucket
+            allocated.t_s = now_s
+            full = allocated.tokens + allocated.rate_per_s * dt
+            if full > allocated.capacity:
+                if pb.burst is not None:
+                    pb.burst.add(full - allocated.capacity)
+                full = allocated.capacity
+            allocated.tokens = full
         counters = self.counters.get(pid)
         if counters is None:
             counters = self.counters[pid] = [0.0] * COUNTERS
-        node = self.node_read if read else self.node_write
-        if pb.take_allocated(cost):
-            if self._node_buckets:
-                node.charge(cost, now_s)
-        elif (pb.can_burst(cost) and node.has(cost, now_s)
-              and (read or self._peers_can_take(hosts, cost))):
+        if allocated.tokens + EPSILON >= cost:
+            allocated.tokens -= cost
+            if self._node_buckets:  # node.charge(cost, now_s)
+                node = self.node_read if read else self.node_write
+                dt = now_s - node.t_s
+                if dt > 0.0:
+                    node.t_s = now_s
+                    full = node.tokens + node.rate_per_s * dt
+                    node.tokens = full if full < node.capacity else node.capacity
+                node.tokens -= cost
+        elif pb.can_burst(cost) and self._burst_ok(read, cost, replicas, now_s):
             pb.take_burst(cost)
-            node.charge(cost, now_s)
+            (self.node_read if read else self.node_write).charge(cost, now_s)
             counters[BURST] += cost
         else:
             counters[READ_THROTTLED if read else WRITE_THROTTLED] += cost
@@ -117,6 +144,13 @@ class StorageAdmission:
         counters[READ_UNITS if read else WRITE_UNITS] += cost
         counters[ADMITTED] += 1
         return True
+
+    def _burst_ok(self, read: bool, cost: float, replicas: Replicas, now_s: float) -> bool:
+        """A burst needs the node's tokens, and for a write every other
+        replica's node write bucket's, as they last reported."""
+        node = self.node_read if read else self.node_write
+        return node.has(cost, now_s) and (read or self._peers_can_take(replicas.active_hosts(),
+                                                                         cost))
 
     def _peers_can_take(self, hosts: Iterable[str], cost: float) -> bool:
         """Whether every other replica's node write bucket had ``cost``

@@ -220,8 +220,8 @@ class StorageNode:
             # Admitted where it is served: the leader, or for an eventual
             # read the storage replica that reads.
             serves = member.is_leader if req.kind != GET_EVENTUAL else member.state.kind == STORAGE
-            if serves and not admission.admit(op.pid, req.kind, req.size_bytes,
-                                              member.state.active_hosts(), self.now):
+            if serves and not admission.admit(op.pid, req.kind, req.size_bytes, member.state,
+                                              self.now):
                 self.reply(src, op, THROTTLED, after_s=after_s)
                 return
         member.handle_op(src, op, after_s)
