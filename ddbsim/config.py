@@ -297,7 +297,9 @@ class TableConfig:
     # for size: ~10 GB each); with admission control on, more when the
     # provisioned throughput needs more (doubling, paper §4)
     partitions: int = 16
-    mode: str = "provisioned"  # [paper §4.5] provisioned or on_demand capacity
+    # [paper §4.5] provisioned (the rates below) or on_demand (twice the
+    # previous peak, see admission.on_demand_*); matters with admission control on
+    mode: str = "provisioned"
     provisioned_rcu: float = 3000.0  # [chosen] provisioned reads: 4 KB strong reads per second
     provisioned_wcu: float = 1000.0  # [chosen] provisioned writes: 1 KB writes per second
 
@@ -422,6 +424,11 @@ class AdmissionConfig:
     adaptive_gain: float = 0.5  # [chosen] share of a throttled partition's shortfall boosted per period
     adaptive_headroom: float = 0.1  # [chosen] boost towards demand x (1 + this)
     adaptive_decrease_gain: float = 0.5  # [chosen] share of the table's excess taken back per period
+    # [docs] an on-demand table starts as if its previous peak were this: it
+    # serves twice as much at once (12,000 RCU, 4,000 WCU for a new table)
+    on_demand_peak_rcu: float = 6000.0
+    on_demand_peak_wcu: float = 2000.0  # [docs] (see on_demand_peak_rcu)
+    on_demand_interval_s: float = 5.0  # [chosen] how often an on-demand table's peak is measured
     gac_refresh_s: float = 2.0  # [paper §4.2] a router asks GAC for tokens "every few seconds"
     gac_token_lifetime_s: float = 4.0  # [chosen] a router's tokens expire this long after their grant
     gac_bucket_s: float = 5.0  # [chosen] a GAC table bucket holds this much of the provisioned rate
@@ -441,6 +448,9 @@ class AdmissionConfig:
                   allocated_bucket_s=self.allocated_bucket_s, node_rcu_per_s=self.node_rcu_per_s,
                   node_wcu_per_s=self.node_wcu_per_s, node_bucket_s=self.node_bucket_s,
                   adaptive_interval_s=self.adaptive_interval_s,
+                  on_demand_peak_rcu=self.on_demand_peak_rcu,
+                  on_demand_peak_wcu=self.on_demand_peak_wcu,
+                  on_demand_interval_s=self.on_demand_interval_s,
                   gac_refresh_s=self.gac_refresh_s, gac_token_lifetime_s=self.gac_token_lifetime_s,
                   gac_bucket_s=self.gac_bucket_s, gac_timeout_s=self.gac_timeout_s,
                   gac_min_ask_s=self.gac_min_ask_s,
@@ -775,6 +785,8 @@ _UNITS: dict[str, str] = {
     "admission.partition_max_wcu": "WCU (1 KB writes/s)",
     "admission.node_rcu_per_s": "RCU (4 KB strong reads/s)",
     "admission.node_wcu_per_s": "WCU (1 KB writes/s)",
+    "admission.on_demand_peak_rcu": "RCU (4 KB strong reads/s)",
+    "admission.on_demand_peak_wcu": "WCU (1 KB writes/s)",
     "admission.adaptive_gain": "fraction", "admission.adaptive_headroom": "fraction",
     "admission.adaptive_decrease_gain": "fraction", "admission.gac_low_water": "fraction",
     "nemesis.slowdown": "x slower", "nemesis.loss": "probability",

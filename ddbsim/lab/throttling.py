@@ -151,6 +151,10 @@ def admission_data(service: Service, series: AdmissionSeries | None) -> dict[str
                    "consumed_rcu": total(storage, st.READ_UNITS),
                    "consumed_wcu": total(storage, st.WRITE_UNITS),
                    "burst_units": total(storage, st.BURST)},
+        "on_demand": None if service.on_demand is None else {
+            "peak_rcu": round(service.on_demand.peak_rcu, 3),
+            "peak_wcu": round(service.on_demand.peak_wcu, 3),
+            "changes": [{"t_s": t, "rcu": r, "wcu": w} for t, r, w in service.on_demand.changes]},
         "adaptive": None if adaptive is None else {
             "periods": adaptive.periods,
             "changes": [{"t_s": t, "partition": pid, "kind": kind, "from_per_s": old,

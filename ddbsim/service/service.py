@@ -23,6 +23,7 @@ from ddbsim.config import Config
 from ddbsim.service.admission.adaptive import AdaptiveCapacity
 from ddbsim.service.admission.allocation import Allocation, grown
 from ddbsim.service.admission.gac import GacRing, GacServer
+from ddbsim.service.admission.on_demand import OnDemandCapacity
 from ddbsim.service.admission.policy import Policy
 from ddbsim.service.admission.router_tokens import RouterTokens
 from ddbsim.service.admission.storage import StorageAdmission
@@ -67,8 +68,8 @@ class Service:
         adm = cfg.admission
         #: each partition's allocated rates (None without admission control)
         self.allocation: Allocation | None = (
-            Allocation(cfg.table.provisioned_rcu, cfg.table.provisioned_wcu,
-                       self.partition_map.pids(), adm.partition_max_rcu, adm.partition_max_wcu)
+            Allocation(*self._capacity(), self.partition_map.pids(), adm.partition_max_rcu,
+                       adm.partition_max_wcu)
             if self.policy.throttles else None)
         self.nodes: dict[str, StorageNode] = {
             h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement,
@@ -77,6 +78,7 @@ class Service:
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
         self.adaptive: AdaptiveCapacity | None = None
+        self.on_demand: OnDemandCapacity | None = None
         self.gac_servers: dict[str, GacServer] = {}
         self._start_admission()
         self._place_partitions()
@@ -84,15 +86,23 @@ class Service:
             node.start()
 
     # -- admission control -------------------------------------------------
+    def _capacity(self) -> tuple[float, float]:
+        """The table's (RCU, WCU) to start with: provisioned, or for an
+        on-demand table twice its initial peak."""
+        table, adm = self.cfg.table, self.cfg.admission
+        if table.mode == "on_demand":
+            return 2 * adm.on_demand_peak_rcu, 2 * adm.on_demand_peak_wcu
+        return table.provisioned_rcu, table.provisioned_wcu
+
     def _partition_count(self) -> int:
         """``table.partitions``; with admission control, doubled until the
-        partitions can serve the provisioned throughput (paper §4)."""
+        partitions can serve the table's throughput (paper §4)."""
         table, adm = self.cfg.table, self.cfg.admission
         if not self.policy.throttles:
             return table.partitions
-        return grown(table.partitions, table.provisioned_rcu, table.provisioned_wcu, 0.0,
-                     adm.partition_max_rcu, adm.partition_max_wcu,
-                     self.cfg.healing.partition_size_bytes)
+        rcu, wcu = self._capacity()
+        return grown(table.partitions, rcu, wcu, 0.0, adm.partition_max_rcu,
+                     adm.partition_max_wcu, self.cfg.healing.partition_size_bytes)
 
     def _storage_admission(self, host_id: str) -> StorageAdmission | None:
         if self.allocation is None:
@@ -103,6 +113,10 @@ class Service:
         if self.allocation is None:
             return
         adm = self.cfg.admission
+        if self.cfg.table.mode == "on_demand":
+            self.on_demand = OnDemandCapacity(self.world.env, adm, self.allocation,
+                                              self.partition_counters)
+            self.on_demand.start()
         if self.policy.adaptive:
             self.adaptive = AdaptiveCapacity(self.world.env, adm, self.allocation,
                                              self.partition_counters)

@@ -79,3 +79,25 @@ def test_admission_is_deterministic_across_processes(tmp_path: Path) -> None:
     a = _run_json(tmp_path, "0")
     assert a == _run_json(tmp_path, "777")
     assert b'"policy": "gac"' in a and b'"comparison"' in a
+
+
+def test_an_on_demand_table_takes_twice_its_peak_at_once_and_grows_beyond() -> None:
+    scenario = Scenario(name="on_demand", duration_s=60.0, overrides={
+        "admission.policy": "gac", "table.mode": "on_demand", "table.partitions": 4,
+        "admission.on_demand_peak_wcu": 40.0, "admission.on_demand_peak_rcu": 40.0,
+        "admission.on_demand_interval_s": 2.0, "workload.rate_per_s": 30.0,
+        "workload.put": 1.0, "workload.get_strong": 0.0, "workload.get_eventual": 0.0,
+        "workload.cond_put": 0.0, "workload.delete": 0.0,
+        "workload.item_size_distribution": "fixed", "workload.item_size_bytes": 1000.0,
+        "metrics.series_s": 1.0}, phases=[
+        Phase("double", 10.0, 25.0, 45.0, mix={"put": 1.0}),  # 75 WCU: under twice the peak
+        Phase("tenfold", 35.0, 55.0, 400.0, mix={"put": 1.0})])  # 430 WCU: far beyond
+    d = run(scenario, seed=4).data
+    od = d["admission"]["on_demand"]
+    assert d["phases"]["double"]["throttle_rate"] == 0.0
+    tenfold = d["phases"]["tenfold"]
+    assert tenfold["throttle_rate"] > 0  # more than twice the peak: throttled at first ...
+    assert tenfold["throttling"]["stopped_after_s"] is not None  # ... until the capacity grew
+    assert tenfold["throttling"]["stopped_after_s"] <= 10.0
+    assert od["peak_wcu"] > 300 and od["changes"][-1]["wcu"] >= 2 * 300
+    assert d["availability"]["overall"] == 1.0

@@ -140,3 +140,18 @@ def test_adaptive_takes_boosts_back_when_the_table_is_over() -> None:
     ctl.control(False, rates, 15.0)  # 660 consumed of 400: take back half the 260 excess
     assert alloc.boost("p-0", False) == pytest.approx(200 - 130 * 2 / 3)
     assert alloc.boost("p-1", False) == pytest.approx(100 - 130 / 3)
+
+
+def test_on_demand_serves_twice_the_previous_peak_and_grows_with_the_traffic() -> None:
+    from ddbsim.service.admission.on_demand import OnDemandCapacity
+
+    alloc = Allocation(12000.0, 4000.0, PIDS, 3000.0, 1000.0)
+    ctl = OnDemandCapacity(_Env(), AdmissionConfig(on_demand_peak_wcu=2000.0),  # type: ignore[arg-type]
+                           alloc, dict)
+    assert alloc.provisioned(False) == 4000.0  # a new table: twice the initial peak
+    ctl.measured(100.0, 1500.0)  # below the peak: nothing changes
+    assert alloc.provisioned(False) == 4000.0 and ctl.changes == []
+    ctl.measured(100.0, 3900.0)  # a new peak: twice it, at once
+    assert alloc.provisioned(False) == 7800.0 and alloc.provisioned(True) == 12000.0
+    ctl.measured(100.0, 100.0)  # the peak is kept
+    assert alloc.provisioned(False) == 7800.0 and len(ctl.changes) == 1

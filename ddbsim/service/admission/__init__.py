@@ -15,6 +15,8 @@ One module per concept:
   partitions' buckets, its peers' reported node buckets (§4.1.1);
 * :mod:`.adaptive` -- adaptive capacity, a proportional controller per
   table (§4.1.2);
+* :mod:`.on_demand` -- an on-demand table's capacity: twice its previous
+  peak (§4.5);
 * :mod:`.gac` -- global admission control servers on their own hash ring
   (§4.2);
 * :mod:`.router_tokens` -- a request router's local, time-limited tokens,
