@@ -429,6 +429,17 @@ class AdmissionConfig:
     on_demand_peak_rcu: float = 6000.0
     on_demand_peak_wcu: float = 2000.0  # [docs] (see on_demand_peak_rcu)
     on_demand_interval_s: float = 5.0  # [chosen] how often an on-demand table's peak is measured
+    # [paper §4.4] split partitions for consumption (service/autoadmin/split.py):
+    # one that stays hot is split at a point chosen from its key distribution
+    split: bool = False
+    # [chosen] hot: consumed + throttled above this share of the partition maximum
+    split_threshold: float = 0.8
+    split_hot_s: float = 30.0  # [chosen] a partition hot this long is split
+    split_interval_s: float = 10.0  # [chosen] how often autoadmin looks at the partitions' load
+    split_copy_s: float = 120.0  # [paper §4.4] a split takes "the order of minutes"
+    split_single_key_share: float = 0.5  # [chosen] no split when one key has this share of the load
+    # [chosen] no split when a period's keys share less of its load with the period before
+    split_sequential_overlap: float = 0.1
     gac_refresh_s: float = 2.0  # [paper §4.2] a router asks GAC for tokens "every few seconds"
     gac_token_lifetime_s: float = 4.0  # [chosen] a router's tokens expire this long after their grant
     gac_bucket_s: float = 5.0  # [chosen] a GAC table bucket holds this much of the provisioned rate
@@ -451,6 +462,7 @@ class AdmissionConfig:
                   on_demand_peak_rcu=self.on_demand_peak_rcu,
                   on_demand_peak_wcu=self.on_demand_peak_wcu,
                   on_demand_interval_s=self.on_demand_interval_s,
+                  split_threshold=self.split_threshold, split_interval_s=self.split_interval_s,
                   gac_refresh_s=self.gac_refresh_s, gac_token_lifetime_s=self.gac_token_lifetime_s,
                   gac_bucket_s=self.gac_bucket_s, gac_timeout_s=self.gac_timeout_s,
                   gac_min_ask_s=self.gac_min_ask_s,
@@ -458,8 +470,10 @@ class AdmissionConfig:
         _non_negative("admission", burst_s=self.burst_s, adaptive_gain=self.adaptive_gain,
                       adaptive_headroom=self.adaptive_headroom,
                       adaptive_decrease_gain=self.adaptive_decrease_gain,
-                      gac_suspect_s=self.gac_suspect_s)
-        for name in ("adaptive_gain", "adaptive_decrease_gain", "gac_low_water"):
+                      gac_suspect_s=self.gac_suspect_s, split_hot_s=self.split_hot_s,
+                      split_copy_s=self.split_copy_s)
+        for name in ("adaptive_gain", "adaptive_decrease_gain", "gac_low_water",
+                     "split_single_key_share", "split_sequential_overlap"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"admission.{name} must be between 0 and 1, "
                                   f"got {getattr(self, name)}")
@@ -641,6 +655,10 @@ class Config:
                 f"replication.replicas ({self.replication.replicas}) cannot exceed "
                 f"topology.az_count ({self.topology.az_count}): replicas live in different AZs"
             )
+        if self.admission.split and self.admission.policy == "none":
+            raise ConfigError("admission.split needs admission control: set admission.policy "
+                              "(gac splits best: its partitions are capped at the maximum, "
+                              "not at a share)")
         if self.admission.policy == "gac" and self.topology.gac_servers_per_az < 1:
             raise ConfigError("admission.policy=gac needs GAC servers: set "
                               "topology.gac_servers_per_az to 1 or more")
@@ -789,6 +807,8 @@ _UNITS: dict[str, str] = {
     "admission.on_demand_peak_wcu": "WCU (1 KB writes/s)",
     "admission.adaptive_gain": "fraction", "admission.adaptive_headroom": "fraction",
     "admission.adaptive_decrease_gain": "fraction", "admission.gac_low_water": "fraction",
+    "admission.split_threshold": "fraction", "admission.split_single_key_share": "fraction",
+    "admission.split_sequential_overlap": "fraction",
     "nemesis.slowdown": "x slower", "nemesis.loss": "probability",
 }
 #: Unit suffixes of key names, longest first.

@@ -143,6 +143,8 @@ class Run:
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""
+        if pid not in self.service.partition_map:
+            return None  # split since
         leader = self.service.leader_of(pid)
         if role == "leader":
             return leader.me if leader is not None else None
@@ -551,7 +553,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "faults": [f.to_dict() for f in run.injector.applied],
         "nemesis": run.nemesis,
         "healing": healing,
-        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map),
+        # the first leader of every partition (and of every split's children) is no change
+        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map)
+                    - len(run.service.splitter.splits if run.service.splitter else []),
                     "failovers": failovers,
                     "failover_s": _stats([f["failover_s"] for f in failovers
                                           if f["failover_s"] is not None])},
@@ -669,6 +673,8 @@ def _failovers(losses: list[dict[str, Any]], elected: list[dict[str, Any]]) -> l
     """For each leader lost, how long until the partition had a leader again."""
     out = []
     for loss in losses:
+        if loss["reason"] == "split":
+            continue  # the partition was split: its children have leaders of their own
         nxt = next((e for e in elected if e["partition"] == loss["partition"]
                     and e["t_s"] >= loss["t_s"]), None)
         out.append({"partition": loss["partition"], "lost_at_s": loss["t_s"],

@@ -232,6 +232,8 @@ def admission_lines(a: Mapping[str, Any]) -> list[str]:
     t, tot = a["table"], a["totals"]
     grown = (f" (table.partitions {t['partitions_configured']}, doubled for the throughput)"
              if t["partitions"] != t["partitions_configured"] else "")
+    if t.get("partitions_at_end", t["partitions"]) != t["partitions"]:
+        grown += f", {t['partitions_at_end']} at the end (split)"
     lines = [f"admission    policy {a['policy']}: {t['mode']} table of {t['partitions']} partitions"
              f"{grown}, {t['provisioned_rcu']:g} RCU / {t['provisioned_wcu']:g} WCU provisioned "
              f"({t['partition_share_rcu']:g} / {t['partition_share_wcu']:g} per partition)",
@@ -244,6 +246,14 @@ def admission_lines(a: Mapping[str, Any]) -> list[str]:
         first = f", the first at {changes[0]['t_s']:.0f}s" if changes else ""
         lines.append(f"             adaptive capacity: {len(changes)} rate changes in "
                      f"{a['adaptive']['periods']} periods{first}")
+    if a.get("splits") is not None:
+        done = ", ".join(f"{r['partition']} at {r['split_at_s']:.0f}s (decided "
+                         f"{r['decided_at_s']:.0f}s)" if r["split_at_s"] is not None
+                         else f"{r['partition']} (decided {r['decided_at_s']:.0f}s, not done)"
+                         for r in a["splits"]["done"]) or "none"
+        declined = ", ".join(f"{r['partition']} ({r['reason']}, {r['t_s']:.0f}s)"
+                             for r in a["splits"]["declined"]) or "none"
+        lines.append(f"             splits for consumption: {done}; declined: {declined}")
     if a.get("gac") is not None:
         g = a["gac"]
         lines.append(f"             GAC: {g['servers']} servers; routers asked {g['asks']:,} times, "

@@ -11,7 +11,9 @@ routers report, never changing it -- and keeps, per sample:
   provisioned rates and the sum of the partitions' allocated rates, and the
   GAC refreshes per second (token requests, grants, timeouts);
 * per partition: the same requests and units, its allocated rates, and its
-  leader's bucket levels (allocated and burst tokens, reads and writes).
+  leader's bucket levels (allocated and burst tokens, reads and writes);
+  None where the partition did not exist (before a split made it, after a
+  split ended it).
 
 The series are columns (one list per figure, sharing ``t_s``, the end of
 each sample), so a long run stays small.  :func:`admission_data` assembles
@@ -20,7 +22,6 @@ adaptive capacity's changes.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from ddbsim.service.admission import router_tokens as rt
@@ -48,8 +49,7 @@ class AdmissionSeries:
         self.until_s = until_s
         self.t_s: list[float] = []
         self.table: dict[str, list[float]] = {c: [] for c in TABLE_COLUMNS}
-        self.partitions: dict[str, dict[str, list[float | None]]] = defaultdict(
-            lambda: {c: [] for c in PARTITION_COLUMNS})
+        self.partitions: dict[str, dict[str, list[float | None]]] = {}
         self._storage: dict[str, list[float]] = {}
         self._routers: dict[str, list[float]] = {}
         self._gac = (0, 0, 0)
@@ -93,7 +93,10 @@ class AdmissionSeries:
             for kind in ("read", "write"):
                 row[f"{kind}_allocated_tokens"] = buckets.get(f"{kind}_allocated")
                 row[f"{kind}_burst_tokens"] = buckets.get(f"{kind}_burst")
-            columns = self.partitions[pid]
+            columns = self.partitions.get(pid)
+            if columns is None:  # a new partition (a split's child): nothing before
+                columns = self.partitions[pid] = {c: [None] * (len(self.t_s) - 1)
+                                                  for c in PARTITION_COLUMNS}
             for c in PARTITION_COLUMNS:
                 value = row[c]
                 columns[c].append(None if value is None else round(value, 4))
@@ -103,6 +106,10 @@ class AdmissionSeries:
             table["burst_units_per_s"] += s[st.BURST] / dt
             table["allocated_rcu"] += row["allocated_rcu"] or 0.0
             table["allocated_wcu"] += row["allocated_wcu"] or 0.0
+        for columns in self.partitions.values():  # partitions split since: nothing now
+            if len(columns["requests_per_s"]) < len(self.t_s):
+                for c in PARTITION_COLUMNS:
+                    columns[c].append(None)
         table["throttle_rate"] = (table["throttled_per_s"] / table["requests_per_s"]
                                   if table["requests_per_s"] else 0.0)
         table["provisioned_rcu"] = alloc.provisioned_rcu
@@ -141,8 +148,9 @@ def admission_data(service: Service, series: AdmissionSeries | None) -> dict[str
         "table": {"name": cfg.table.name, "mode": cfg.table.mode,
                   "provisioned_rcu": alloc.provisioned_rcu,
                   "provisioned_wcu": alloc.provisioned_wcu,
-                  "partitions": len(alloc.pids),
+                  "partitions": service.initial_partitions,
                   "partitions_configured": cfg.table.partitions,
+                  "partitions_at_end": len(alloc.pids),
                   "partition_share_rcu": round(alloc.base(True), 6),
                   "partition_share_wcu": round(alloc.base(False), 6)},
         "totals": {"admitted": total(storage, st.ADMITTED),
@@ -164,5 +172,7 @@ def admission_data(service: Service, series: AdmissionSeries | None) -> dict[str
             "asks": sum(t.asks for t in tokens), "grants": sum(t.grants for t in tokens),
             "timeouts": sum(t.timeouts for t in tokens),
             "answered": {h: g.grants for h, g in sorted(service.gac_servers.items())}},
+        "splits": None if service.splitter is None else {
+            "done": service.splitter.splits, "declined": service.splitter.declined},
         "series": None if series is None else series.to_dict(),
     }

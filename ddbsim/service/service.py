@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sortedcontainers import SortedDict
+
 from ddbsim.config import Config
 from ddbsim.service.admission.adaptive import AdaptiveCapacity
 from ddbsim.service.admission.allocation import Allocation, grown
@@ -28,9 +30,11 @@ from ddbsim.service.admission.policy import Policy
 from ddbsim.service.admission.router_tokens import RouterTokens
 from ddbsim.service.admission.storage import StorageAdmission
 from ddbsim.service.autoadmin.placement import Placement
+from ddbsim.service.autoadmin.split import SplitForConsumption, children_of
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Members
+from ddbsim.service.metadata.hashing import key_hash
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.service.routing.router import Router
 from ddbsim.service.storage.node import StorageNode
@@ -61,7 +65,9 @@ class Service:
         self.bugs = Bugs()
         topo = world.topology
         self.policy = Policy(cfg.admission.policy)
-        self.partition_map = PartitionMap(cfg.table.name, self._partition_count())
+        #: the table's partitions at the start (legacy allocation may double table.partitions)
+        self.initial_partitions = self._partition_count()
+        self.partition_map = PartitionMap(cfg.table.name, self.initial_partitions)
         control = _MapControlPlane(self.partition_map)
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
@@ -79,6 +85,7 @@ class Service:
             h.id: Router(h, world, cfg.router, self.partition_map) for h in topo.of_kind("router")}
         self.adaptive: AdaptiveCapacity | None = None
         self.on_demand: OnDemandCapacity | None = None
+        self.splitter: SplitForConsumption | None = None
         self.gac_servers: dict[str, GacServer] = {}
         self._start_admission()
         self._place_partitions()
@@ -117,6 +124,11 @@ class Service:
             self.on_demand = OnDemandCapacity(self.world.env, adm, self.allocation,
                                               self.partition_counters)
             self.on_demand.start()
+        if adm.split:
+            self.splitter = SplitForConsumption(self.world.env, adm, self.partition_map,
+                                                self.partition_counters, self.key_counts,
+                                                self.split_partition)
+            self.splitter.start()
         if self.policy.adaptive:
             self.adaptive = AdaptiveCapacity(self.world.env, adm, self.allocation,
                                              self.partition_counters)
@@ -149,6 +161,70 @@ class Service:
                     for i, x in enumerate(c):
                         total[i] += x
         return out
+
+    def key_counts(self) -> dict[str, dict[str, int]]:
+        """Each partition's requests per key since the last call, summed over
+        the storage nodes (what they report to autoadmin for splits)."""
+        out: dict[str, dict[str, int]] = {}
+        for node in self.nodes.values():
+            if node.admission is None:
+                continue
+            for pid, counts in node.admission.take_key_counts().items():
+                total = out.setdefault(pid, {})
+                for key, n in counts.items():
+                    total[key] = total.get(key, 0) + n
+        return out
+
+    def split_partition(self, pid: str, at_hash: int) -> str | None:
+        """Cut ``pid`` over to two children split at ``at_hash`` (paper §4.4),
+        or say why not now.  The children are new replication groups on the
+        parent's hosts, each a copy of the leader's committed B-tree for its
+        half, led by the parent's leader under its ballot; the parent's
+        replicas retire, and the partition map and the allocation learn the
+        children.  The copy's minutes are spent before (autoadmin waits
+        ``admission.split_copy_s``); the cut-over itself is one instant, as
+        if the control plane had held the partition's writes for it."""
+        leader = self.leader_of(pid)
+        if leader is None or not leader.is_leader:
+            return "no leader"
+        st = leader.state
+        members = st.config
+        if (st.config_lsn > st.commit_lsn or len(members) != self.cfg.replication.replicas
+                or any(kind != STORAGE for _h, kind in members)):
+            return "its membership is changing"
+        if st.applied_lsn != st.commit_lsn or st.btree is None:
+            return "its leader has not applied every committed record"
+        lnode = self.nodes[leader.me]
+        hosts = [h for h, _kind in members]
+        if any(h != leader.me and (not lnode.is_healthy(h) or h in lnode.suspected)
+               for h in hosts):
+            return "a replica is not healthy"
+        low, high = SortedDict(), SortedDict()
+        for key, item in st.btree.items():
+            (low if key_hash(key) < at_hash else high)[key] = item
+        # What the parent's leader proposed and has not committed never will
+        # be: tell those routers at once, so they find the children now.
+        for lsn, proposal in leader.proposals.items():
+            if lsn > st.commit_lsn and proposal.origin is not None:
+                src, op = proposal.origin
+                lnode.reply(src, op, "not_leader")
+                proposal.origin = None
+        ballot = leader.ballot
+        children = children_of(pid)
+        for host in hosts:
+            node = self.nodes[host]
+            node.retire(pid, "split")
+            for child, tree in zip(children, (low, high), strict=True):
+                state = node.new_state(child, STORAGE, members)
+                state.install(0, SortedDict(tree), [])
+                state.promise(ballot, ALWAYS)
+                member = node.add_replica(state)
+                if host == leader.me:
+                    member.assume_leadership(ballot, [h for h in hosts if h != host])
+        self.partition_map.split(pid, at_hash, children)
+        if self.allocation is not None:
+            self.allocation.split(pid, children)
+        return None
 
     def router_counters(self) -> dict[str, list[float]]:
         """Each partition's GAC counters, summed over the routers (see

@@ -33,7 +33,7 @@ def admission(policy: str, wcu: float = 400.0, **cfg: float) -> StorageAdmission
 def writes(adm: StorageAdmission, pid: str, n: int, t0: float, rate: float,
            size: float = 1000.0) -> int:
     """``n`` 1-WCU writes at ``rate`` per second from ``t0``: how many were admitted."""
-    return sum(adm.admit(pid, "put", size, GROUP, t0 + i / rate) for i in range(n))
+    return sum(adm.admit(pid, "k", "put", size, GROUP, t0 + i / rate) for i in range(n))
 
 
 def test_static_admits_the_allocated_rate_and_throttles_the_rest() -> None:
@@ -47,13 +47,13 @@ def test_static_admits_the_allocated_rate_and_throttles_the_rest() -> None:
 
 def test_static_never_bursts_whatever_it_saved() -> None:
     adm = admission("static")
-    adm.admit("p-0", "put", 1000, GROUP, 0.0)
+    adm.admit("p-0", "k", "put", 1000, GROUP, 0.0)
     assert writes(adm, "p-0", 2000, 200.0, 200.0) == pytest.approx(1100, abs=2)
 
 
 def test_bursting_spends_up_to_300_s_of_unused_capacity() -> None:
     adm = admission("bursting")
-    adm.admit("p-0", "put", 1000, GROUP, 0.0)  # the partition's buckets exist from t=0
+    adm.admit("p-0", "k", "put", 1000, GROUP, 0.0)  # the partition's buckets exist from t=0
     # idle for 500 s: the burst bucket holds 300 s of 100 WCU, no more
     burst = adm.buckets("p-0", False, 500.0).burst
     assert burst is not None and burst.tokens == pytest.approx(30000.0)
@@ -66,7 +66,7 @@ def test_bursting_spends_up_to_300_s_of_unused_capacity() -> None:
 
 def test_a_burst_needs_the_node_bucket() -> None:
     adm = admission("bursting", node_wcu_per_s=150.0)
-    adm.admit("p-0", "put", 1000, GROUP, 0.0)
+    adm.admit("p-0", "k", "put", 1000, GROUP, 0.0)
     # saved a burst, but the node (150 WCU/s for all its partitions) cannot take 300 WCU/s
     admitted = writes(adm, "p-0", 3000, 100.0, 300.0)
     assert 1000 + 500 * 0.9 < admitted < 1000 + 500 * 1.3 + 150 * 2
@@ -74,15 +74,15 @@ def test_a_burst_needs_the_node_bucket() -> None:
 
 def test_a_burst_write_needs_the_other_replicas_node_buckets() -> None:
     adm = admission("bursting")
-    adm.admit("p-0", "put", 1000, GROUP, 0.0)
-    adm.admit("p-0", "get_strong", 1000, GROUP, 0.0)
+    adm.admit("p-0", "k", "put", 1000, GROUP, 0.0)
+    adm.admit("p-0", "k", "get_strong", 1000, GROUP, 0.0)
     adm.peer_reported("peer-2", 0.0)  # as last reported: no write tokens on peer-2
     assert writes(adm, "p-0", 3000, 100.0, 300.0) == pytest.approx(1100, abs=2)
     # reads only look at this node: they burst
-    reads = sum(adm.admit("p-0", "get_strong", 4000, GROUP, 100.0 + i / 900) for i in range(9000))
+    reads = sum(adm.admit("p-0", "k", "get_strong", 4000, GROUP, 100.0 + i / 900) for i in range(9000))
     assert reads == 9000
     adm.peer_reported("peer-2", 500.0)  # tokens again
-    assert adm.admit("p-0", "put", 1000, GROUP, 111.0)
+    assert adm.admit("p-0", "k", "put", 1000, GROUP, 111.0)
     assert adm.counters["p-0"][BURST] > 0
 
 
@@ -95,7 +95,7 @@ def test_gac_caps_partitions_at_the_partition_maximum_not_the_share() -> None:
 
 def test_a_power_off_forgets_the_buckets_but_not_the_counters() -> None:
     adm = admission("bursting")
-    adm.admit("p-0", "put", 1000, GROUP, 0.0)
+    adm.admit("p-0", "k", "put", 1000, GROUP, 0.0)
     adm.reset(100.0)
     assert adm.reads == {} and adm.writes == {} and adm.counters["p-0"][0 + 1] == 1.0
     burst = adm.buckets("p-0", False, 100.0).burst

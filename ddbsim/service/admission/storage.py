@@ -66,6 +66,8 @@ class StorageAdmission:
         self._check_peers = policy.bursting
         #: pid -> the counters above, cumulative (see the module docstring)
         self.counters: dict[str, list[float]] = {}
+        #: pid -> key -> requests since autoadmin last took them (splits only)
+        self.key_counts: dict[str, dict[str, int]] | None = {} if cfg.split else None
         self.reset(now_s)
 
     def reset(self, now_s: float) -> None:
@@ -99,7 +101,7 @@ class StorageAdmission:
         pb.refill(now_s)
         return pb
 
-    def admit(self, pid: str, kind: str, size_bytes: float, replicas: Replicas,
+    def admit(self, pid: str, key: str, kind: str, size_bytes: float, replicas: Replicas,
               now_s: float) -> bool:
         """Admit or throttle one request on ``pid`` served here; ``replicas``
         gives the hosts of the partition's replicas (asked only for a burst
@@ -123,6 +125,9 @@ class StorageAdmission:
         counters = self.counters.get(pid)
         if counters is None:
             counters = self.counters[pid] = [0.0] * COUNTERS
+        if self.key_counts is not None:
+            keys = self.key_counts.setdefault(pid, {})
+            keys[key] = keys.get(key, 0) + 1
         if allocated.tokens + EPSILON >= cost:
             allocated.tokens -= cost
             if self._node_buckets:  # node.charge(cost, now_s)
@@ -151,6 +156,14 @@ class StorageAdmission:
         node = self.node_read if read else self.node_write
         return node.has(cost, now_s) and (read or self._peers_can_take(replicas.active_hosts(),
                                                                          cost))
+
+    def take_key_counts(self) -> dict[str, dict[str, int]]:
+        """The requests per key since the last call, per partition (what the
+        node reports to autoadmin for splits), and start counting afresh."""
+        counts = self.key_counts or {}
+        if self.key_counts is not None:
+            self.key_counts = {}
+        return counts
 
     def _peers_can_take(self, hosts: Iterable[str], cost: float) -> bool:
         """Whether every other replica's node write bucket had ``cost``

@@ -124,8 +124,9 @@ class Router:
     # ------------------------------------------------------------------
 
     def _target(self, p: _Pending, hint: str | None, info: PartitionInfo | None) -> str | None:
-        if info is None:
-            info = self.routing.partition(p.pid)
+        if info is None:  # a retry: the key's partition again (it may have been split since)
+            info = self.routing.partition_for(p.request.key)
+            p.pid = info.pid
         if p.request.kind == GET_EVENTUAL:
             hosts: Sequence[str] = info.storage_hosts()
             if p.tried:

@@ -149,12 +149,13 @@ class StorageNode:
         return ReplicaState(pid, self.host_id, kind, config, config_lsn,
                             self.cfg.storage.checkpoint_every_records)
 
-    def retire(self, pid: str) -> None:
-        """Drop a replica that is no longer in its group's membership."""
+    def retire(self, pid: str, reason: str = "retired") -> None:
+        """Drop a replica that is no longer in its group's membership (or
+        whose partition was split: ``reason`` "split")."""
         member = self.members.pop(pid, None)
         self.withdrawn.pop(pid, None)
         if member is not None:
-            member.step_down("retired")
+            member.step_down(reason)
             self._peers = None
 
     def holds(self, member: Member) -> bool:
@@ -220,8 +221,8 @@ class StorageNode:
             # Admitted where it is served: the leader, or for an eventual
             # read the storage replica that reads.
             serves = member.is_leader if req.kind != GET_EVENTUAL else member.state.kind == STORAGE
-            if serves and not admission.admit(op.pid, req.kind, req.size_bytes, member.state,
-                                              self.now):
+            if serves and not admission.admit(op.pid, req.key, req.kind, req.size_bytes,
+                                              member.state, self.now):
                 self.reply(src, op, THROTTLED, after_s=after_s)
                 return
         member.handle_op(src, op, after_s)
