@@ -482,11 +482,6 @@ class AdmissionConfig:
                               f"must be at least admission.gac_refresh_s ({self.gac_refresh_s:g}): "
                               "tokens would expire before the next refresh")
 
-    @property
-    def enabled(self) -> bool:
-        """Whether anything is admitted at all (any policy but ``none``)."""
-        return self.policy != "none"
-
 
 @dataclass(frozen=True)
 class MetricsConfig:

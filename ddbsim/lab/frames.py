@@ -97,8 +97,10 @@ def phase_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for data in parts:
         for name, p in (data.get("phases") or {}).items():
             row = _run_columns(data)
-            row.update({"phase": name, **{k: p[k] for k in PHASE_COLUMNS[1:13]},
-                        "p50_ms": p["latency_ms"]["p50"], "p99_ms": p["latency_ms"]["p99"],
+            row["phase"] = name
+            row.update({k: v for k, v in p.items()
+                        if k not in ("latency_ms", "throttling", "series")})
+            row.update({"p50_ms": p["latency_ms"]["p50"], "p99_ms": p["latency_ms"]["p99"],
                         "throttling_first_after_s": p["throttling"]["first_after_s"],
                         "throttling_stopped_after_s": p["throttling"]["stopped_after_s"],
                         "throttled_s": p["throttling"]["throttled_s"]})

@@ -12,7 +12,7 @@ from typing import Any
 
 from ddbsim.config import Config, format_value
 from ddbsim.lab.faults import UNDO_ACTIONS, Fault
-from ddbsim.lab.frames import variant_name as frames_variant
+from ddbsim.lab.frames import variant_name
 from ddbsim.lab.metrics import THROTTLING_THRESHOLD
 
 #: How many faults of a fixed schedule the summary lists before "... N more".
@@ -282,7 +282,7 @@ def phase_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
             when = f"from +{th['first_after_s']:.0f}s, stopped after {th['stopped_after_s']:.0f}s"
         rate = "-" if p["rate_per_s"] is None else f"{p['rate_per_s']:g}"
         p99 = p["latency_ms"]["p99"] if p["latency_ms"]["count"] else None
-        head = (f"{frames_variant(d):<12}{name:<13}" if several else f"{name:<25}")
+        head = (f"{variant_name(d):<12}{name:<13}" if several else f"{name:<25}")
         lines.append(f"{head}{p['start_s']:>6.0f}-{p['end_s']:<6.0f}  {rate:>7}  "
                      f"{p['keys']:<22}{100 * p['throttle_rate']:>9.2f}%"
                      f"{100 * p['throttled_ops_rate']:>8.2f}%  "

@@ -10,7 +10,7 @@ import pytest
 from ddbsim.config import Config
 from ddbsim.service.admission.gac import GacRing, GacServer
 from ddbsim.service.admission.router_tokens import THROTTLED, RouterTokens
-from ddbsim.service.messages import TokenRequest
+from ddbsim.service.messages import TokenGrant, TokenRequest
 from ddbsim.world.region import World
 
 TABLE = "orders"
@@ -152,3 +152,19 @@ def test_a_power_off_of_the_gac_host_is_a_crash() -> None:
     assert not server.up
     host.power_on()
     assert server.up and server.buckets == {}
+
+
+def test_a_late_answer_from_a_slow_server_is_taken() -> None:
+    w = World_(**{"network.impair_delay_sigma": 0.0})
+    w.world.network.impair("region", None, 0.0, 0.2)  # every message 200 ms late: a 400 ms round trip
+    r = w.routers[0]
+    assert r.admit("req", "p-0", "put", 1000.0) is None
+    w.run(0.3)
+    assert r.timeouts == 1 and w.resumed == []  # gave up on the owner, asked the next one
+    w.run(0.45)
+    assert w.resumed == [("req", True)]  # the owner's late answer
+    assert r.grants == 1
+    w.run(1.0)  # the second server's answer (to the newer ask) replaces the stock
+    assert r.grants == 2 and r.in_flight is None
+    r.on_grant(w.gac_hosts[0], TokenGrant(1, TABLE, 5.0, 5.0, 4.0))  # older than the stock
+    assert r.grants == 2 and r.tokens[1] != 5.0

@@ -23,16 +23,6 @@ RCU_BYTES = 4096  # [paper §4] a read unit covers an item of up to 4 KB
 WCU_BYTES = 1024  # [paper §4] a write unit covers an item of up to 1 KB
 
 
-def read_units(size_bytes: float, strong: bool = True) -> float:
-    """RCU of one read of an item of ``size_bytes`` (half for an eventual read)."""
-    return float(max(1, math.ceil(size_bytes / RCU_BYTES))) * (1.0 if strong else 0.5)
-
-
-def write_units(size_bytes: float) -> float:
-    """WCU of one write of an item of ``size_bytes``."""
-    return float(max(1, math.ceil(size_bytes / WCU_BYTES)))
-
-
 #: kind -> (bytes a unit covers, units per unit): a delete is one unit whatever the size.
 _UNIT = {GET_STRONG: (RCU_BYTES, 1.0), GET_EVENTUAL: (RCU_BYTES, 0.5), PUT: (WCU_BYTES, 1.0),
          COND_PUT: (WCU_BYTES, 1.0), DELETE: (math.inf, 1.0)}
@@ -45,3 +35,13 @@ def units(kind: str, size_bytes: float) -> float:
     per, scale = _UNIT[kind]
     n = -(-size_bytes // per)  # the ceiling, for an int or a float size
     return (n if n > 1.0 else 1.0) * scale
+
+
+def read_units(size_bytes: float, strong: bool = True) -> float:
+    """RCU of one read of an item of ``size_bytes`` (half for an eventual read)."""
+    return units(GET_STRONG if strong else GET_EVENTUAL, size_bytes)
+
+
+def write_units(size_bytes: float) -> float:
+    """WCU of one write of an item of ``size_bytes``."""
+    return units(PUT, size_bytes)

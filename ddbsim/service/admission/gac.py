@@ -137,11 +137,6 @@ class GacServer:
         bucket.tokens -= grant
         return grant
 
-    def level(self, table: str, read: bool, now_s: float) -> float | None:
-        """A table bucket's tokens now (None if this server has none)."""
-        bucket = self.buckets.get((table, read))
-        return None if bucket is None else bucket.level(now_s)
-
 
 #: What a GAC server does with each message, by type.
 GAC_HANDLERS: dict[type, Callable[[GacServer, Host, Any], None]] = {

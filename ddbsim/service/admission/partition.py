@@ -57,14 +57,6 @@ class PartitionBuckets:
                 burst.add(overflow)
         self.version = version
 
-    def take_allocated(self, n: float) -> bool:
-        """Spend ``n`` allocated tokens if there are that many (refill first)."""
-        bucket = self.allocated
-        if bucket.tokens + EPSILON >= n:
-            bucket.tokens -= n
-            return True
-        return False
-
     def can_burst(self, n: float) -> bool:
         burst = self.burst
         return burst is not None and burst.tokens + EPSILON >= n

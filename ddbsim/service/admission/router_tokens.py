@@ -19,8 +19,10 @@ the table's owner on the GAC ring; one unanswered within
 ``admission.gac_timeout_s`` makes the router avoid that server for
 ``admission.gac_suspect_s`` and ask the next one on the ring, which starts
 from nothing and learns the demands as the routers ask -- so a GAC server's
-crash costs a router one timeout, not its table's capacity.  Only when no
-server answers are the waiting requests throttled.
+crash costs a router one timeout, not its table's capacity.  An answer that
+comes after its ask was given up on (a slow server, not a dead one) is
+taken all the same, if nothing newer is in stock.  Only when no server
+answers are the waiting requests throttled.
 
 Everything is volatile: a router that loses power starts with no tokens.
 The counters (asks, grants, timeouts; units and requests throttled, per
@@ -80,6 +82,7 @@ class RouterTokens:
         self.wanted = [0.0, 0.0]  # units wanted since the last ask
         self.asked_s = self.env.now
         self.in_flight: int | None = None  # the seq of the ask awaiting an answer
+        self._granted_seq = self._seq  # the newest ask whose answer is in stock
         self._tried: list[str] = []  # servers asked for the ask in flight
         self.waiting: deque[tuple[Any, str, float, int]] = deque()  # (item, pid, cost, slot)
         self.suspect_until: dict[str, float] = {}
@@ -160,8 +163,11 @@ class RouterTokens:
         self._drain()
 
     def on_grant(self, src: Host, msg: TokenGrant) -> None:
-        if msg.seq != self.in_flight:
-            return  # an answer to an ask given up on
+        if msg.seq <= self._granted_seq:
+            return  # older than the tokens in stock
+        # A late answer to an ask given up on (its server was slow, not down)
+        # is as good as the answer to the ask in flight: take it.
+        self._granted_seq = msg.seq
         now = self.env.now
         self.in_flight = None
         self.grants += 1
