@@ -17,6 +17,13 @@ What is measured, all in one process, one after the other:
    timeouts, no Paxos state, no metrics).  It is the floor any SimPy model of
    these hops pays, so **ddbsim / minimal** says how much of ddbsim's cost is
    its own modelling rather than SimPy's.  The target is >= 0.5.
+2b. **The same traffic with admission control on** (``admission.policy``
+   ``bursting``: partition, burst and node buckets at the leaders; and
+   ``gac``: GAC tokens at the routers as well), the table provisioned well
+   above the traffic (4,000 RCU, 4,000 WCU) so that nothing is throttled and
+   the figure is the cost of admitting.  Interleaved with the others in the
+   same repetitions; **admission on / off** is the ratio of the medians (the
+   acceptance bound: a fall of at most 10%).
 3. **An idle region** (no traffic, no canaries) of 10,000 partitions against
    one of 100 partitions on the same hosts: wall time to build each, wall
    seconds per simulated hour of idle running, and SimPy events per
@@ -76,6 +83,9 @@ STANDARD = {
     "workload.get_eventual": 0.25,
 }
 IDLE = {**TOPOLOGY, "workload.rate_per_s": 0, "workload.canary_rate_per_s": 0}
+#: Admission control on, provisioned well above the standard traffic (~1,600 WCU, ~750 RCU).
+ADMISSION = {"table.provisioned_rcu": 4000.0, "table.provisioned_wcu": 4000.0}
+ADMISSION_POLICIES = ("bursting", "gac")
 
 
 def events_so_far(env: simpy.Environment) -> int | None:
@@ -192,13 +202,21 @@ def compare_traffic(reps: int, warmup_s: float, measure_s: float) -> dict[str, A
     """Interleave ddbsim and minimal repetitions so that both see the same
     machine; the ratio is of the medians."""
     cfg = Config().with_overrides(STANDARD)
+    admitted = {policy: Config().with_overrides({**STANDARD, **ADMISSION,
+                                                 "admission.policy": policy})
+                for policy in ADMISSION_POLICIES}
     real, minimal = [], []
+    with_admission: dict[str, list[dict[str, Any]]] = {p: [] for p in ADMISSION_POLICIES}
     for _ in range(reps):
         real.append(ddbsim_traffic(cfg, warmup_s, measure_s))
+        for policy, policy_cfg in admitted.items():
+            with_admission[policy].append(ddbsim_traffic(policy_cfg, warmup_s, measure_s))
         minimal.append(minimal_traffic(cfg, warmup_s, measure_s))
-    out: dict[str, Any] = {"overrides": STANDARD, "seed": SEED, "reps": reps,
-                           "warmup_sim_s": warmup_s, "measured_sim_s": measure_s}
-    for name, runs in (("ddbsim", real), ("minimal", minimal)):
+    out: dict[str, Any] = {"overrides": STANDARD, "admission_overrides": ADMISSION, "seed": SEED,
+                           "reps": reps, "warmup_sim_s": warmup_s, "measured_sim_s": measure_s}
+    series = [("ddbsim", real), ("minimal", minimal)] + [
+        (f"admission_{p}", runs) for p, runs in with_admission.items()]
+    for name, runs in series:
         rate = statistics.median(r["req_per_wall_s"] for r in runs)
         completed = sum(r["completed"] for r in runs)
         wall = sum(r["wall_s"] for r in runs)
@@ -214,6 +232,10 @@ def compare_traffic(reps: int, warmup_s: float, measure_s: float) -> dict[str, A
         }
     out["ratio_ddbsim_over_minimal"] = out["ddbsim"]["req_per_wall_s"] / \
         out["minimal"]["req_per_wall_s"]
+    for policy in ADMISSION_POLICIES:
+        on = out[f"admission_{policy}"]["req_per_wall_s"]
+        out[f"ratio_admission_{policy}_over_minimal"] = on / out["minimal"]["req_per_wall_s"]
+        out[f"ratio_admission_{policy}_on_over_off"] = on / out["ddbsim"]["req_per_wall_s"]
     return out
 
 
@@ -288,11 +310,13 @@ def report(traffic: dict[str, Any], idle: dict[str, Any], env_info: dict[str, An
         "     50% put / 25% strong get / 25% eventual get, no faults; traffic phase only,",
         f"     {t['reps']} interleaved reps of {t['measured_sim_s']:g} sim-s "
         f"(after {t['warmup_sim_s']:g} sim-s warm-up), median shown",
-        f"  {'pipeline':<16}{'req/wall-s':>12}{'events/req':>12}{'us/event':>10}"
+        f"  {'pipeline':<22}{'req/wall-s':>12}{'events/req':>12}{'us/event':>10}"
         f"{'completed/rep':>15}",
     ]
-    for name, r in (("ddbsim", d), ("minimal SimPy", m)):
-        lines.append(f"  {name:<16}{r['req_per_wall_s']:>12,.0f}"
+    rows = [("ddbsim", d)] + [(f"+ admission {p}", t[f"admission_{p}"])
+                              for p in ADMISSION_POLICIES] + [("minimal SimPy", m)]
+    for name, r in rows:
+        lines.append(f"  {name:<22}{r['req_per_wall_s']:>12,.0f}"
                      f"{_num(r['events_per_request'], '.2f'):>12}"
                      f"{_num(r['wall_us_per_event'], '.2f'):>10}"
                      f"{statistics.median(r['completed_per_rep']):>15,.0f}")
@@ -302,6 +326,13 @@ def report(traffic: dict[str, Any], idle: dict[str, Any], env_info: dict[str, An
         f"  RATIO ddbsim/minimal = {ratio:.2f}  (target >= 0.50: "
         f"{'met' if ratio >= 0.5 else 'NOT met'}); ddbsim errors+throttled: {errors}",
     ]
+    for p in ADMISSION_POLICIES:
+        fall = 1.0 - t[f"ratio_admission_{p}_on_over_off"]
+        throttled = sum(r["throttled"] for r in t[f"admission_{p}"]["runs"])
+        lines.append(f"  RATIO admission {p}/minimal = {t[f'ratio_admission_{p}_over_minimal']:.2f}"
+                     f"; on/off = {t[f'ratio_admission_{p}_on_over_off']:.3f} (a fall of "
+                     f"{100 * fall:.1f}%; bound 10%: {'met' if fall <= 0.10 else 'NOT met'}); "
+                     f"throttled: {throttled}")
     if d["events_per_request"] and m["events_per_request"]:
         ev = m["events_per_request"] / d["events_per_request"]
         cost = m["wall_us_per_event"] / d["wall_us_per_event"]

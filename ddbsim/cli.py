@@ -25,6 +25,7 @@ from ddbsim.lab import scenario as scenario_mod
 from ddbsim.lab import sweep
 from ddbsim.lab.experiment import check_setup, run_all
 from ddbsim.lab.faults import FaultError
+from ddbsim.lab.plots import has_throttling
 from ddbsim.lab.result import Result
 from ddbsim.lab.scenario import Scenario
 from ddbsim.lab.sweep import SweepError
@@ -112,7 +113,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                         "(repeatable)")
     p.add_argument("--json", dest="json_path", metavar="PATH", help="write the result as JSON")
     p.add_argument("--plot", dest="plot_path", metavar="PATH",
-                   help="write the availability figure (every variant, faults shaded); the "
+                   help="write the availability figure (every variant, faults shaded) -- or, "
+                        "with admission control on, the throttle rate over time; the "
                         "format follows the suffix: .png, .svg, .pdf")
     p.add_argument("--quiet", action="store_true",
                    help="print nothing but errors (no summary, no progress bar)")
@@ -273,14 +275,18 @@ def _check_plot_path(path: str) -> None:
 
 
 def _write_plot(result: Result, path: str) -> None:
-    """The availability figure, without pyplot (no display needed)."""
+    """The availability figure -- or, with admission control on, the
+    throttle rate over time -- without pyplot (no display needed)."""
     from matplotlib.figure import Figure
 
     if result.data["availability"] is None:
         print("ddbsim: no figure written: the run had metrics.enabled off", file=sys.stderr)
         return
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
-    result.plot_availability(figure.add_subplot())
+    if has_throttling([part.data for part in result.parts]):
+        result.plot_throttling(figure.add_subplot())
+    else:
+        result.plot_availability(figure.add_subplot())
     figure.savefig(path, dpi=120)
 
 

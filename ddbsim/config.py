@@ -163,6 +163,9 @@ class TopologyConfig:
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
     metadata_per_az: int = 1  # [chosen] metadata-table server hosts per AZ (paper §6.6)
     memds_per_az: int = 1  # [chosen] MemDS hosts per AZ, each with the whole map (paper §6.6)
+    # [chosen] hosts of the global admission control fleet per AZ (paper §4.2:
+    # GAC servers are hosts of their own); idle unless admission.policy is gac
+    gac_servers_per_az: int = 1
 
     def __post_init__(self) -> None:
         _check_types("topology", self)
@@ -173,6 +176,7 @@ class TopologyConfig:
         _positive("topology", racks_per_az=self.racks_per_az, hosts_per_rack=self.hosts_per_rack,
                   routers_per_az=self.routers_per_az, metadata_per_az=self.metadata_per_az,
                   memds_per_az=self.memds_per_az)
+        _non_negative("topology", gac_servers_per_az=self.gac_servers_per_az)
 
 
 @dataclass(frozen=True)
@@ -288,16 +292,32 @@ class HealingConfig:
         return self.partition_size_bytes / self.rebuild_bytes_per_s
 
 
+#: A table's capacity modes (paper §4, §4.5).
+TABLE_MODES = ("provisioned", "on_demand")
+
+
 @dataclass(frozen=True)
 class TableConfig:
     name: str = "orders"  # [chosen] the table's name
-    partitions: int = 16  # [chosen] partitions of the table, each a replication group
+    # [chosen] partitions of the table, each a replication group (as if split
+    # for size: ~10 GB each); with admission control on, more when the
+    # provisioned throughput needs more (doubling, paper §4)
+    partitions: int = 16
+    # [paper §4.5] provisioned (the rates below) or on_demand (twice the
+    # previous peak, see admission.on_demand_*); matters with admission control on
+    mode: str = "provisioned"
+    provisioned_rcu: float = 3000.0  # [chosen] provisioned reads: 4 KB strong reads per second
+    provisioned_wcu: float = 1000.0  # [chosen] provisioned writes: 1 KB writes per second
 
     def __post_init__(self) -> None:
         _check_types("table", self)
         if not self.name:
             raise ConfigError("table.name must not be empty")
-        _positive("table", partitions=self.partitions)
+        _positive("table", partitions=self.partitions, provisioned_rcu=self.provisioned_rcu,
+                  provisioned_wcu=self.provisioned_wcu)
+        if self.mode not in TABLE_MODES:
+            raise ConfigError(f"table.mode must be one of {', '.join(TABLE_MODES)}, "
+                              f"got {self.mode!r}")
 
 
 @dataclass(frozen=True)
@@ -349,6 +369,7 @@ class ClientConfig:
 
 
 KEY_DISTRIBUTIONS = ("uniform", "zipf")
+ITEM_SIZE_DISTRIBUTIONS = ("exponential", "fixed")
 
 
 @dataclass(frozen=True)
@@ -363,7 +384,9 @@ class WorkloadConfig:
     key_count: int = 10_000  # [chosen] distinct keys the clients use
     key_distribution: str = "uniform"  # [chosen] how keys are picked: uniform or zipf
     zipf_exponent: float = 1.1  # [chosen] skew of the zipf key distribution
-    item_size_bytes: float = 1000.0  # [chosen] mean item size (exponential)
+    item_size_bytes: float = 1000.0  # [chosen] mean item size (see item_size_distribution)
+    # [chosen] item sizes: exponential with mean item_size_bytes, or fixed at it
+    item_size_distribution: str = "exponential"
     canary_rate_per_s: float = 1.0  # [chosen] per AZ, strong reads and puts alternately
 
     def __post_init__(self) -> None:
@@ -385,6 +408,95 @@ class WorkloadConfig:
                 f"workload.key_distribution must be one of {', '.join(KEY_DISTRIBUTIONS)}, "
                 f"got {self.key_distribution!r}"
             )
+        if self.item_size_distribution not in ITEM_SIZE_DISTRIBUTIONS:
+            raise ConfigError(
+                "workload.item_size_distribution must be one of "
+                f"{', '.join(ITEM_SIZE_DISTRIBUTIONS)}, got {self.item_size_distribution!r}"
+            )
+
+
+#: Admission control policies, each adding to the one before (paper §4):
+#: none (nothing throttles), static (a table's provisioned rate divided evenly
+#: over its partitions), bursting (+ burst and node buckets, §4.1.1), adaptive
+#: (+ boosts for throttled partitions, §4.1.2), gac (global admission control
+#: at the routers, partition buckets capped at the partition maximum, §4.2).
+ADMISSION_POLICIES = ("none", "static", "bursting", "adaptive", "gac")
+
+
+@dataclass(frozen=True)
+class AdmissionConfig:
+    """Admission control (``ddbsim.service.admission``): who may spend a
+    table's capacity, and when a request is throttled."""
+
+    policy: str = "none"  # [chosen] none, static, bursting, adaptive or gac (see ADMISSION_POLICIES)
+    partition_max_rcu: float = 3000.0  # [docs] most reads a partition can serve per second
+    partition_max_wcu: float = 1000.0  # [docs] most writes a partition can serve per second
+    allocated_bucket_s: float = 1.0  # [chosen] a partition's allocated bucket holds this much of its rate
+    burst_s: float = 300.0  # [paper §4.1.1] the burst bucket keeps up to 300 s of unused capacity
+    node_rcu_per_s: float = 12000.0  # [chosen] a storage node's read bucket (all its partitions)
+    node_wcu_per_s: float = 4000.0  # [chosen] a storage node's write bucket (all its partitions)
+    node_bucket_s: float = 1.0  # [chosen] a node bucket holds this much of its rate
+    adaptive_interval_s: float = 15.0  # [chosen] adaptive capacity's control period, per table
+    adaptive_gain: float = 0.5  # [chosen] share of a throttled partition's shortfall boosted per period
+    adaptive_headroom: float = 0.1  # [chosen] boost towards demand x (1 + this)
+    adaptive_decrease_gain: float = 0.5  # [chosen] share of the table's excess taken back per period
+    # [docs] an on-demand table starts as if its previous peak were this: it
+    # serves twice as much at once (12,000 RCU, 4,000 WCU for a new table)
+    on_demand_peak_rcu: float = 6000.0
+    on_demand_peak_wcu: float = 2000.0  # [docs] (see on_demand_peak_rcu)
+    on_demand_interval_s: float = 5.0  # [chosen] how often an on-demand table's peak is measured
+    # [paper §4.4] split partitions for consumption (service/autoadmin/split.py):
+    # one that stays hot is split at a point chosen from its key distribution
+    split: bool = False
+    # [chosen] hot: consumed + throttled above this share of the partition maximum
+    split_threshold: float = 0.8
+    split_hot_s: float = 30.0  # [chosen] a partition hot this long is split
+    split_interval_s: float = 10.0  # [chosen] how often autoadmin looks at the partitions' load
+    split_copy_s: float = 120.0  # [paper §4.4] a split takes "the order of minutes"
+    split_single_key_share: float = 0.5  # [chosen] no split when one key has this share of the load
+    # [chosen] no split when a period's keys share less of its load with the period before
+    split_sequential_overlap: float = 0.1
+    gac_refresh_s: float = 2.0  # [paper §4.2] a router asks GAC for tokens "every few seconds"
+    gac_token_lifetime_s: float = 4.0  # [chosen] a router's tokens expire this long after their grant
+    gac_bucket_s: float = 5.0  # [chosen] a GAC table bucket holds this much of the provisioned rate
+    gac_low_water: float = 0.2  # [chosen] a router asks early below this share of its last grant
+    gac_min_ask_s: float = 0.1  # [chosen] a router that ran out asks GAC at most this often
+    gac_timeout_s: float = 0.25  # [chosen] a router's wait for a GAC server before the next one
+    gac_suspect_s: float = 10.0  # [chosen] how long a router avoids a GAC server that timed out
+    gac_demand_ttl_s: float = 10.0  # [chosen] a GAC server forgets a router silent this long
+
+    def __post_init__(self) -> None:
+        _check_types("admission", self)
+        if self.policy not in ADMISSION_POLICIES:
+            raise ConfigError(f"admission.policy must be one of {', '.join(ADMISSION_POLICIES)}, "
+                              f"got {self.policy!r}")
+        _positive("admission", partition_max_rcu=self.partition_max_rcu,
+                  partition_max_wcu=self.partition_max_wcu,
+                  allocated_bucket_s=self.allocated_bucket_s, node_rcu_per_s=self.node_rcu_per_s,
+                  node_wcu_per_s=self.node_wcu_per_s, node_bucket_s=self.node_bucket_s,
+                  adaptive_interval_s=self.adaptive_interval_s,
+                  on_demand_peak_rcu=self.on_demand_peak_rcu,
+                  on_demand_peak_wcu=self.on_demand_peak_wcu,
+                  on_demand_interval_s=self.on_demand_interval_s,
+                  split_threshold=self.split_threshold, split_interval_s=self.split_interval_s,
+                  gac_refresh_s=self.gac_refresh_s, gac_token_lifetime_s=self.gac_token_lifetime_s,
+                  gac_bucket_s=self.gac_bucket_s, gac_timeout_s=self.gac_timeout_s,
+                  gac_min_ask_s=self.gac_min_ask_s,
+                  gac_demand_ttl_s=self.gac_demand_ttl_s)
+        _non_negative("admission", burst_s=self.burst_s, adaptive_gain=self.adaptive_gain,
+                      adaptive_headroom=self.adaptive_headroom,
+                      adaptive_decrease_gain=self.adaptive_decrease_gain,
+                      gac_suspect_s=self.gac_suspect_s, split_hot_s=self.split_hot_s,
+                      split_copy_s=self.split_copy_s)
+        for name in ("adaptive_gain", "adaptive_decrease_gain", "gac_low_water",
+                     "split_single_key_share", "split_sequential_overlap"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"admission.{name} must be between 0 and 1, "
+                                  f"got {getattr(self, name)}")
+        if self.gac_token_lifetime_s < self.gac_refresh_s:
+            raise ConfigError(f"admission.gac_token_lifetime_s ({self.gac_token_lifetime_s:g}) "
+                              f"must be at least admission.gac_refresh_s ({self.gac_refresh_s:g}): "
+                              "tokens would expire before the next refresh")
 
 
 @dataclass(frozen=True)
@@ -396,17 +508,20 @@ class MetricsConfig:
     # healing, the write ledger, the history) is observed either way.
     enabled: bool = True
     window_s: float = 300.0  # [paper §6.3] availability per 5-minute window
+    # [chosen] with admission control on, throttling, consumed capacity and
+    # bucket levels are sampled this often (the admission time series)
+    series_s: float = 5.0
     alarm_error_rate: float = 0.01  # [chosen] a window above this error rate raises an alarm
     history: bool = False  # [chosen] record every client operation (invoke/ok/fail/info)
-    # [chosen] width of the buckets of the result's time series (client
+    # [chosen] width of the buckets of the result's traffic time series (client
     # attempts and goodput, load on the metadata table and on MemDS, router
     # cache misses, per second); 0 records none
-    series_s: float = 0.0
+    traffic_series_s: float = 0.0
 
     def __post_init__(self) -> None:
         _check_types("metrics", self)
-        _positive("metrics", window_s=self.window_s)
-        _non_negative("metrics", series_s=self.series_s)
+        _positive("metrics", window_s=self.window_s, series_s=self.series_s)
+        _non_negative("metrics", traffic_series_s=self.traffic_series_s)
         if not 0 <= self.alarm_error_rate <= 1:
             raise ConfigError(
                 f"metrics.alarm_error_rate must be between 0 and 1, got {self.alarm_error_rate}"
@@ -793,6 +908,7 @@ class Config:
     router: RouterConfig = field(default_factory=RouterConfig)
     client: ClientConfig = field(default_factory=ClientConfig)
     workload: WorkloadConfig = field(default_factory=WorkloadConfig)
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     run: RunConfig = field(default_factory=RunConfig)
     nemesis: NemesisConfig = field(default_factory=NemesisConfig)
@@ -808,6 +924,13 @@ class Config:
                 f"replication.replicas ({self.replication.replicas}) cannot exceed "
                 f"topology.az_count ({self.topology.az_count}): replicas live in different AZs"
             )
+        if self.admission.split and self.admission.policy == "none":
+            raise ConfigError("admission.split needs admission control: set admission.policy "
+                              "(gac splits best: its partitions are capped at the maximum, "
+                              "not at a share)")
+        if self.admission.policy == "gac" and self.topology.gac_servers_per_az < 1:
+            raise ConfigError("admission.policy=gac needs GAC servers: set "
+                              "topology.gac_servers_per_az to 1 or more")
 
     # -- views -----------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -943,6 +1066,18 @@ _UNITS: dict[str, str] = {
     "workload.put": "fraction", "workload.cond_put": "fraction", "workload.delete": "fraction",
     "workload.key_count": "keys", "workload.zipf_exponent": "-",
     "metrics.alarm_error_rate": "fraction", "run.final_read_window": "requests",
+    "table.provisioned_rcu": "RCU (4 KB strong reads/s)",
+    "table.provisioned_wcu": "WCU (1 KB writes/s)",
+    "admission.partition_max_rcu": "RCU (4 KB strong reads/s)",
+    "admission.partition_max_wcu": "WCU (1 KB writes/s)",
+    "admission.node_rcu_per_s": "RCU (4 KB strong reads/s)",
+    "admission.node_wcu_per_s": "WCU (1 KB writes/s)",
+    "admission.on_demand_peak_rcu": "RCU (4 KB strong reads/s)",
+    "admission.on_demand_peak_wcu": "WCU (1 KB writes/s)",
+    "admission.adaptive_gain": "fraction", "admission.adaptive_headroom": "fraction",
+    "admission.adaptive_decrease_gain": "fraction", "admission.gac_low_water": "fraction",
+    "admission.split_threshold": "fraction", "admission.split_single_key_share": "fraction",
+    "admission.split_sequential_overlap": "fraction",
     "nemesis.slowdown": "x slower", "nemesis.loss": "probability",
     "nines.host_failures_per_year": "/year", "nines.rack_failures_per_year": "/year",
     "nines.az_events_per_year": "/year", "nines.disk_afr": "/year",

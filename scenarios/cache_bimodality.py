@@ -95,7 +95,7 @@ def build_scenario(flush_at_s: float = 240.0, after_s: float = 60.0, rate_per_s:
     out = []
     for cache in CACHES:
         for retry in RETRIES:
-            settings = {"workload.rate_per_s": rate_per_s, "metrics.series_s": BUCKET_S,
+            settings = {"workload.rate_per_s": rate_per_s, "metrics.traffic_series_s": BUCKET_S,
                         "routing.cache": cache, "client.retry_mode": retry,
                         "routing.metadata_servers": metadata_servers, **overrides}
             out.append(Scenario(

@@ -67,7 +67,7 @@ def build_scenario(cuts: str = ",".join(map(str, CUTS)),
             # A cell that stays down is still down when the traffic stops:
             # the liveness probe then waits for the metadata table to work
             # off its backlog (minutes), which is the finding, not a bug.
-            settings = {"routing.cache": cache, "metrics.series_s": 1.0,
+            settings = {"routing.cache": cache, "metrics.traffic_series_s": 1.0,
                         "routing.metadata_servers": metadata_servers, "run.quiesce_s": 5.0,
                         "run.liveness_bound_s": 600.0, **overrides}
             faults = [Fault(trigger_at_s, "flush_caches", "routers")]

@@ -5,8 +5,10 @@ so the package is only the public face: ``Scenario``, ``run``, ``Result``..."""
 from __future__ import annotations
 
 from ddbsim.lab.experiment import run, run_all
-from ddbsim.lab.faults import Fault, outage, partition
+from ddbsim.lab.faults import Fault, crash_restart, outage, partition
+from ddbsim.lab.phases import Keys, Phase
 from ddbsim.lab.result import Result
 from ddbsim.lab.scenario import Scenario
 
-__all__ = ["Fault", "Result", "Scenario", "outage", "partition", "run", "run_all"]
+__all__ = ["Fault", "Keys", "Phase", "Result", "Scenario", "crash_restart", "outage", "partition",
+           "run", "run_all"]

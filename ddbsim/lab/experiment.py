@@ -69,9 +69,18 @@ from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_line
 from ddbsim.lab.corruption import match as match_corruptions
 from ddbsim.lab.faults import DESTROYS_DATA, UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
-from ddbsim.lab.metrics import Figures, LatencyHistogram, Observation
+from ddbsim.lab.metrics import (
+    OK,
+    THROTTLED,
+    THROTTLING_THRESHOLD,
+    Figures,
+    LatencyHistogram,
+    Observation,
+)
+from ddbsim.lab.phases import BACKGROUND, Phase
 from ddbsim.lab.result import FIGURE_KEYS, Result
 from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
+from ddbsim.lab.throttling import AdmissionSeries, admission_data
 from ddbsim.lab.workload import Client
 from ddbsim.service import probes
 from ddbsim.service.membership import LOG, STORAGE, Members
@@ -102,7 +111,8 @@ class Run:
         self._progress: Progress | None = None  # set by execute
         self.world = World(cfg, seed)
         # The figures only with metrics.enabled; the observation always.
-        self.figures: Figures | None = (Figures(cfg.metrics.window_s, cfg.metrics.series_s)
+        self.figures: Figures | None = (Figures(cfg.metrics.window_s, cfg.metrics.series_s,
+                                                  cfg.metrics.traffic_series_s)
                                         if cfg.metrics.enabled else None)
         self.observation = Observation(self.figures)
         self.history: History | None = History() if cfg.metrics.history else None
@@ -116,7 +126,8 @@ class Run:
         topo = self.world.topology
         workers = [h for h in topo.of_kind("client") if not h.id.endswith("/canary")]
         rate = cfg.workload.rate_per_s / len(workers)
-        self.clients = [self._client(h, rate) for h in workers]
+        phases = [(p, p.rate_per_s / len(workers)) for p in scenario.phases]
+        self.clients = [self._client(h, rate, phases=phases) for h in workers]
         self.clients += [self._client(h, cfg.workload.canary_rate_per_s, canary=True)
                          for h in topo.of_kind("client") if h.id.endswith("/canary")]
         drawn = scenario.fault_schedule(self.world)
@@ -127,28 +138,39 @@ class Run:
                     if not (f.action in UNDO_ACTIONS and isinstance(f.t_s, numbers.Real)
                             and f.t_s > scenario.duration_s)]
         validate(schedule, self.world, scenario.duration_s,
-                            self.service.partition_map.pids())
+                 self.service.partition_map.pids(), self.service.crashable)
         points = self.service.fault_points
         self.injector = FaultInjector(self.world, self._role_host, self._group_hosts,
-                                      arm=points.arm, quiet=points.quiet, routing=self.service)
+                                      arm=points.arm, quiet=points.quiet, routing=self.service,
+                                      crashable=self.service.crashable)
         self.injector.schedule(schedule)
         enabled = (self.nemesis or {}).get("fault_points") or {}
         if enabled:
             points.enable({name: (spec["p"], spec["delay_s"]) for name, spec in enabled.items()},
                           self.world.streams.draws("service/fault_points"))
+        #: the admission time series (admission control and figures on)
+        self.admission_series: AdmissionSeries | None = None
+        if self.figures is not None and self.service.allocation is not None:
+            self.admission_series = AdmissionSeries(self.service, cfg.metrics.series_s,
+                                                    scenario.duration_s)
+            self.admission_series.start()
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
 
-    def _client(self, host: Host, rate_per_s: float, canary: bool = False) -> Client:
+    def _client(self, host: Host, rate_per_s: float, canary: bool = False,
+                phases: list[tuple[Phase, float]] | None = None) -> Client:
         pmap = self.service.partition_map
         return Client(self.world, self.cfg, host, host.id, rate_per_s, figures=self.figures,
                       ledger=self.ledger, history=self.history,
                       next_request_id=self.next_request_id,
-                      partition_of=lambda key: pmap.partition_for(key).pid, canary=canary)
+                      partition_of=lambda key: pmap.partition_for(key).pid, canary=canary,
+                      phases=phases or ())
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""
+        if pid not in self.service.partition_map:
+            return None  # split since
         leader = self.service.leader_of(pid)
         if role == "leader":
             return leader.me if leader is not None else None
@@ -605,6 +627,13 @@ def _run_variants(scenarios: list[Scenario], seed: int, overrides: dict[str, Any
     head = results[0]
     if len(results) > 1:
         head.variants = results
+    compare = scenarios[0].compare
+    if compare is not None:
+        comparison = compare([r.data for r in results])
+        if not isinstance(comparison, dict):
+            raise ScenarioError(f"scenario {scenarios[0].name}: compare must return a dict, "
+                                f"got {type(comparison).__name__}")
+        head.data["comparison"] = comparison
     return head
 
 
@@ -662,7 +691,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "faults": [f.to_dict() for f in run.injector.applied],
         "nemesis": run.nemesis,
         "healing": healing,
-        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map),
+        # the first leader of every partition (and of every split's children) is no change
+        "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map)
+                    - len(run.service.splitter.splits if run.service.splitter else []),
                     "failovers": failovers,
                     "failover_s": _stats([f["failover_s"] for f in failovers
                                           if f["failover_s"] is not None])},
@@ -670,6 +701,9 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "canaries": figures["canaries"],
         "server": figures["server"],
         "alarms": figures["alarms"],
+        "phases": (phase_data(run.figures, scenario.phases, duration)
+                   if run.figures is not None else None),
+        "admission": admission_data(run.service, run.admission_series),
         "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
         "verification": _verification(run),
         "probes": dict(getattr(run, "probes", {})),
@@ -745,6 +779,51 @@ def figure_data(f: Figures, duration_s: float, alarm_error_rate: float) -> dict[
     }
 
 
+def phase_data(f: Figures, phases: list[Phase], duration_s: float) -> dict[str, Any] | None:
+    """The result's ``phases`` key: per traffic source (the background and
+    each phase), its operations by outcome, latency, attempts and throttled
+    attempts, when throttling started and stopped, and its series of
+    attempts and throttled attempts per ``metrics.series_s``; None without
+    phases."""
+    if not phases:
+        return None
+    dt = f.series_s
+    out: dict[str, Any] = {}
+    windows = [(BACKGROUND, 0.0, duration_s, None)] + [
+        (p.name, p.start_s, min(p.end_s, duration_s), p) for p in phases]
+    for name, start, end, phase in windows:
+        src = f.sources.get(name)
+        attempts = src.attempts if src else 0
+        throttled = src.throttled_attempts if src else 0
+        series = sorted(src.series.items()) if src else []
+        hot = [i for i, (n, t) in series if n and t / n > THROTTLING_THRESHOLD
+               and start <= i * dt < end]
+        first = hot[0] * dt if hot else None
+        last = (hot[-1] + 1) * dt if hot else None
+        ops = src.outcomes if src else {OK: 0, "error": 0, THROTTLED: 0}
+        n_ops = sum(ops.values())
+        out[name] = {
+            "start_s": start, "end_s": end,
+            "rate_per_s": phase.rate_per_s if phase is not None else None,
+            "keys": phase.keys.describe() if phase is not None else "the workload's",
+            "ops": n_ops, "ok": ops[OK], "error": ops["error"], "throttled": ops[THROTTLED],
+            "throttled_ops_rate": round(ops[THROTTLED] / n_ops, 6) if n_ops else 0.0,
+            "attempts": attempts, "throttled_attempts": throttled,
+            "throttle_rate": round(throttled / attempts, 6) if attempts else 0.0,
+            "latency_ms": _percentiles(src.latency if src else LatencyHistogram()),
+            "throttling": {
+                "first_after_s": _r(None if first is None else first - start),
+                "last_until_s": _r(last),
+                # throttling stopped before the phase's last sample
+                "stopped_after_s": _r(None if last is None or last >= end - dt else last - start),
+                "throttled_s": round(len(hot) * dt, 3)},
+            "series": {"t_s": [round((i + 1) * dt, 6) for i, _ in series],
+                       "attempts": [n for _i, (n, _t) in series],
+                       "throttled": [t for _i, (_n, t) in series]},
+        }
+    return out
+
+
 def _percentiles(h: Any) -> dict[str, float]:
     return {"p50": h.percentile_ms(0.50), "p99": h.percentile_ms(0.99),
             "p999": h.percentile_ms(0.999), "count": h.n}
@@ -760,6 +839,8 @@ def _failovers(losses: list[dict[str, Any]], elected: list[dict[str, Any]]) -> l
     """For each leader lost, how long until the partition had a leader again."""
     out = []
     for loss in losses:
+        if loss["reason"] == "split":
+            continue  # the partition was split: its children have leaders of their own
         nxt = next((e for e in elected if e["partition"] == loss["partition"]
                     and e["t_s"] >= loss["t_s"]), None)
         out.append({"partition": loss["partition"], "lost_at_s": loss["t_s"],

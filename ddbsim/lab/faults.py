@@ -39,8 +39,14 @@ Actions:
   holds nothing of that kind records nothing);
 * ``lose_disk`` -- the host's disk is lost: the host is powered off (if it
   is on) and comes back empty at its next ``power_on``;
+* ``crash`` / ``restart`` -- the process of a component that can crash on
+  its own (a GAC server, ``admission.policy=gac``) dies, forgetting its
+  state, while its host stays up; ``restart`` starts it again, empty.  The
+  component exposes the mechanism (``crash()``, ``restart()``); the target
+  is a host (or every such host of an AZ or rack);
 * ``heal_all`` -- power everything on, heal and restore every link, recover
-  every slow host (the start of the heal-and-check phase);
+  every slow host, restart every crashed process (the start of the
+  heal-and-check phase);
 * ``flush_caches`` -- every router's cache (target ``routers``) or one
   router's (a router host) forgets everything, as after a fleet restart or a
   deployment (paper §6.6);
@@ -54,8 +60,8 @@ Actions:
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
 :func:`partition` (cut, then heal), :func:`brownout` (capacity cut, then
-back).  The routing actions reach the service through
-:class:`RoutingControls`, the mechanisms it exposes.
+back), :func:`crash_restart` (crash, then restart).  The routing actions
+reach the service through :class:`RoutingControls`, the mechanisms it exposes.
 """
 from __future__ import annotations
 
@@ -72,12 +78,13 @@ from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
            "heal_all", "bit_rot", "lose_disk", "blip", "flush_caches", "brownout",
-           "end_brownout", "leader_storm")
+           "end_brownout", "leader_storm", "crash", "restart")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover", "bit_rot", "lose_disk")
+PROCESS_ACTIONS = ("crash", "restart")
 #: Actions on a storage host's disk.
 DISK_ACTIONS = ("bit_rot", "lose_disk")
 #: Actions that end a fault; heal_all does them all.
-UNDO_ACTIONS = ("power_on", "heal", "recover", "restore", "end_brownout")
+UNDO_ACTIONS = ("power_on", "heal", "recover", "restore", "end_brownout", "restart")
 ROLES = ("leader", "follower", "log", "group")
 #: Actions that destroy data on a disk (a lost disk, bit rot): only a schedule
 #: with one of these may excuse lost writes as "data loss expected".  Power
@@ -96,6 +103,18 @@ class RoutingControls(Protocol):
 
     def leader_storm(self, hosts: list[str]) -> int:
         """Every leader on ``hosts`` steps down; how many did."""
+
+
+class Crashable(Protocol):
+    """A component whose process can crash and restart on a host that stays up."""
+
+    def crash(self) -> None: ...
+
+    def restart(self) -> None: ...
+
+
+#: The crashable component on a host, if any.
+Crashables = Callable[[str], Crashable | None]
 
 
 class FaultError(ValueError):
@@ -184,6 +203,12 @@ def brownout(target: str, at_s: float, for_s: float, factor: float) -> list[Faul
             Fault(at_s + for_s, "end_brownout", target)]
 
 
+def crash_restart(target: str, at_s: float, for_s: float) -> list[Fault]:
+    """The process on ``target`` (a GAC server's host) crashes, and restarts ``for_s`` later."""
+    _check_times(f"crash_restart({target!r})", at_s=at_s, for_s=for_s)
+    return [Fault(at_s, "crash", target), Fault(at_s + for_s, "restart", target)]
+
+
 def role_of(target: str) -> tuple[str, str] | None:
     """``("leader", "p-0003")`` for a role target, else None (``group:p-0003#1``
     gives ``("group", "p-0003")``)."""
@@ -192,7 +217,7 @@ def role_of(target: str) -> tuple[str, str] | None:
 
 
 def validate(faults: list[Fault], world: World, duration_s: float,
-             partitions: list[str] | None = None) -> None:
+             partitions: list[str] | None = None, crashable: Crashables | None = None) -> None:
     topo = world.topology
     for f in faults:
         where = f"fault at t={f.t_s}s ({f.action} {f.target})"
@@ -223,6 +248,14 @@ def validate(faults: list[Fault], world: World, duration_s: float,
             if f.action == "bit_rot" and f.what not in ROT_TARGETS:
                 raise FaultError(f"{where}: bit_rot needs what= one of {', '.join(ROT_TARGETS)}, "
                                  f"got {f.what!r}")
+        elif f.action in PROCESS_ACTIONS:
+            try:
+                hosts = topo.resolve(f.target)
+            except KeyError:
+                raise FaultError(f"{where}: no AZ, rack or host named {f.target!r}") from None
+            if crashable is not None and not any(crashable(h.id) is not None for h in hosts):
+                raise FaultError(f"{where}: nothing on {f.target!r} can crash (a GAC server "
+                                 "can, with admission.policy=gac)")
         elif f.action in ("impair", "restore"):
             region = f.target == "region"
             if not region and not (f.target in topo.azs and f.peer in topo.azs):
@@ -276,12 +309,14 @@ class FaultInjector:
                  group_hosts: Callable[[str], list[str]] | None = None,
                  arm: Callable[[str, Callable[[str], None]], None] | None = None,
                  quiet: Callable[[], None] | None = None,
-                 routing: RoutingControls | None = None) -> None:
+                 routing: RoutingControls | None = None,
+                 crashable: Crashables | None = None) -> None:
         """``role_host(role, pid)`` resolves a role target, ``group_hosts(pid)``
         a group target; ``arm(step, fire)`` and ``quiet()`` are the service's
         fault points (:mod:`ddbsim.service.fault_points`): arm a trap, and
         disarm everything (at ``heal_all``); ``routing`` flushes router caches
-        and storms leaders."""
+        and storms leaders;
+        ``crashable(host)`` is the component on a host that can crash on its own."""
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
@@ -289,6 +324,8 @@ class FaultInjector:
         self._arm = arm
         self._quiet = quiet
         self._routing = routing
+        self._crashable = crashable
+        self._crashed: list[Crashable] = []
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
         #: each bit rot that hit something: t_s, host, partition, what, where
@@ -359,6 +396,16 @@ class FaultInjector:
             for host in topo.resolve(f.target):
                 host.power_off(now)
                 world.disks[host.id].lose()
+        elif f.action in PROCESS_ACTIONS:
+            for host in topo.resolve(f.target):
+                component = self._crashable(host.id) if self._crashable is not None else None
+                if component is None:
+                    continue
+                if f.action == "crash":
+                    component.crash()
+                    self._crashed.append(component)
+                else:
+                    component.restart()
         elif f.action == "heal_all":
             if self._quiet is not None:
                 self._quiet()
@@ -366,6 +413,9 @@ class FaultInjector:
             for host in topo.hosts.values():
                 host.slowdown = 1.0
                 host.power_on()
+            for component in self._crashed:
+                component.restart()
+            self._crashed.clear()
         elif f.action == "flush_caches":
             if self._routing is not None:
                 self._routing.flush_caches(None if f.target == "routers" else f.target)

@@ -25,7 +25,8 @@ PANDAS_HINT = "needs pandas: pip install 'ddbsim[frames]'"
 RUN_COLUMNS = ("scenario", "variant", "seed")
 
 #: Columns of the frames, for a run that has no rows of that kind.
-WINDOW_COLUMNS = ("start_s", "end_s", "read", "write", "requests", "errors", "throttled")
+WINDOW_COLUMNS = ("start_s", "end_s", "read", "write", "requests", "errors", "throttled",
+                  "throttled_rate")
 FAILOVER_COLUMNS = ("partition", "lost_at_s", "reason", "old_host", "new_host", "elected_at_s",
                     "failover_s")
 HEALING_COLUMNS = ("partition", "lost_host", "lost_at_s", "detected_at_s", "log_replica_host",
@@ -33,6 +34,12 @@ HEALING_COLUMNS = ("partition", "lost_host", "lost_at_s", "detected_at_s", "log_
                    "ended_at_s", "end", "blocked", "log_replica_after_s",
                    "storage_replica_after_s", "degraded_s")
 PARTITION_ERROR_COLUMNS = ("partition", "errors", "first_error_s", "last_error_s", "error_span_s")
+#: The admission frame's own columns (then one per figure of the series).
+ADMISSION_COLUMNS = ("policy", "t_s", "partition")
+PHASE_COLUMNS = ("phase", "start_s", "end_s", "rate_per_s", "keys", "ops", "ok", "error",
+                 "throttled", "throttled_ops_rate", "attempts", "throttled_attempts",
+                 "throttle_rate", "p50_ms", "p99_ms", "throttling_first_after_s",
+                 "throttling_stopped_after_s", "throttled_s")
 
 
 def require_pandas(what: str) -> Any:
@@ -60,6 +67,47 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str], what: str) -> pd.
     return pd.DataFrame(columns=[*RUN_COLUMNS, *columns])
 
 
+def admission_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One plain dict per admission sample and variant: the table
+    (``partition`` is ``"table"``) and each partition, every figure of the
+    series as a column (``throttle_rate``, ``consumed_wcu_per_s``,
+    ``write_burst_tokens``, ...; see :mod:`ddbsim.lab.throttling`).  None for
+    a run without admission control or figures."""
+    out = []
+    for data in parts:
+        admission = data.get("admission") or {}
+        series = admission.get("series")
+        if not series:
+            continue
+        groups = [("table", series["table"])] + sorted(series["partitions"].items())
+        for name, columns in groups:
+            for i, t in enumerate(series["t_s"]):
+                row = _run_columns(data)
+                row.update({"policy": admission["policy"], "t_s": t, "partition": name})
+                row.update({c: values[i] for c, values in columns.items()})
+                out.append(row)
+    return out
+
+
+def phase_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One plain dict per workload phase (and the background) and variant:
+    its operations, throttled attempts and operations, p50/p99 latency, and
+    when throttling started and stopped."""
+    out = []
+    for data in parts:
+        for name, p in (data.get("phases") or {}).items():
+            row = _run_columns(data)
+            row["phase"] = name
+            row.update({k: v for k, v in p.items()
+                        if k not in ("latency_ms", "throttling", "series")})
+            row.update({"p50_ms": p["latency_ms"]["p50"], "p99_ms": p["latency_ms"]["p99"],
+                        "throttling_first_after_s": p["throttling"]["first_after_s"],
+                        "throttling_stopped_after_s": p["throttling"]["stopped_after_s"],
+                        "throttled_s": p["throttling"]["throttled_s"]})
+            out.append(row)
+    return out
+
+
 def window_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One plain dict per availability window and variant; ``by_kind`` spread
     into one column per request kind (``by_kind.get_strong``: that kind's
@@ -69,6 +117,7 @@ def window_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for w in (data["availability"] or {}).get("windows", []):
             row = _run_columns(data)
             row.update({k: v for k, v in w.items() if k != "by_kind"})
+            row["throttled_rate"] = w["throttled"] / w["requests"] if w["requests"] else 0.0
             row.update({f"by_kind.{k}": v for k, v in sorted(w.get("by_kind", {}).items())})
             out.append(row)
     return out
@@ -77,6 +126,17 @@ def window_records(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def windows_frame(parts: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Availability per window (fractions, 0..1), one row per window and variant."""
     return _frame(window_records(parts), WINDOW_COLUMNS, "to_frame()")
+
+
+def admission_frame(parts: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The admission time series, one row per sample, partition (and the
+    table) and variant (see :func:`admission_records`)."""
+    return _frame(admission_records(parts), ADMISSION_COLUMNS, "admission_frame()")
+
+
+def phases_frame(parts: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per workload phase and variant (see :func:`phase_records`)."""
+    return _frame(phase_records(parts), PHASE_COLUMNS, "phases_frame()")
 
 
 def list_frame(parts: Iterable[Mapping[str, Any]], key: str, columns: Sequence[str],
@@ -160,7 +220,7 @@ def summary_frame(summary: Mapping[str, Any], all_figures: bool = False) -> pd.D
 
 
 def series_frame(parts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The time series of every variant (``metrics.series_s`` on): one row
+    """The time series of every variant (``metrics.traffic_series_s`` on): one row
     per bucket, columns ``t_s`` (the bucket's start) and each series as a
     rate per second (``attempts``, ``goodput``, ``metadata``, ``memds``,
     ``misses``, ...; 0 where a series has no events)."""

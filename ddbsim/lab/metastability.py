@@ -5,7 +5,7 @@ failure by what happens *after* the trigger: a system in a vulnerable state
 is pushed over by a trigger (a load spike, a capacity loss, a cold cache)
 into a bad state that a *sustaining effect* (retries above all; here also
 the metadata lookups of cold router caches) keeps it in after the trigger is
-gone.  The monitor reads a run's time series (``metrics.series_s`` on: the
+gone.  The monitor reads a run's time series (``metrics.traffic_series_s`` on: the
 result's ``series``) and says, for a trigger window ``[start_s, end_s)``:
 
 * the pre-trigger goodput (operations succeeding per second, over
@@ -45,7 +45,7 @@ def assess(data: dict[str, Any], start_s: float, end_s: float, *, baseline_s: fl
     series = data.get("series")
     if not series:
         raise ValueError("the metastability monitor needs the result's time series: "
-                         "run with --set metrics.series_s=1 (or another bucket width)")
+                         "run with --set metrics.traffic_series_s=1 (or another bucket width)")
     b = float(series["bucket_s"])
     goodput = series.get("goodput", [])
     n = len(goodput)

@@ -17,11 +17,15 @@ leaves everything the checks need:
   client errors and for how long, the canaries per AZ, and the server-side
   counts of the storage nodes' answers; the routing figures (paper §6.6:
   each router cache's hits and misses, the lookups the metadata table and
-  MemDS received); and, with ``metrics.series_s`` above 0, time series in
+  MemDS received); and, with ``metrics.traffic_series_s`` above 0, time series in
   buckets of that width (client attempts and goodput, metadata and MemDS
   load, cache misses).  Everything aggregates as it goes --
   counters per window, log-bucketed latency histograms -- so a long run
-  costs memory by windows and buckets, not by requests.
+  costs memory by windows and buckets, not by requests.  With workload
+  phases, the same per traffic source (the background and each phase):
+  operations by outcome, latency, attempts and throttled attempts, and the
+  attempts and throttled attempts per ``metrics.series_s`` (when throttling
+  starts and stops).
 
 Both only record: they never change what the service or the clients do.
 """
@@ -41,6 +45,9 @@ _LOG_BASE = math.log(_BUCKET_BASE)
 
 OK, ERROR, THROTTLED = "ok", "error", "throttled"
 OUTCOMES = (OK, ERROR, THROTTLED)
+#: A sample (``metrics.series_s``) whose throttled share of a traffic
+#: source's attempts is above this counts as throttling (the phases' figures).
+THROTTLING_THRESHOLD = 0.01
 
 # How a healing episode ends.
 STORAGE_REPLICA = "storage replica"  # a storage replica took the lost one's place
@@ -79,17 +86,35 @@ class LatencyHistogram:
         return 0.0
 
 
+class SourceFigures:
+    """One traffic source's figures (see :class:`Figures`)."""
+
+    __slots__ = ("outcomes", "latency", "attempts", "throttled_attempts", "series")
+
+    def __init__(self) -> None:
+        self.outcomes = {OK: 0, ERROR: 0, THROTTLED: 0}
+        self.latency = LatencyHistogram()
+        self.attempts = 0
+        self.throttled_attempts = 0
+        #: series bucket index -> [attempts, throttled attempts]
+        self.series: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+
+
 class Figures:
     """The performance figures (see the module docstring): client outcomes
     and latency per window, partition error spans, canaries, server-side
     counts.  A run has them only with ``metrics.enabled``."""
 
-    def __init__(self, window_s: float, series_s: float = 0.0) -> None:
+    def __init__(self, window_s: float, series_s: float = 5.0,
+                 traffic_series_s: float = 0.0) -> None:
         self.window_s = window_s
         self.series_s = series_s
-        # series name -> bucket index -> count (with series_s > 0)
+        self.traffic_series_s = traffic_series_s
+        # series name -> bucket index -> count (with traffic_series_s > 0)
         self.series: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.routing_load: dict[str, int] = defaultdict(int)  # server kind -> lookups
+        #: per traffic source (only with workload phases)
+        self.sources: dict[str, SourceFigures] = defaultdict(SourceFigures)
         # window index -> [read ok, read error, write ok, write error, throttled]
         self.windows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
         # (window index, operation kind) -> [ok, error]
@@ -129,33 +154,33 @@ class Figures:
         self.by_kind[kind][outcome] += 1
         if canary_az is not None and outcome != THROTTLED:
             self.canary[canary_az][0 if outcome == OK else 1] += 1
-        if self.series_s and outcome != THROTTLED:
-            done = int((t_s + latency_s) // self.series_s)
+        if self.traffic_series_s and outcome != THROTTLED:
+            done = int((t_s + latency_s) // self.traffic_series_s)
             self.series["goodput" if outcome == OK else "errors"][done] += 1
 
     def count(self, name: str, t_s: float, n: int = 1) -> None:
-        """``n`` events of series ``name`` at ``t_s`` (with ``series_s`` on)."""
-        if self.series_s:
-            self.series[name][int(t_s // self.series_s)] += n
+        """``n`` events of series ``name`` at ``t_s`` (with ``traffic_series_s`` on)."""
+        if self.traffic_series_s:
+            self.series[name][int(t_s // self.traffic_series_s)] += n
 
     def route_missed(self, t_s: float, router: str) -> None:
-        if self.series_s:
-            self.series["misses"][int(t_s // self.series_s)] += 1
+        if self.traffic_series_s:
+            self.series["misses"][int(t_s // self.traffic_series_s)] += 1
 
     def routing_lookups(self, t_s: float, server: str, lookups: int) -> None:
         self.routing_load[server] += lookups
-        if self.series_s:
-            self.series[server][int(t_s // self.series_s)] += lookups
+        if self.traffic_series_s:
+            self.series[server][int(t_s // self.traffic_series_s)] += lookups
 
     def series_data(self, end_s: float) -> dict[str, Any] | None:
         """Each series as a rate per second per bucket, from 0 to ``end_s``."""
-        if not self.series_s:
+        if not self.traffic_series_s:
             return None
-        n = max(1, math.ceil(end_s / self.series_s - 1e-9))
-        out: dict[str, Any] = {"bucket_s": self.series_s}
+        n = max(1, math.ceil(end_s / self.traffic_series_s - 1e-9))
+        out: dict[str, Any] = {"bucket_s": self.traffic_series_s}
         for name in sorted(self.series):
             counts = self.series[name]
-            out[name] = [round(counts.get(i, 0) / self.series_s, 6) for i in range(n)]
+            out[name] = [round(counts.get(i, 0) / self.traffic_series_s, 6) for i in range(n)]
         return out
 
     def routing_data(self, cache: str, lookups: dict[str, tuple[int, int]]) -> dict[str, Any]:
@@ -171,6 +196,23 @@ class Figures:
                               for r, c in sorted(lookups.items())},
                 "lookups": {"metadata": self.routing_load.get("metadata", 0),
                             "memds": self.routing_load.get("memds", 0)}}
+
+    def attempt(self, t_s: float, source: str, throttled: bool) -> None:
+        """An attempt of ``source``'s traffic got an answer at ``t_s``."""
+        f = self.sources[source]
+        f.attempts += 1
+        bucket = f.series[int(t_s // self.series_s)]
+        bucket[0] += 1
+        if throttled:
+            f.throttled_attempts += 1
+            bucket[1] += 1
+
+    def record_source(self, source: str, outcome: str, latency_s: float) -> None:
+        """One operation of ``source``'s traffic finished (after its retries)."""
+        f = self.sources[source]
+        f.outcomes[outcome] += 1
+        if outcome == OK:
+            f.latency.add(latency_s)
 
     def storage_request(self, t_s: float, pid: str, kind: str, status: str) -> None:
         """A storage node answered a request (through :class:`Observation`)."""

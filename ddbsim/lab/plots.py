@@ -1,5 +1,6 @@
 """Figures of a result (matplotlib): availability per window, latency
-percentiles, and the healing episodes on a timeline.
+percentiles, the healing episodes on a timeline, and (with admission
+control) the table's throttle rate over time.
 
 Each function takes plain result data -- each variant's ``Result.data``, the
 dicts ``--json`` writes -- and an optional matplotlib ``Axes`` to draw on;
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 #: A fault's starting action -> the action that ends it.
-FAULT_ENDS = {"power_off": "power_on", "cut": "heal", "slow": "recover", "impair": "restore"}
-_VERBS = {"power_off": "off", "cut": "cut", "slow": "slow", "impair": "impaired"}
+FAULT_ENDS = {"power_off": "power_on", "cut": "heal", "slow": "recover", "impair": "restore",
+              "crash": "restart"}
+_VERBS = {"power_off": "off", "cut": "cut", "slow": "slow", "impair": "impaired",
+          "crash": "crashed"}
 #: The request kinds in the order the latency figure shows them.
 KIND_ORDER = ("get_strong", "get_eventual", "put", "cond_put", "delete")
 #: Fault windows are labelled on the figure up to this many (shaded always).
@@ -138,6 +141,56 @@ def plot_availability(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None
     ax.set_title(_title(parts, f"availability per {window_s:g} s window"))
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("availability (%)")
+    ax.grid(True, alpha=0.3)
+    _legend_outside(ax)
+    return ax
+
+
+def has_throttling(parts: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every part has an admission time series to plot."""
+    return all((d.get("admission") or {}).get("series") for d in parts)
+
+
+def plot_throttling(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> Axes:
+    """The table's throttle rate in % of requests (attempts) per sample of
+    ``metrics.series_s``, one line per variant (with admission control, one
+    per policy); the workload phases shaded and named, faults shaded.  The
+    legend gives each variant's policy and its throttled share over the run."""
+    for data in parts:
+        if not (data.get("admission") or {}).get("series"):
+            raise ValueError("no throttling to plot: the run had no admission control "
+                             "(admission.policy=none) or metrics.enabled off")
+    if ax is None:
+        ax = _new_axes((10.0, 4.0))
+    for i, data in enumerate(parts):
+        series = data["admission"]["series"]
+        table = series["table"]
+        t = [0.0] + series["t_s"]
+        pct = [100.0 * x for x in table["throttle_rate"]]
+        requests = sum(table["requests_per_s"])
+        share = sum(table["throttled_per_s"]) / requests if requests else 0.0
+        policy = data["admission"]["policy"]
+        name = variant_name(data) if variant_name(data) == policy else \
+            f"{variant_name(data)} ({policy})"
+        ax.step(t, [pct[0] if pct else 0.0, *pct], where="pre", color=f"C{i}",
+                label=f"{name}: {100 * share:.2f}% throttled")
+    phases = parts[0].get("phases") or {}
+    on_top = None
+    for j, (name, p) in enumerate(ph for ph in phases.items() if ph[0] != "background"):
+        from matplotlib.transforms import blended_transform_factory
+
+        on_top = on_top or blended_transform_factory(ax.transData, ax.transAxes)
+        ax.axvspan(p["start_s"], p["end_s"], color="0.5", alpha=0.10, linewidth=0, zorder=0)
+        ax.text(p["start_s"], 0.98 - 0.08 * (j % 2), f" {name}", transform=on_top,
+                fontsize="small", color="0.25", va="top", ha="left", clip_on=True)
+    shade_faults(ax, parts)
+    duration = max(d["duration_s"] for d in parts)
+    ax.set_xlim(0.0, duration)
+    ax.set_ylim(-2.0, 102.0)
+    series_s = parts[0]["admission"]["series"]["series_s"]
+    ax.set_title(_title(parts, f"throttled requests per {series_s:g} s"))
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("throttled (% of requests)")
     ax.grid(True, alpha=0.3)
     _legend_outside(ax)
     return ax

@@ -12,6 +12,8 @@ from typing import Any
 
 from ddbsim.config import Config, format_value
 from ddbsim.lab.faults import UNDO_ACTIONS, Fault
+from ddbsim.lab.frames import variant_name
+from ddbsim.lab.metrics import THROTTLING_THRESHOLD
 
 #: How many faults of a fixed schedule the summary lists before "... N more".
 MAX_FAULT_LINES = 12
@@ -230,8 +232,79 @@ def one(d: Mapping[str, Any]) -> list[str]:
         lines.append(f"alarms       {len(d['alarms'])} of {len(d['availability']['windows'])} "
                      f"windows had an error rate above {100 * threshold:g}% "
                      f"(metrics.alarm_error_rate): {windows}{more}")
+    if d.get("admission"):
+        lines += admission_lines(d["admission"])
     if d.get("analysis"):
         lines += analysis_lines(d["analysis"])
+    return lines
+
+
+def admission_lines(a: Mapping[str, Any]) -> list[str]:
+    """Admission control: the policy, the table's capacity and what was
+    admitted and throttled."""
+    t, tot = a["table"], a["totals"]
+    grown = (f" (table.partitions {t['partitions_configured']}, doubled for the throughput)"
+             if t["partitions"] != t["partitions_configured"] else "")
+    if t.get("partitions_at_end", t["partitions"]) != t["partitions"]:
+        grown += f", {t['partitions_at_end']} at the end (split)"
+    lines = [f"admission    policy {a['policy']}: {t['mode']} table of {t['partitions']} partitions"
+             f"{grown}, {t['provisioned_rcu']:g} RCU / {t['provisioned_wcu']:g} WCU provisioned "
+             f"({t['partition_share_rcu']:g} / {t['partition_share_wcu']:g} per partition)",
+             f"             {tot['admitted']:,.0f} requests admitted by storage nodes; throttled "
+             f"{tot['throttled_at_storage']:,.0f} there and {tot['throttled_at_routers']:,.0f} at "
+             f"routers; consumed {tot['consumed_rcu']:,.1f} RCU, {tot['consumed_wcu']:,.1f} WCU "
+             f"({tot['burst_units']:,.1f} units from burst buckets)"]
+    if a.get("adaptive") is not None:
+        changes = a["adaptive"]["changes"]
+        first = f", the first at {changes[0]['t_s']:.0f}s" if changes else ""
+        lines.append(f"             adaptive capacity: {len(changes)} rate changes in "
+                     f"{a['adaptive']['periods']} periods{first}")
+    if a.get("splits") is not None:
+        done = ", ".join(f"{r['partition']} at {r['split_at_s']:.0f}s (decided "
+                         f"{r['decided_at_s']:.0f}s)" if r["split_at_s"] is not None
+                         else f"{r['partition']} (decided {r['decided_at_s']:.0f}s, not done)"
+                         for r in a["splits"]["done"]) or "none"
+        declined = ", ".join(f"{r['partition']} ({r['reason']}, {r['t_s']:.0f}s)"
+                             for r in a["splits"]["declined"]) or "none"
+        lines.append(f"             splits for consumption: {done}; declined: {declined}")
+    if a.get("gac") is not None:
+        g = a["gac"]
+        lines.append(f"             GAC: {g['servers']} servers; routers asked {g['asks']:,} times, "
+                     f"got {g['grants']:,} grants, {g['timeouts']:,} asks timed out")
+    return lines
+
+
+def phase_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One table of every variant's workload phases: throttled attempts and
+    operations, p99 latency, when throttling started and stopped."""
+    rows = [(d, name, p) for d in parts for name, p in (d.get("phases") or {}).items()]
+    if not rows:
+        return []
+    several = len(parts) > 1
+    series_s = parts[0]["config"]["metrics"]["series_s"]
+    lines = ["", f"{'variant' if several else 'phase':<12}{'phase' if several else '':<13}"
+                 f"{'window (s)':>13}  {'rate/s':>7}  {'keys':<22}{'throttled':>10}"
+                 f"{'(ops)':>9}  {'p99 ms':>9}  throttling"]
+    for d, name, p in rows:
+        th = p["throttling"]
+        if th["first_after_s"] is None:
+            when = "none"
+        elif th["stopped_after_s"] is None:
+            when = f"from +{th['first_after_s']:.0f}s until the phase ended"
+        else:
+            when = f"from +{th['first_after_s']:.0f}s, stopped after {th['stopped_after_s']:.0f}s"
+        rate = "-" if p["rate_per_s"] is None else f"{p['rate_per_s']:g}"
+        p99 = p["latency_ms"]["p99"] if p["latency_ms"]["count"] else None
+        head = (f"{variant_name(d):<12}{name:<13}" if several else f"{name:<25}")
+        lines.append(f"{head}{p['start_s']:>6.0f}-{p['end_s']:<6.0f}  {rate:>7}  "
+                     f"{p['keys']:<22}{100 * p['throttle_rate']:>9.2f}%"
+                     f"{100 * p['throttled_ops_rate']:>8.2f}%  "
+                     f"{'-' if p99 is None else f'{p99:.1f}':>9}  {when}")
+    lines += ["  throttled: % of the phase's attempts throttled (ops: % of its operations still "
+              "throttled after the client's retries); p99: latency of its successes;",
+              f"  throttling: from when until when a {series_s:g} s sample had more than "
+              f"{100 * THROTTLING_THRESHOLD:g}% of the phase's attempts throttled "
+              "(from the phase's start)"]
     return lines
 
 
@@ -352,6 +425,10 @@ def summary_text(parts: Sequence[Mapping[str, Any]]) -> str:
     if len(parts) > 1:
         lines += comparison(parts)
         lines += row_table(parts)
+    lines += phase_lines(parts)
+    if parts[0].get("comparison"):
+        lines += [""] + ["comparison" + line[len("analysis"):]
+                         for line in analysis_lines(parts[0]["comparison"])]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -10,7 +10,7 @@ the same scenario, config and seed give the same JSON byte for byte.
 With ``metrics.enabled`` off the performance figures are not collected, and
 the keys of :data:`FIGURE_KEYS` (requests, availability, latency_ms,
 partition_errors, canaries, server, alarms, routing) are present and None
-(and so is ``series``, which also needs ``metrics.series_s`` above 0) (null in
+(and so is ``series``, which also needs ``metrics.traffic_series_s`` above 0) (null in
 the JSON); ``config.metrics.enabled`` says why.  Everything else -- checks,
 faults, nemesis, healing, leaders, network, the history -- is there either
 way, and the same as with the figures on.
@@ -81,15 +81,31 @@ class Result:
         optional extra): columns ``scenario``, ``variant`` (the scenario's
         name when it has no variants), ``seed``, ``start_s``, ``end_s``,
         ``read``, ``write`` (fractions), ``requests``, ``errors``,
-        ``throttled`` and ``by_kind.<kind>`` per request kind."""
+        ``throttled`` (operations whose last attempt was throttled: never in
+        ``read`` or ``write``), ``throttled_rate`` (of the window's
+        requests) and ``by_kind.<kind>`` per request kind.  The admission
+        time series is :meth:`admission_frame`, the phases
+        :meth:`phases_frame`."""
         return frames.windows_frame(self._part_data())
 
     def series_frame(self) -> pd.DataFrame:
-        """The time series (with ``metrics.series_s`` on) as a DataFrame: one
+        """The time series (with ``metrics.traffic_series_s`` on) as a DataFrame: one
         row per bucket and variant, each series a rate per second --
         attempts against goodput, the metadata table's and MemDS's load,
         router cache misses."""
         return frames.series_frame(self._part_data())
+    def admission_frame(self) -> pd.DataFrame:
+        """With admission control: the time series of throttling, consumed
+        and allocated capacity, bucket levels and GAC refreshes, one row per
+        ``metrics.series_s`` sample, per partition and for the table
+        (``partition == "table"``), per variant."""
+        return frames.admission_frame(self._part_data())
+
+    def phases_frame(self) -> pd.DataFrame:
+        """One row per workload phase (and the background) and variant:
+        throttled attempts and operations, latency, when throttling started
+        and stopped."""
+        return frames.phases_frame(self._part_data())
 
     def failovers_frame(self) -> pd.DataFrame:
         """One row per leader lost: when, why, and how long until the
@@ -116,6 +132,11 @@ class Result:
     def plot_latency(self, ax: Axes | None = None) -> Axes:
         """p50, p99 and p99.9 client latency per request kind, every variant."""
         return plots.plot_latency(self._part_data(), ax)
+
+    def plot_throttling(self, ax: Axes | None = None) -> Axes:
+        """The table's throttle rate over time, one line per variant (with
+        admission control on), the workload phases shaded."""
+        return plots.plot_throttling(self._part_data(), ax)
 
     def plot_healing(self, ax: Axes | None = None) -> Axes:
         """The healing episodes on a timeline, the fault windows shaded."""

@@ -14,6 +14,11 @@ same seed), and which ends with::
 A fault schedule is a list of :class:`~ddbsim.lab.faults.Fault`, or a
 function ``(world, rng) -> list`` that draws one from the run's seed.
 
+A scenario may add **workload phases** (``phases``, a list of
+:class:`~ddbsim.lab.phases.Phase`): traffic that starts and stops during the
+run on top of the config's workload -- a hot key range, a spike, a single
+hot key.
+
 A scenario may **analyse its own result**: ``analyse`` is a function of the
 result's data (the dict of ``--json``) that returns a dict -- numbers,
 strings, None, and dicts of those -- stored under ``result.data["analysis"]``
@@ -27,6 +32,11 @@ simulator: ``runner(scenario, config, seed)`` returns the
 :class:`~ddbsim.lab.result.Result` (the fast failure model of
 :mod:`ddbsim.lab.nines` does this); ``ddbsim run`` and sweeps treat it like
 any other run.
+the data alone.  A scenario that compares variants may also give
+``compare``: a function of the list of every variant's data (the headline
+first) that returns such a dict, stored under ``result.data["comparison"]``
+of the headline result and printed after the variants' summaries; every
+variant should carry the same ``compare``.
 """
 from __future__ import annotations
 
@@ -48,6 +58,7 @@ import numpy as np
 
 from ddbsim.config import Config, ConfigError, parse_text
 from ddbsim.lab.faults import Fault, FaultError
+from ddbsim.lab.phases import Phase, PhaseError, check_phases
 from ddbsim.world.region import World
 
 FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault]]]
@@ -55,6 +66,8 @@ FaultPlan = Union[list[Fault], Callable[[World, np.random.Generator], list[Fault
 Analysis = Callable[[dict[str, Any]], dict[str, Any]]
 #: A scenario's own runner, in place of the detailed simulator (the module docstring).
 Runner = Callable[["Scenario", Config, int], Any]
+#: A comparison of every variant's result data (see the module docstring).
+Comparison = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
 class ScenarioError(ValueError):
@@ -72,6 +85,8 @@ class Scenario:
     variant: str = ""
     analyse: Analysis | None = None
     runner: Runner | None = None
+    phases: list[Phase] = field(default_factory=list)
+    compare: Comparison | None = None
 
     def __post_init__(self) -> None:
         duration = self.duration_s
@@ -88,6 +103,10 @@ class Scenario:
                                     "function (world, rng) -> list of Fault, got "
                                     f"{type(self.faults).__name__}")
             check_faults(self.faults, f"scenario {self.name}: faults")
+        try:
+            check_phases(self.phases, f"scenario {self.name}")
+        except PhaseError as exc:
+            raise ScenarioError(str(exc)) from None
 
     def fault_schedule(self, world: World) -> list[Fault]:
         if callable(self.faults):
@@ -232,7 +251,7 @@ def load_scenarios(path: str | os.PathLike[str],
                                 f"{', '.join(needed)} (give them defaults)")
     try:
         built = builder(**params)
-    except (ScenarioError, ConfigError, FaultError) as exc:
+    except (ScenarioError, ConfigError, FaultError, PhaseError) as exc:
         raise ScenarioError(f"{path}: build_scenario(): {exc}") from exc
     except Exception as exc:
         raise ScenarioError(f"{path}: build_scenario() raised "

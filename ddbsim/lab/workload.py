@@ -10,15 +10,28 @@ An operation is drawn from the mix in :class:`~ddbsim.config.WorkloadConfig`
 (strong get, eventual get, put, conditional put, delete); keys are uniform or
 Zipf over ``key_count`` keys; every put writes a value unique in the run, so
 the checkers can tell writes apart.  A conditional put expects the version
-the client last saw for the key (0 if none: "must not exist").
+the client last saw for the key (0 if none: "must not exist").  Items have a
+size (``workload.item_size_bytes``, exponential or fixed): a write carries
+the size of the item it writes, a read the size of the item it expects to
+read, drawn from the same distribution (the service charges capacity units
+by size, :mod:`ddbsim.service.admission.capacity`).
+
+Besides this base traffic, a scenario's phases (:mod:`ddbsim.lab.phases`)
+add traffic of their own for a while -- a hot key range, a spike, a single
+hot key -- each a *source* of the client with its own arrivals, keys, mix
+and sizes, and its own random streams.  With phases, the figures keep
+outcomes, latency and throttled attempts per source
+(:meth:`~ddbsim.lab.metrics.Figures.record_source`).
 
 Retries follow the client's SDK retry mode (``client.retry_mode``,
 :mod:`ddbsim.lab.retry_modes`), by default the AWS SDKs' standard mode: up
 to ``max_attempts`` attempts, full-jitter exponential back-off
 (``base_backoff_s``, capped at ``max_backoff_s``), and a retry quota of 500
 tokens that a retry spends (5, or 10 after a timeout) and a success refills.
-An operation ends ``ok``, ``error`` (after its last attempt) or
-``throttled``.
+A throttled attempt (``ProvisionedThroughputExceeded``) is retried like any
+other, after a back-off from ``throttled_base_backoff_s``.  An operation
+ends ``ok``, ``error`` (after its last attempt) or ``throttled`` (its last
+attempt was throttled: never an availability error).
 
 With ``metrics.history`` on, every operation is recorded as invoke, then
 ``ok``, ``fail`` or ``info`` (:mod:`ddbsim.lab.history`); a write whose
@@ -30,8 +43,9 @@ puts on keys of their own, and are reported per AZ.
 """
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +54,7 @@ from ddbsim.config import Config
 from ddbsim.lab.checkers.durability import ACKED, FAILED, WriteLedger
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import Figures
+from ddbsim.lab.phases import BACKGROUND, Keys, Phase
 from ddbsim.lab.retry_modes import retry_policy
 from ddbsim.service.messages import (
     COND_PUT,
@@ -48,9 +63,11 @@ from ddbsim.service.messages import (
     GET_STRONG,
     PUT,
     READS,
+    THROTTLED,
     ClientReply,
     ClientRequest,
 )
+from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines, call_later
 from ddbsim.world.topology import Host
@@ -58,37 +75,102 @@ from ddbsim.world.topology import Host
 OP_KINDS = (GET_STRONG, GET_EVENTUAL, PUT, COND_PUT, DELETE)
 
 
-class KeyChooser:
-    """Draws keys, uniform or Zipf, in batches."""
+def key_name(index: int) -> str:
+    """The workload's key number ``index``."""
+    return f"k{index:07d}"
 
-    def __init__(self, cfg: Config, gen: np.random.Generator) -> None:
+
+class KeyChooser:
+    """Draws keys as :class:`~ddbsim.lab.phases.Keys` say (the config's
+    distribution when none is given), in batches."""
+
+    def __init__(self, cfg: Config, gen: np.random.Generator, keys: Keys | None = None) -> None:
         w = cfg.workload
-        self.n = w.key_count
         self.gen = gen
-        if w.key_distribution == "zipf":
+        if keys is None:
+            keys = Keys.zipf(w.zipf_exponent) if w.key_distribution == "zipf" else Keys.uniform()
+        self.single = keys.key if keys.kind == "single" else None
+        if keys.kind == "hash_range":
+            lo, hi = keys.lo * HASH_SPACE, keys.hi * HASH_SPACE
+            self._indices: list[int] | None = [
+                i for i in range(w.key_count) if lo <= key_hash(key_name(i)) < hi]
+            if not self._indices:
+                raise ValueError(f"no key of the workload's {w.key_count} has a hash in "
+                                 f"{keys.lo:g}-{keys.hi:g}: widen the range or add keys")
+        else:
+            self._indices = None
+        self.n = len(self._indices) if self._indices is not None else w.key_count
+        if keys.kind == "zipf":
             ranks = np.arange(1, self.n + 1, dtype=float)
-            p = ranks ** -w.zipf_exponent
+            p = ranks ** -keys.exponent
             self._cdf: np.ndarray | None = np.cumsum(p / p.sum())
         else:
             self._cdf = None
         self._buf: list[int] = []
 
     def next(self) -> str:
+        if self.single is not None:
+            return self.single
         if not self._buf:
             if self._cdf is None:
                 draws = self.gen.integers(0, self.n, 1024)
             else:
                 draws = np.minimum(np.searchsorted(self._cdf, self.gen.random(1024)), self.n - 1)
             self._buf = draws.tolist()[::-1]
-        return f"k{self._buf.pop():07d}"
+        index = self._buf.pop()
+        return key_name(index if self._indices is None else self._indices[index])
+
+
+class Source:
+    """One stream of a client's traffic: Poisson arrivals at ``rate_per_s``
+    from ``start_s`` until ``end_s``, with its keys, operation mix and item
+    sizes, each drawn from streams of its own (``client/<host>/...`` for the
+    base traffic, ``client/<host>/<phase>/...`` for a phase's)."""
+
+    __slots__ = ("name", "rate_per_s", "start_s", "end_s", "arrival_draws", "op_draws",
+                 "size_draws", "keys", "mix", "size_bytes", "fixed_size")
+
+    def __init__(self, world: World, cfg: Config, client: str, rate_per_s: float,
+                 phase: Phase | None = None) -> None:
+        w = cfg.workload
+        streams = world.streams
+        prefix = f"client/{client}" if phase is None else f"client/{client}/{phase.name}"
+        self.name = BACKGROUND if phase is None else phase.name
+        self.rate_per_s = rate_per_s
+        self.start_s = 0.0 if phase is None else phase.start_s
+        self.end_s = math.inf if phase is None else phase.end_s
+        self.arrival_draws = streams.draws(f"{prefix}/arrivals")  # inter-arrival times
+        self.op_draws = streams.draws(f"{prefix}/ops")  # operation kinds, written item sizes
+        self.size_draws = streams.draws(f"{prefix}/sizes")  # sizes of the items read
+        self.keys = KeyChooser(cfg, streams.stream(f"{prefix}/keys"),
+                               None if phase is None else phase.keys)
+        mix = phase.mix if phase is not None and phase.mix is not None else {
+            GET_STRONG: w.get_strong, GET_EVENTUAL: w.get_eventual, PUT: w.put,
+            COND_PUT: w.cond_put, DELETE: w.delete}
+        self.mix = np.cumsum([mix.get(kind, 0.0) for kind in OP_KINDS]).tolist()
+        self.size_bytes = (phase.item_size_bytes if phase is not None
+                           and phase.item_size_bytes is not None else w.item_size_bytes)
+        self.fixed_size = w.item_size_distribution == "fixed"
+
+    def draw_op(self) -> tuple[str, str]:
+        # the first kind whose cumulative share exceeds u (the last if rounding
+        # left the shares a hair under 1)
+        kind = OP_KINDS[min(bisect_right(self.mix, self.op_draws.uniform()), len(OP_KINDS) - 1)]
+        return kind, self.keys.next()
+
+    def written_size(self) -> float:
+        return self.size_bytes if self.fixed_size else self.op_draws.exponential(self.size_bytes)
+
+    def read_size(self) -> float:
+        return self.size_bytes if self.fixed_size else self.size_draws.exponential(self.size_bytes)
 
 
 class _Operation:
     __slots__ = ("kind", "key", "value", "expected", "invoke_s", "attempts", "maybe_applied",
-                 "last_cost", "hist", "size_bytes", "write")
+                 "last_cost", "hist", "size_bytes", "write", "source")
 
     def __init__(self, kind: str, key: str, value: Any, expected: int | None, invoke_s: float,
-                 size_bytes: float) -> None:
+                 size_bytes: float, source: Source | None) -> None:
         self.kind = kind
         self.key = key
         self.value = value
@@ -100,10 +182,12 @@ class _Operation:
         self.hist: Any = None
         self.size_bytes = size_bytes
         self.write: Any = None
+        self.source = source
 
 
 class Client:
-    """One client process: Poisson arrivals at ``rate_per_s``.
+    """One client process: Poisson arrivals at ``rate_per_s``, plus the
+    traffic of each phase it is given (its share of the phase's rate).
 
     It is handed its collaborators: the world (clock, network, random
     streams, routers), the config, the figures it records outcomes in (None
@@ -115,7 +199,7 @@ class Client:
     def __init__(self, world: World, cfg: Config, host: Host, name: str, rate_per_s: float, *,
                  figures: Figures | None, ledger: WriteLedger, history: History | None,
                  next_request_id: Callable[[], int], partition_of: Callable[[str], str],
-                 canary: bool = False) -> None:
+                 canary: bool = False, phases: Sequence[tuple[Phase, float]] = ()) -> None:
         self.host = host
         self.name = name
         self.rate_per_s = rate_per_s
@@ -129,11 +213,13 @@ class Client:
         self.net = world.network
         self.cfg = cfg
         # One random stream per concern: retries drawing more never shift arrivals.
-        streams = world.streams
-        self.arrival_draws = streams.draws(f"client/{name}/arrivals")  # inter-arrival times
-        self.op_draws = streams.draws(f"client/{name}/ops")  # operation kinds, item sizes
-        self.retry_draws = streams.draws(f"client/{name}/retry")  # back-off jitter
-        self.keys = KeyChooser(cfg, streams.stream(f"client/{name}/keys"))
+        self.retry_draws = world.streams.draws(f"client/{name}/retry")  # back-off jitter
+        self.base = Source(world, cfg, name, rate_per_s)
+        #: the base traffic's source, then each phase's (phase, its rate here)
+        self.sources = [self.base] + [Source(world, cfg, name, rate, phase)
+                                      for phase, rate in phases]
+        #: outcomes per source are kept only when there are phases
+        self._by_source = bool(phases) and figures is not None
         routers = world.topology.of_kind("router")
         local = [r for r in routers if r.az == host.az]
         self.routers = local + [r for r in routers if r.az != host.az]
@@ -144,48 +230,51 @@ class Client:
         self.versions: dict[str, int] = {}
         self.seq = 0
         self.retry = retry_policy(cfg.client.retry_mode, cfg.client, self.retry_draws)
-        self._series = figures is not None and figures.series_s > 0
+        self._series = figures is not None and figures.traffic_series_s > 0
         # only the adaptive mode has a rate limiter: the others skip the call
         self._limiter = self.retry.send_delay if self.retry.name == "adaptive" else None
         self.active = False
-        w = cfg.workload
-        self._mix = np.cumsum([w.get_strong, w.get_eventual, w.put, w.cond_put, w.delete]).tolist()
         self.net.register(host, self.receive)
 
     # ------------------------------------------------------------------
     def start(self) -> None:
-        if self.rate_per_s <= 0:
-            return
         self.active = True
-        call_later(self.env, self.arrival_draws.exponential(1.0 / self.rate_per_s), self._arrive)
+        for source in self.sources:
+            if source.rate_per_s > 0:
+                call_later(self.env, source.start_s
+                           + source.arrival_draws.exponential(1.0 / source.rate_per_s),
+                           self._arrive, source)
 
     def stop(self) -> None:
         self.active = False
 
-    def _arrive(self) -> None:
-        if not self.active:
+    def _arrive(self, source: Source) -> None:
+        if not self.active or self.env._now >= source.end_s:  # type: ignore[attr-defined]
             return
-        call_later(self.env, self.arrival_draws.exponential(1.0 / self.rate_per_s), self._arrive)
+        call_later(self.env, source.arrival_draws.exponential(1.0 / source.rate_per_s),
+                   self._arrive, source)
         if self.host.powered:
-            self.issue(*self._draw_op())
+            if self.canary:
+                self.seq += 1
+                self.issue(PUT if self.seq % 2 else GET_STRONG,
+                           f"canary-{self.name}-{self.seq % 16}")
+            else:
+                self.issue(*source.draw_op(), source=source)
 
-    def _draw_op(self) -> tuple[str, str]:
-        if self.canary:
-            self.seq += 1
-            return (PUT if self.seq % 2 else GET_STRONG), f"canary-{self.name}-{self.seq % 16}"
-        # the first kind whose cumulative share exceeds u (the last if rounding
-        # left the shares a hair under 1)
-        kind = OP_KINDS[min(bisect_right(self._mix, self.op_draws.uniform()), len(OP_KINDS) - 1)]
-        return kind, self.keys.next()
-
-    def issue(self, kind: str, key: str) -> None:
-        """Invoke one operation now."""
+    def issue(self, kind: str, key: str, source: Source | None = None) -> None:
+        """Invoke one operation now (of ``source``'s traffic; the base's if None)."""
         self.seq += 1
         now = self.env._now  # type: ignore[attr-defined]  # as Environment.now
         value = f"{self.name}:{self.seq}" if kind in (PUT, COND_PUT) else None
         expected = self.versions.get(key, 0) if kind == COND_PUT else None
-        size = self.op_draws.exponential(self.cfg.workload.item_size_bytes) if value else 0.0
-        op = _Operation(kind, key, value, expected, now, size)
+        source = source or self.base
+        if value:
+            size = source.written_size()
+        elif kind in READS:
+            size = source.read_size()
+        else:
+            size = 0.0
+        op = _Operation(kind, key, value, expected, now, size, source)
         if self.history is not None:
             op.hist = self.history.invoke(self.name, kind, key, value, now, expected)
         if kind not in READS:
@@ -243,10 +332,14 @@ class Client:
             return  # a late reply to an attempt we already gave up on
         op = entry[0]
         self.router_suspect_until.pop(src.id, None)
-        if msg.status == "ok":
+        status = msg.status
+        if self._by_source:
+            self.figures.attempt(self.env.now, op.source.name,  # type: ignore[union-attr]
+                                 status == THROTTLED)
+        if status == "ok":
             self._succeeded(op, msg)
         else:
-            self._failed(op, msg.status, msg.pid)
+            self._failed(op, status, msg.pid)
 
     # ------------------------------------------------------------------
     def _succeeded(self, op: _Operation, msg: ClientReply) -> None:
@@ -260,6 +353,9 @@ class Client:
         if self.figures is not None:
             self.figures.record(op.invoke_s, op.kind, "ok", now - op.invoke_s, msg.pid,
                                 self.host.az if self.canary else None)
+            if self._by_source:
+                self.figures.record_source(op.source.name, "ok",  # type: ignore[union-attr]
+                                           now - op.invoke_s)
         if op.write is not None:
             if op.kind != COND_PUT or msg.applied:
                 self.ledger.resolve(op.write, ACKED, now)
@@ -293,6 +389,9 @@ class Client:
                 pid = self.partition_of(op.key)
             self.figures.record(op.invoke_s, op.kind, outcome, now - op.invoke_s, pid,
                                 self.host.az if self.canary else None)
+            if self._by_source:
+                self.figures.record_source(op.source.name, outcome,  # type: ignore[union-attr]
+                                           now - op.invoke_s)
         if op.write is not None and not op.maybe_applied:
             self.ledger.resolve(op.write, FAILED)
         if op.hist is not None:

@@ -14,7 +14,10 @@ Client-facing status codes (``ClientReply.status``, ``StorageReply.status``):
   condition held; a failed condition is the customer's outcome, not an error);
 * ``not_leader`` -- this replica does not lead; ``leader_hint`` may name who does;
 * ``unavailable`` -- the leader has no valid lease, or the node is not ready;
-* ``timeout`` -- the router gave up waiting for a storage node.
+* ``timeout`` -- the router gave up waiting for a storage node;
+* ``throttled`` -- ``ProvisionedThroughputExceeded``: admission control
+  refused the request (:mod:`ddbsim.service.admission`); it did nothing, and
+  it is the customer's outcome, never an availability error.
 
 Paxos messages (:class:`GroupMessage` and its subclasses) are about one
 partition's replication group and carry the ballot they were sent under.
@@ -44,6 +47,10 @@ DELETE = "delete"
 READS = (GET_STRONG, GET_EVENTUAL)
 WRITES = (PUT, COND_PUT, DELETE)
 OPERATIONS = READS + WRITES
+
+# Status codes (see the module docstring).
+OK = "ok"
+THROTTLED = "throttled"
 
 
 class Message:
@@ -116,17 +123,55 @@ class StorageReply(Message):
 
 
 # ----------------------------------------------------------------------
+# admission control: router <-> GAC server
+# ----------------------------------------------------------------------
+class TokenRequest(Message):
+    """Router -> GAC server: tokens for ``table``, please; the router's
+    demand (units wanted per second, admitted or not) since it last asked."""
+
+    __slots__ = ("seq", "table", "read_demand_per_s", "write_demand_per_s")
+
+    def __init__(self, seq: int, table: str, read_demand_per_s: float,
+                 write_demand_per_s: float) -> None:
+        self.checksum = 0
+        self.seq = seq
+        self.table = table
+        self.read_demand_per_s = read_demand_per_s
+        self.write_demand_per_s = write_demand_per_s
+
+
+class TokenGrant(Message):
+    """GAC server -> router: ``read_units`` RCU and ``write_units`` WCU of
+    ``table`` to spend, valid for ``valid_s`` from their arrival."""
+
+    __slots__ = ("seq", "table", "read_units", "write_units", "valid_s")
+
+    def __init__(self, seq: int, table: str, read_units: float, write_units: float,
+                 valid_s: float) -> None:
+        self.checksum = 0
+        self.seq = seq
+        self.table = table
+        self.read_units = read_units
+        self.write_units = write_units
+        self.valid_s = valid_s
+
+
+# ----------------------------------------------------------------------
 # storage node <-> storage node: heartbeats, one per host pair
 # ----------------------------------------------------------------------
 class Heartbeat(Message):
     """One per host pair per interval: renews every lease the sender holds
     on partitions the receiver replicates, and carries the commit points that
-    advanced since the receiver last acknowledged a heartbeat."""
+    advanced since the receiver last acknowledged a heartbeat.  With bursting
+    admission control it also carries the level of the sender's node write
+    bucket (paper §4.1.1: a leader lets a write burst only if the other
+    replicas' nodes have tokens, as they last reported)."""
 
-    __slots__ = ("send_t", "commits", "revocations_seen", "withdrawn")
+    __slots__ = ("send_t", "commits", "revocations_seen", "withdrawn", "node_write_level")
 
     def __init__(self, send_t: float, commits: list[tuple[str, Ballot, int]],
-                 revocations_seen: int, withdrawn: list[tuple[str, Ballot]] | None = None) -> None:
+                 revocations_seen: int, withdrawn: list[tuple[str, Ballot]] | None = None,
+                 node_write_level: float | None = None) -> None:
         self.checksum = 0
         self.send_t = send_t
         self.commits = commits
@@ -134,6 +179,7 @@ class Heartbeat(Message):
         # (pid, ballot): the sender stood for or led pid under ballot and no
         # longer does -- don't wait for its lease, elect someone else.
         self.withdrawn = withdrawn
+        self.node_write_level = node_write_level
 
 
 class HeartbeatAck(Message):

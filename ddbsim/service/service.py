@@ -6,7 +6,12 @@ fiat (round-robin over the AZs, as if the table had been running), starts
 every node's heartbeats, and puts a request router on every router host,
 with the router cache ``routing.cache`` names; the metadata table's
 servers and the MemDS fleet run on their own hosts (paper §6.6), and the
-caches start warm, as if the region had been running.
+caches start warm, as if the region had been running.  With admission
+control on (``admission.policy``), it also sizes the table for its
+provisioned throughput (legacy allocation, which may double the partition
+count), gives every storage node its admission state, starts adaptive
+capacity, and puts a GAC server on every GAC host and GAC tokens in every
+router (:mod:`ddbsim.service.admission`).
 
 :class:`Service` only wires components together -- each is handed the
 collaborators it needs (the world's clock and network, its config section,
@@ -15,12 +20,25 @@ the service itself -- and offers the lab read-only views for its checks.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from sortedcontainers import SortedDict
+
 from ddbsim.config import Config
+from ddbsim.service.admission.adaptive import AdaptiveCapacity
+from ddbsim.service.admission.allocation import Allocation, grown
+from ddbsim.service.admission.gac import GacRing, GacServer
+from ddbsim.service.admission.on_demand import OnDemandCapacity
+from ddbsim.service.admission.policy import Policy
+from ddbsim.service.admission.router_tokens import RouterTokens
+from ddbsim.service.admission.storage import StorageAdmission
 from ddbsim.service.autoadmin.placement import Placement
+from ddbsim.service.autoadmin.split import SplitForConsumption, children_of
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Members
+from ddbsim.service.metadata.hashing import key_hash
 from ddbsim.service.metadata.memds import MemDSServer, RoutePublisher
 from ddbsim.service.metadata.metadata_table import MetadataTableServer
 from ddbsim.service.metadata.partition_map import PartitionMap
@@ -45,7 +63,10 @@ class Service:
         #: where the nemesis reaches into the service (traps, buggify points)
         self.fault_points = FaultPoints()
         topo = world.topology
-        self.partition_map = PartitionMap(cfg.table.name, cfg.table.partitions)
+        self.policy = Policy(cfg.admission.policy)
+        #: the table's partitions at the start (legacy allocation may double table.partitions)
+        self.initial_partitions = self._partition_count()
+        self.partition_map = PartitionMap(cfg.table.name, self.initial_partitions)
         routing = cfg.routing
         self.metadata_servers = {
             h.id: MetadataTableServer(h, world, routing, self.partition_map, self.hooks)
@@ -57,6 +78,12 @@ class Service:
                                  publish=routing.cache == "constant_work")
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
+        adm = cfg.admission
+        #: each partition's allocated rates (None without admission control)
+        self.allocation: Allocation | None = (
+            Allocation(*self._capacity(), self.partition_map.pids(), adm.partition_max_rcu,
+                       adm.partition_max_wcu)
+            if self.policy.throttles else None)
         pmap = self.partition_map
 
         def partition_of(key: str) -> str:
@@ -64,12 +91,18 @@ class Service:
 
         self.nodes: dict[str, StorageNode] = {
             h.id: StorageNode(h, world, cfg, self.hooks, self.bugs, control, self.placement,
-                              partition_of, self.fault_points)
+                              partition_of=partition_of, points=self.fault_points,
+                              admission=self._storage_admission(h.id))
             for h in topo.of_kind("storage")}
         #: the S3-like archive of every partition's WAL (paper §5.1)
         self.object_store = ObjectStore(topo.hosts[STORE_HOST], world, cfg.durability)
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self._cache(h)) for h in topo.of_kind("router")}
+        self.adaptive: AdaptiveCapacity | None = None
+        self.on_demand: OnDemandCapacity | None = None
+        self.splitter: SplitForConsumption | None = None
+        self.gac_servers: dict[str, GacServer] = {}
+        self._start_admission()
         self._place_partitions()
         for memds in self.memds.values():
             memds.load()
@@ -83,6 +116,179 @@ class Service:
                 router.cache.prime(rows, ages.uniform())
         for node in self.nodes.values():
             node.start()
+
+    # -- admission control -------------------------------------------------
+    def _capacity(self) -> tuple[float, float]:
+        """The table's (RCU, WCU) to start with: provisioned, or for an
+        on-demand table twice its initial peak."""
+        table, adm = self.cfg.table, self.cfg.admission
+        if table.mode == "on_demand":
+            return 2 * adm.on_demand_peak_rcu, 2 * adm.on_demand_peak_wcu
+        return table.provisioned_rcu, table.provisioned_wcu
+
+    def _partition_count(self) -> int:
+        """``table.partitions``; with admission control, doubled until the
+        partitions can serve the table's throughput (paper §4)."""
+        table, adm = self.cfg.table, self.cfg.admission
+        if not self.policy.throttles:
+            return table.partitions
+        rcu, wcu = self._capacity()
+        return grown(table.partitions, rcu, wcu, 0.0, adm.partition_max_rcu,
+                     adm.partition_max_wcu, self.cfg.healing.partition_size_bytes)
+
+    def _storage_admission(self, host_id: str) -> StorageAdmission | None:
+        if self.allocation is None:
+            return None
+        return StorageAdmission(host_id, self.cfg.admission, self.policy, self.allocation)
+
+    def _start_admission(self) -> None:
+        if self.allocation is None:
+            return
+        adm = self.cfg.admission
+        if self.cfg.table.mode == "on_demand":
+            self.on_demand = OnDemandCapacity(self.world.env, adm, self.allocation,
+                                              self.partition_counters)
+            self.on_demand.start()
+        if adm.split:
+            self.splitter = SplitForConsumption(self.world.env, adm, self.partition_map,
+                                                self.partition_counters, self.key_counts,
+                                                self.split_partition)
+            self.splitter.start()
+        if self.policy.adaptive:
+            self.adaptive = AdaptiveCapacity(self.world.env, adm, self.allocation,
+                                             self.partition_counters)
+            self.adaptive.start()
+        if self.policy.gac:
+            allocation = self.allocation
+            self.gac_servers = {
+                h.id: GacServer(h, self.world, adm,
+                                lambda _table: (allocation.provisioned_rcu,
+                                                allocation.provisioned_wcu))
+                for h in self.world.topology.of_kind("gac")}
+            ring = GacRing(list(self.gac_servers))
+            for router in self.routers.values():
+                router.tokens = RouterTokens(router.host, self.world, adm, self.cfg.table.name,
+                                             ring, router._admitted)
+
+    def partition_counters(self) -> dict[str, list[float]]:
+        """Each partition's admission counters, summed over the storage nodes
+        (see :mod:`ddbsim.service.admission.storage`): what the nodes report
+        to the control plane."""
+        out: dict[str, list[float]] = {}
+        for node in self.nodes.values():
+            if node.admission is None:
+                continue
+            for pid, c in node.admission.counters.items():
+                total = out.get(pid)
+                if total is None:
+                    out[pid] = list(c)
+                else:
+                    for i, x in enumerate(c):
+                        total[i] += x
+        return out
+
+    def key_counts(self) -> dict[str, dict[str, int]]:
+        """Each partition's requests per key since the last call, summed over
+        the storage nodes (what they report to autoadmin for splits)."""
+        out: dict[str, dict[str, int]] = {}
+        for node in self.nodes.values():
+            if node.admission is None:
+                continue
+            for pid, counts in node.admission.take_key_counts().items():
+                total = out.setdefault(pid, {})
+                for key, n in counts.items():
+                    total[key] = total.get(key, 0) + n
+        return out
+
+    def split_partition(self, pid: str, at_hash: int) -> str | None:
+        """Cut ``pid`` over to two children split at ``at_hash`` (paper §4.4),
+        or say why not now.  The children are new replication groups on the
+        parent's hosts, each a copy of the leader's committed B-tree for its
+        half, led by the parent's leader under its ballot; the parent's
+        replicas retire, and the partition map and the allocation learn the
+        children.  The copy's minutes are spent before (autoadmin waits
+        ``admission.split_copy_s``); the cut-over itself is one instant, as
+        if the control plane had held the partition's writes for it."""
+        leader = self.leader_of(pid)
+        if leader is None or not leader.is_leader:
+            return "no leader"
+        st = leader.state
+        members = st.config
+        if (st.config_lsn > st.commit_lsn or len(members) != self.cfg.replication.replicas
+                or any(kind != STORAGE for _h, kind in members)):
+            return "its membership is changing"
+        if st.applied_lsn != st.commit_lsn or st.btree is None:
+            return "its leader has not applied every committed record"
+        lnode = self.nodes[leader.me]
+        hosts = [h for h, _kind in members]
+        if any(h != leader.me and (not lnode.is_healthy(h) or h in lnode.suspected)
+               for h in hosts):
+            return "a replica is not healthy"
+        low, high = SortedDict(), SortedDict()
+        for key, item in st.btree.items():
+            (low if key_hash(key) < at_hash else high)[key] = item
+        # What the parent's leader proposed and has not committed never will
+        # be: tell those routers at once, so they find the children now.
+        for lsn, proposal in leader.proposals.items():
+            if lsn > st.commit_lsn and proposal.origin is not None:
+                src, op = proposal.origin
+                lnode.reply(src, op, "not_leader")
+                proposal.origin = None
+        ballot = leader.ballot
+        children = children_of(pid)
+        for host in hosts:
+            node = self.nodes[host]
+            node.retire(pid, "split")
+            for child, tree in zip(children, (low, high), strict=True):
+                state = node.new_state(child, STORAGE, members)
+                state.install(0, SortedDict(tree), [])
+                state.promise(ballot, ALWAYS)
+                member = node.add_replica(state)
+                if host == leader.me:
+                    member.assume_leadership(ballot, [h for h in hosts if h != host])
+        self.partition_map.split(pid, at_hash, children)
+        if self.allocation is not None:
+            self.allocation.split(pid, children)
+        return None
+
+    def router_counters(self) -> dict[str, list[float]]:
+        """Each partition's GAC counters, summed over the routers (see
+        :mod:`ddbsim.service.admission.router_tokens`)."""
+        out: dict[str, list[float]] = {}
+        for router in self.routers.values():
+            if router.tokens is None:
+                continue
+            for pid, c in router.tokens.counters.items():
+                total = out.setdefault(pid, [0.0] * len(c))
+                for i, x in enumerate(c):
+                    total[i] += x
+        return out
+
+    def crashable(self, host_id: str) -> GacServer | None:
+        """The component on ``host_id`` that a crash/restart fault acts on
+        (a GAC server), if any."""
+        return self.gac_servers.get(host_id)
+
+    def buckets_of(self, pid: str) -> Mapping[str, float] | None:
+        """The buckets of ``pid`` at its leader now, without changing them:
+        allocated and burst tokens for reads and writes, and the allocated
+        rates (None without admission control or a leader)."""
+        leader = self.leader_of(pid)
+        if leader is None or self.allocation is None:
+            return None
+        admission = self.nodes[leader.me].admission
+        assert admission is not None
+        now = self.world.env.now
+        out: dict[str, float] = {}
+        for read, table in ((True, admission.reads), (False, admission.writes)):
+            kind = "read" if read else "write"
+            pb = table.get(pid)
+            if pb is not None:
+                allocated, burst = pb.levels(now)
+                out[f"{kind}_allocated"] = allocated
+                out[f"{kind}_burst"] = burst
+            out[f"{kind}_rate_per_s"] = self.allocation.rate(pid, read)
+        return out
 
     def _place_partitions(self) -> None:
         replicas = self.cfg.replication.replicas

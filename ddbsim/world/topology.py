@@ -7,10 +7,11 @@ noisy neighbour): ``slowdown`` multiplies the time its disk and CPU take,
 while it stays up and reachable.  ``world`` only flips the power and tells whoever registered a
 listener; a service component decides what "volatile" means for it.
 
-Hosts come in six kinds: ``storage`` (storage nodes), ``router`` (request
+Hosts come in seven kinds: ``storage`` (storage nodes), ``router`` (request
 routers), ``metadata`` (the metadata table's servers), ``memds`` (MemDS
-servers), ``client`` (the customers' machines, which live in an AZ too,
-so that an AZ outage takes its clients with it; each AZ also has one
+servers), ``gac`` (global admission control servers, idle unless admission
+control uses them), ``client`` (the customers' machines, which live in an
+AZ too, so that an AZ outage takes its clients with it; each AZ also has one
 ``canary`` client host) and one ``object_store`` host, ``region/object-store``,
 in no AZ (the S3-like archive is regional: AZ faults never reach it).
 """
@@ -82,6 +83,8 @@ class Topology:
                     self._add(Host(f"{rack}/h{h + 1}", az, rack, "storage"))
             for r in range(cfg.routers_per_az):
                 self._add(Host(f"{az}/router-{r + 1}", az, f"{az}/edge", "router"))
+            for g in range(cfg.gac_servers_per_az):
+                self._add(Host(f"{az}/gac-{g + 1}", az, f"{az}/gac", "gac"))
             for c in range(clients_per_az):
                 self._add(Host(f"{az}/client-{c + 1}", az, f"{az}/clients", "client"))
             self._add(Host(f"{az}/canary", az, f"{az}/clients", "client"))

@@ -9,8 +9,9 @@ abstract bases.  Where each kind goes:
   :meth:`ddbsim.lab.workload.Client.receive` and
   :meth:`ddbsim.lab.experiment._StrongReader.receive` (which both ignore anything
   else).
-* **router-bound** -- :class:`ClientRequest` (client -> router) and
-  :class:`StorageReply` (storage node -> router): in
+* **router-bound** -- :class:`ClientRequest` (client -> router),
+  :class:`StorageReply` (storage node -> router) and :class:`TokenGrant`
+  (GAC server -> router): in
   :data:`ddbsim.service.routing.router.ROUTER_HANDLERS`.
 * **store-bound** -- :class:`SegmentPut` and :class:`ReferenceRequest`
   (archiver or scrub -> object store): in
@@ -23,6 +24,8 @@ abstract bases.  Where each kind goes:
   (:data:`~ddbsim.service.metadata.metadata_table.METADATA_HANDLERS`),
   :class:`MemDSLookup` and :class:`RouteUpdate` to a MemDS server
   (:data:`~ddbsim.service.metadata.memds.MEMDS_HANDLERS`).
+* **GAC-bound** -- :class:`TokenRequest` (router -> GAC server): in
+  :data:`ddbsim.service.admission.gac.GAC_HANDLERS`.
 * **storage-bound** -- every other kind: in
   :data:`ddbsim.service.storage.paxos.HANDLERS` (handed to the partition's
   replica) or :data:`ddbsim.service.storage.node.NODE_HANDLERS` (the node
@@ -38,6 +41,7 @@ import inspect
 from collections.abc import Iterable, Mapping
 
 from ddbsim.service import messages
+from ddbsim.service.admission.gac import GAC_HANDLERS
 from ddbsim.service.messages import (
     ClientReply,
     ClientRequest,
@@ -51,6 +55,8 @@ from ddbsim.service.messages import (
     RoutingTable,
     SegmentPut,
     StorageReply,
+    TokenGrant,
+    TokenRequest,
 )
 from ddbsim.service.metadata.memds import MEMDS_HANDLERS
 from ddbsim.service.metadata.metadata_table import METADATA_HANDLERS
@@ -63,10 +69,11 @@ from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
-ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer}
+ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer, TokenGrant}
 STORE_BOUND = {SegmentPut, ReferenceRequest}
 METADATA_BOUND = {RoutingDownload}
 MEMDS_BOUND = {MemDSLookup, RouteUpdate}
+GAC_BOUND = {TokenRequest}
 
 
 def message_classes() -> set[type]:
@@ -78,7 +85,7 @@ def message_classes() -> set[type]:
 
 def storage_bound() -> set[type]:
     return (message_classes() - CLIENT_BOUND - ROUTER_BOUND - STORE_BOUND - METADATA_BOUND
-            - MEMDS_BOUND)
+            - MEMDS_BOUND - GAC_BOUND)
 
 
 def unhandled(classes: Iterable[type], *tables: Mapping[type, object]) -> set[type]:
@@ -110,6 +117,8 @@ def test_every_kind_a_router_receives_is_handled() -> None:
 def test_every_kind_the_object_store_receives_is_handled() -> None:
     assert unhandled(STORE_BOUND, STORE_HANDLERS) == set()
     assert set(STORE_HANDLERS) <= STORE_BOUND
+
+
 def test_every_kind_a_metadata_server_receives_is_handled() -> None:
     assert unhandled(METADATA_BOUND, METADATA_HANDLERS) == set()
     assert unhandled(MEMDS_BOUND, MEMDS_HANDLERS) == set()
@@ -117,6 +126,11 @@ def test_every_kind_a_metadata_server_receives_is_handled() -> None:
     # the routing answers a router hands on reach the cache that asked
     assert unhandled({RoutingTable}, BIMODAL_HANDLERS) == set()
     assert unhandled({MemDSAnswer}, CONSTANT_WORK_HANDLERS) == set()
+
+
+def test_every_kind_a_gac_server_receives_is_handled() -> None:
+    assert unhandled(GAC_BOUND, GAC_HANDLERS) == set()
+    assert set(GAC_HANDLERS) <= GAC_BOUND
 
 
 def test_the_tables_handle_only_what_they_should() -> None:
@@ -128,9 +142,9 @@ def test_the_tables_handle_only_what_they_should() -> None:
     # replicas get only messages about one partition (they carry pid and ballot)
     assert all(issubclass(cls, GroupMessage) for cls in MEMBER_HANDLERS)
     # every kind is bound somewhere, once
-    assert (CLIENT_BOUND | ROUTER_BOUND | STORE_BOUND | METADATA_BOUND | MEMDS_BOUND
+    assert (CLIENT_BOUND | ROUTER_BOUND | STORE_BOUND | METADATA_BOUND | MEMDS_BOUND | GAC_BOUND
             | storage_bound() == message_classes())
-    bounds = [CLIENT_BOUND, ROUTER_BOUND, STORE_BOUND, METADATA_BOUND, MEMDS_BOUND]
+    bounds = [CLIENT_BOUND, ROUTER_BOUND, STORE_BOUND, METADATA_BOUND, MEMDS_BOUND, GAC_BOUND]
     assert all(not a & b for i, a in enumerate(bounds) for b in bounds[i + 1:])
 
 

@@ -245,8 +245,9 @@ def test_topology_shape() -> None:
         assert len(topo.of_kind("client", az)) == 3  # two clients and a canary
         assert len(topo.of_kind("metadata", az)) == 1  # the metadata table's servers
         assert len(topo.of_kind("memds", az)) == 1
+        assert len(topo.of_kind("gac", az)) == 1  # a GAC server (idle without GAC)
     assert [h.id for h in topo.resolve("az-2/r1")] == ["az-2/r1/h1", "az-2/r1/h2", "az-2/r1/h3"]
-    assert len(topo.resolve("az-3")) == 6 + 1 + 3 + 2
+    assert len(topo.resolve("az-3")) == 6 + 1 + 1 + 3 + 2
     # the routing metadata hosts come after every other host
     assert [h.kind for h in topo.hosts.values()][-6:] == ["metadata", "memds"] * 3
     with pytest.raises(KeyError):

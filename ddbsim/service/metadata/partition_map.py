@@ -5,13 +5,14 @@ the partition key; a router finds a key's partition by a *floor* search over
 the partitions' start hashes, then the partition's replicas and leader.
 
 In this model the map is updated at once when a leader takes over or a
-membership change commits (the storage node's word to the control plane);
-it is the content of the metadata table.  Every change bumps the
-partition's routing *version*, so that copies of the map (MemDS, router
-caches) can tell newer routing from older.  A router with
-``routing.cache = direct`` reads it through :class:`RoutingSource` in zero
-time; the bimodal and constant-work caches
-(:mod:`ddbsim.service.routing.route_cache`) reach it only through the
+membership change commits (the storage node's word to the control plane),
+and when autoadmin splits a partition for consumption (paper §4.4): the
+parent's entry gives way to its two children, split at a hash.  It is the
+content of the metadata table.  Every change bumps the partition's routing
+*version*, so that copies of the map (MemDS, router caches) can tell newer
+routing from older.  A router with ``routing.cache = direct`` reads it
+through :class:`RoutingSource` in zero time; the bimodal and constant-work
+caches (:mod:`ddbsim.service.routing.route_cache`) reach it only through the
 metadata table and MemDS servers, over the network, as :meth:`PartitionMap.rows`.
 """
 from __future__ import annotations
@@ -100,6 +101,32 @@ class PartitionMap:
 
     def partition(self, pid: str) -> PartitionInfo:
         return self._by_pid[pid]
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._by_pid
+
+    def end_hash(self, pid: str) -> int:
+        """Where ``pid``'s hash range ends (exclusive)."""
+        i = self._infos.index(self._by_pid[pid])
+        return self._starts[i + 1] if i + 1 < len(self._starts) else HASH_SPACE
+
+    def split(self, pid: str, at_hash: int, children: tuple[str, str]) -> None:
+        """``pid`` is split at ``at_hash``: ``children[0]`` takes its range
+        below, ``children[1]`` from ``at_hash`` on, both with its membership
+        and leader."""
+        info = self._by_pid[pid]
+        if not info.start_hash < at_hash < self.end_hash(pid):
+            raise ValueError(f"split point {at_hash} is not inside {pid}'s range")
+        del self._by_pid[pid]
+        del self._by_start[info.start_hash]
+        for host, _kind in info.members:
+            self._load[host] -= 1
+        for child, start in zip(children, (info.start_hash, at_hash), strict=True):
+            kid = PartitionInfo(child, start, (), info.leader)
+            self._by_start[start] = kid
+            self._by_pid[child] = kid
+            self.set_members(child, info.members)
+        self._index()
 
     def set_members(self, pid: str, members: Members) -> None:
         info = self._by_pid[pid]

@@ -13,6 +13,11 @@ host for ``router.suspect_s`` when it has a choice, and report a timeout to
 the client -- except for an eventually consistent read, which has no side
 effect and is tried at once on another replica.
 
+With global admission control (``admission.policy=gac``, paper §4.2) a
+router admits each request against its local GAC tokens first
+(:class:`~ddbsim.service.admission.router_tokens.RouterTokens`); a request
+it cannot admit is answered ``throttled`` without reaching a storage node.
+
 Routers reach the partition map through a router cache
 (:mod:`ddbsim.service.routing.route_cache`, paper §6.6): ``direct`` reads
 the authoritative map in zero time; ``bimodal`` and ``constant_work`` look
@@ -28,8 +33,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ddbsim.config import RouterConfig
+from ddbsim.service.admission.router_tokens import RouterTokens
 from ddbsim.service.messages import (
     GET_EVENTUAL,
+    THROTTLED,
     ClientReply,
     ClientRequest,
     MemDSAnswer,
@@ -37,6 +44,7 @@ from ddbsim.service.messages import (
     RoutingTable,
     StorageOp,
     StorageReply,
+    TokenGrant,
 )
 from ddbsim.service.metadata.partition_map import PartitionInfo, PartitionMap
 from ddbsim.service.routing.route_cache import DirectRoutes, RouteCache
@@ -81,6 +89,8 @@ class Router:
         self.pending: dict[int, _Pending] = {}
         self._deadlines = Deadlines(self.env, self.cfg.request_timeout_s, self._timeout,
                                     pending=self.pending)
+        #: GAC tokens (admission.policy=gac), set by the service
+        self.tokens: RouterTokens | None = None
         host.listen(on_off=self._power_off)
         self.net.register(host, self.receive)
 
@@ -91,6 +101,8 @@ class Router:
         self.suspect_until.clear()
         self.queue.reset()
         self.cache.power_off()
+        if self.tokens is not None:
+            self.tokens.reset()
 
     def receive(self, src: Host, msg: Message) -> None:
         ROUTER_HANDLERS[type(msg)](self, src, msg)
@@ -99,16 +111,16 @@ class Router:
         # The request waits its turn and is served; the router decides
         # where it goes on arrival and the forward leaves when service
         # ends (one event for both).
+        after_s = self.queue.reserve()
         if self.routing is not None:  # direct: the authoritative map, in zero time
             info = self.routing.partition_for(msg.key)
-            self._forward(_Pending(src.id, msg, info.pid), None, self.queue.reserve(), info)
+            self._admit(_Pending(src.id, msg, info.pid), after_s, info)
             return
-        after_s = self.queue.reserve()
         ready_at = self.env._now + after_s  # type: ignore[attr-defined]
         client = src.id
         found = self.cache.lookup(msg.key)
         if found is not None:
-            self._forward(_Pending(client, msg, found.pid), None, after_s, found)
+            self._admit(_Pending(client, msg, found.pid), after_s, found)
         else:
             self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
 
@@ -121,7 +133,31 @@ class Router:
         if info is None:
             self._answer(_Pending(client, msg, ""), "unavailable", after_s=after_s)
             return
-        self._forward(_Pending(client, msg, info.pid), None, after_s, info)
+        self._admit(_Pending(client, msg, info.pid), after_s, info)
+
+    def _admit(self, p: _Pending, after_s: float, info: PartitionInfo) -> None:
+        """Admit the request against the router's GAC tokens (with them), and
+        forward it."""
+        if self.tokens is not None:
+            msg = p.request
+            admitted = self.tokens.admit(p, info.pid, msg.kind, msg.size_bytes)
+            if admitted is None:
+                return  # waiting for GAC: resumed by _admitted
+            if not admitted:
+                self._answer(p, THROTTLED, after_s=after_s)
+                return
+        self._forward(p, None, after_s, info)
+
+    def _admitted(self, p: _Pending, admitted: bool) -> None:
+        """A request that waited for GAC tokens: on its way, or throttled."""
+        if admitted:
+            self._forward(p, None)
+        else:
+            self._answer(p, THROTTLED)
+
+    def _on_grant(self, src: Host, msg: TokenGrant) -> None:
+        if self.tokens is not None:
+            self.tokens.on_grant(src, msg)
 
     def _on_routing(self, src: Host, msg: Message) -> None:
         self.cache.receive(src, msg)
@@ -130,9 +166,14 @@ class Router:
 
     def _target(self, p: _Pending, hint: str | None, info: PartitionInfo | None) -> str | None:
         if info is None:
-            info = self.cache.partition(p.pid)
-            if info is None:  # flushed meanwhile
-                return hint
+            if self.routing is not None:
+                # a retry: the key's partition again (it may have been split since)
+                info = self.routing.partition_for(p.request.key)
+                p.pid = info.pid
+            else:
+                info = self.cache.partition(p.pid)
+                if info is None:  # flushed meanwhile
+                    return hint
         if p.request.kind == GET_EVENTUAL:
             hosts: Sequence[str] = info.storage_hosts()
             if p.tried:
@@ -208,7 +249,8 @@ class Router:
                     self.leaders[p.pid] = hint
                 self._forward(p, hint)
                 return
-        self._answer(p, "unavailable")
+        # throttled passes through (ProvisionedThroughputExceeded); anything else is unavailable
+        self._answer(p, THROTTLED if status == THROTTLED else "unavailable")
 
     def _answer(self, p: _Pending, status: str, value: Any = None, version: int = 0,
                 applied: bool = True, after_s: float = 0.0) -> None:
@@ -222,4 +264,5 @@ ROUTER_HANDLERS: dict[type, Callable[[Router, Host, Any], None]] = {
     StorageReply: Router._on_reply,
     RoutingTable: Router._on_routing,
     MemDSAnswer: Router._on_routing,
+    TokenGrant: Router._on_grant,
 }

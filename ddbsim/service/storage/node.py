@@ -16,6 +16,10 @@ Paper §3: storage nodes host replicas of many partitions.  A node
   elections, unhealthiness after ``healing.detection_s`` starts healing;
 * tells the control plane (:class:`ControlPlane`) when a replica here takes
   the lead or commits a membership change;
+* with admission control on, admits or throttles each operation it will
+  serve before serving it
+  (:class:`~ddbsim.service.admission.storage.StorageAdmission`), and tells
+  its peers its node write bucket in its heartbeats;
 * on power-off loses everything volatile; on power-on boots, replays each
   replica's WAL from its B-tree checkpoint, and asks its peers who leads;
 * runs the host's :class:`~ddbsim.service.storage.archiver.Archiver` and
@@ -38,11 +42,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ddbsim.config import Config
+from ddbsim.service.admission.storage import StorageAdmission
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import INERT, FaultPoints
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
+    GET_EVENTUAL,
+    THROTTLED,
     Bootstrap,
     BootstrapAck,
     Heartbeat,
@@ -87,7 +94,8 @@ class StorageNode:
     def __init__(self, host: Host, world: World, cfg: Config, hooks: ServiceHooks, bugs: Bugs,
                  control: ControlPlane, placement: Replacements,
                  partition_of: Callable[[str], str] | None = None,
-                 points: FaultPoints = INERT) -> None:
+                 points: FaultPoints = INERT,
+                 admission: StorageAdmission | None = None) -> None:
         self.host = host
         self.host_id = host.id
         self.env = world.env
@@ -98,6 +106,7 @@ class StorageNode:
         self.bugs = bugs
         self.points = points  # the service's fault points, handed to every replica here
         self.control = control
+        self.admission = admission
         hosts = self._hosts
         self.healer = Healer(self, cfg.healing, placement, lambda h: hosts[h].az, hooks)
         # One random stream per concern: a new draw in one never moves another.
@@ -170,12 +179,13 @@ class StorageNode:
         return ReplicaState(pid, self.host_id, kind, config, config_lsn,
                             self.cfg.storage.checkpoint_every_records)
 
-    def retire(self, pid: str) -> None:
-        """Drop a replica that is no longer in its group's membership."""
+    def retire(self, pid: str, reason: str = "retired") -> None:
+        """Drop a replica that is no longer in its group's membership (or
+        whose partition was split: ``reason`` "split")."""
         member = self.members.pop(pid, None)
         self.withdrawn.pop(pid, None)
         if member is not None:
-            member.step_down("retired")
+            member.step_down(reason)
             self._peers = None
 
     def holds(self, member: Member) -> bool:
@@ -240,6 +250,16 @@ class StorageNode:
         if member is None:
             self.reply(src, op, "not_leader", after_s=after_s)
             return
+        admission = self.admission
+        if admission is not None:
+            req = op.request
+            # Admitted where it is served: the leader, or for an eventual
+            # read the storage replica that reads.
+            serves = member.is_leader if req.kind != GET_EVENTUAL else member.state.kind == STORAGE
+            if serves and not admission.admit(op.pid, req.key, req.kind, req.size_bytes,
+                                              member.state, self.now):
+                self.reply(src, op, THROTTLED, after_s=after_s)
+                return
         member.handle_op(src, op, after_s)
 
     def _on_retire(self, src: str, msg: Retire) -> None:
@@ -374,6 +394,8 @@ class StorageNode:
                         advanced.setdefault(host, []).append(point)
         self.dirty_commits = {}
         unacked = self.unacked_commits
+        admission = self.admission
+        level = admission.write_level(now) if admission is not None and admission.reports else None
         for peer in self.peers():
             if peer in self.resync:
                 fresh = [(pid, m.ballot, m.state.commit_lsn) for pid, m in self.members.items()
@@ -389,7 +411,7 @@ class StorageNode:
             mine = [(pid, b, c) for pid, (b, c, _t) in pending.items()] if pending else []
             gone = [(pid, b) for pid, b in self.withdrawn.items()
                     if self._hosts_partition(peer, pid)] if self.withdrawn else None
-            self.send(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone))
+            self.send(peer, Heartbeat(now, mine, self.revocations_seen.get(peer, 0), gone, level))
         self.resync.clear()
         for member in sorted(self.retransmitting, key=lambda m: m.pid):
             if not member.retransmit():
@@ -468,6 +490,8 @@ class StorageNode:
                 member = self.members.get(pid)
                 if member is not None:
                     member.on_withdrawn(ballot)
+        if msg.node_write_level is not None and self.admission is not None:
+            self.admission.peer_reported(src, msg.node_write_level)
         self.send(src, HeartbeatAck(msg.send_t, list(pending) if pending else []))
 
     def _on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
@@ -557,6 +581,8 @@ class StorageNode:
         self.healer.reset()
         if self.scrubber is not None:
             self.scrubber.reset()
+        if self.admission is not None:
+            self.admission.reset(self.now)
         self._reset_volatile()
 
     def _power_on(self, _host: Host) -> None:

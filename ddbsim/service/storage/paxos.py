@@ -361,7 +361,7 @@ class Member:
             self.hooks.leader_lost(host.now, self.pid, self.ballot, self.me, reason)
         if self.role != FOLLOWER and self.ballot != NO_BALLOT:
             host.withdraw(self.pid, self.ballot)
-            if reason != "retired":
+            if reason not in ("retired", "split"):
                 # Nobody may be left to stand (we led; a revocation does not
                 # say who else will): try again after a back-off unless a
                 # leader shows up.
