@@ -105,6 +105,15 @@ class ObjectStore:
             a = self.archives[pid] = _Archive(pid)
         return a
 
+    def seed(self, pid: str, btree: SortedDict) -> None:
+        """A partition born of a split (paper §4.4) starts from a snapshot:
+        its half of the parent's items, at log position 0, written to the
+        store with the cut-over (the control plane's copy, not an upload),
+        so that its archive and its reference replica begin where its
+        replicas do."""
+        a = self.archive(pid)
+        a.ref.btree = SortedDict(btree)
+
     def head(self, pid: str) -> int:
         """The last log position of ``pid`` the archive holds."""
         a = self.archives.get(pid)

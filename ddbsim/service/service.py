@@ -205,8 +205,8 @@ class Service:
         or say why not now.  The children are new replication groups on the
         parent's hosts, each a copy of the leader's committed B-tree for its
         half, led by the parent's leader under its ballot; the parent's
-        replicas retire, and the partition map and the allocation learn the
-        children.  The copy's minutes are spent before (autoadmin waits
+        replicas retire, and the partition map, the allocation and the WAL
+        archive (a snapshot of each child) learn the children.  The copy's minutes are spent before (autoadmin waits
         ``admission.split_copy_s``); the cut-over itself is one instant, as
         if the control plane had held the partition's writes for it."""
         leader = self.leader_of(pid)
@@ -236,6 +236,8 @@ class Service:
                 proposal.origin = None
         ballot = leader.ballot
         children = children_of(pid)
+        for child, tree in zip(children, (low, high), strict=True):
+            self.object_store.seed(child, tree)
         for host in hosts:
             node = self.nodes[host]
             node.retire(pid, "split")

@@ -26,7 +26,8 @@ def test_one_az_keeps_quorum_and_only_the_lost_leaders_see_errors(results):
     one, _ = results
     d = one.data
     assert _all_valid(one) == {"durability": True, "convergence": True, "single_leader": True,
-                              "liveness": True, "placement": True, "healing": True}
+                              "liveness": True, "placement": True, "healing": True,
+                              "corruption": True, "archive": True}
     assert d["checks"]["durability"]["lost_writes"] == 0
     assert d["checks"]["durability"]["acked_writes"] > 5_000
     # The partitions that lost their leader are exactly those led from az-2.
@@ -57,5 +58,6 @@ def test_two_azs_stop_writes_but_not_eventual_reads_and_recover(results):
     last = windows[-1]  # well after the AZs returned
     assert last["write"] > 0.99 and last["read"] > 0.99
     assert _all_valid(two) == {"durability": True, "convergence": True, "single_leader": True,
-                              "liveness": True, "placement": True, "healing": True}
+                              "liveness": True, "placement": True, "healing": True,
+                              "corruption": True, "archive": True}
     assert d["checks"]["durability"]["lost_writes"] == 0
