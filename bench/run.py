@@ -209,10 +209,14 @@ def compare_traffic(reps: int, warmup_s: float, measure_s: float) -> dict[str, A
                 for policy in ADMISSION_POLICIES}
     real, minimal = [], []
     with_admission: dict[str, list[dict[str, Any]]] = {p: [] for p in ADMISSION_POLICIES}
-    for _ in range(reps):
-        real.append(ddbsim_traffic(cfg, warmup_s, measure_s))
-        for policy, policy_cfg in admitted.items():
-            with_admission[policy].append(ddbsim_traffic(policy_cfg, warmup_s, measure_s))
+    variants: list[tuple[Config, list[dict[str, Any]]]] = [(cfg, real)] + [
+        (policy_cfg, with_admission[policy]) for policy, policy_cfg in admitted.items()]
+    for rep in range(reps):
+        # a different variant first in each repetition: no variant always
+        # gets the freshest (or the most worn) process
+        for k in range(len(variants)):
+            variant_cfg, runs = variants[(rep + k) % len(variants)]
+            runs.append(ddbsim_traffic(variant_cfg, warmup_s, measure_s))
         minimal.append(minimal_traffic(cfg, warmup_s, measure_s))
     out: dict[str, Any] = {"overrides": STANDARD, "admission_overrides": ADMISSION, "seed": SEED,
                            "reps": reps, "warmup_sim_s": warmup_s, "measured_sim_s": measure_s}
