@@ -70,6 +70,7 @@ from ddbsim.lab.corruption import match as match_corruptions
 from ddbsim.lab.faults import DESTROYS_DATA, UNDO_ACTIONS, Fault, FaultInjector, validate
 from ddbsim.lab.history import History
 from ddbsim.lab.metrics import (
+    ERROR,
     OK,
     THROTTLED,
     THROTTLING_THRESHOLD,
@@ -693,7 +694,8 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "healing": healing,
         # the first leader of every partition (and of every split's children) is no change
         "leaders": {"changes": len(m.leader_changes) - len(run.service.partition_map)
-                    - len(run.service.splitter.splits if run.service.splitter else []),
+                    - sum(s["split_at_s"] is not None
+                          for s in (run.service.splitter.splits if run.service.splitter else [])),
                     "failovers": failovers,
                     "failover_s": _stats([f["failover_s"] for f in failovers
                                           if f["failover_s"] is not None])},
@@ -800,13 +802,13 @@ def phase_data(f: Figures, phases: list[Phase], duration_s: float) -> dict[str, 
                and start <= i * dt < end]
         first = hot[0] * dt if hot else None
         last = (hot[-1] + 1) * dt if hot else None
-        ops = src.outcomes if src else {OK: 0, "error": 0, THROTTLED: 0}
+        ops = src.outcomes if src else {OK: 0, ERROR: 0, THROTTLED: 0}
         n_ops = sum(ops.values())
         out[name] = {
             "start_s": start, "end_s": end,
             "rate_per_s": phase.rate_per_s if phase is not None else None,
             "keys": phase.keys.describe() if phase is not None else "the workload's",
-            "ops": n_ops, "ok": ops[OK], "error": ops["error"], "throttled": ops[THROTTLED],
+            "ops": n_ops, "ok": ops[OK], "error": ops[ERROR], "throttled": ops[THROTTLED],
             "throttled_ops_rate": round(ops[THROTTLED] / n_ops, 6) if n_ops else 0.0,
             "attempts": attempts, "throttled_attempts": throttled,
             "throttle_rate": round(throttled / attempts, 6) if attempts else 0.0,

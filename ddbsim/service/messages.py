@@ -127,22 +127,28 @@ class StorageReply(Message):
 # ----------------------------------------------------------------------
 class TokenRequest(Message):
     """Router -> GAC server: tokens for ``table``, please; the router's
-    demand (units wanted per second, admitted or not) since it last asked."""
+    demand (units wanted per second, admitted or not) since it last asked,
+    and the tokens it still holds."""
 
-    __slots__ = ("seq", "table", "read_demand_per_s", "write_demand_per_s")
+    __slots__ = ("seq", "table", "read_demand_per_s", "write_demand_per_s", "read_stock",
+                 "write_stock")
 
     def __init__(self, seq: int, table: str, read_demand_per_s: float,
-                 write_demand_per_s: float) -> None:
+                 write_demand_per_s: float, read_stock: float = 0.0,
+                 write_stock: float = 0.0) -> None:
         self.checksum = 0
         self.seq = seq
         self.table = table
         self.read_demand_per_s = read_demand_per_s
         self.write_demand_per_s = write_demand_per_s
+        self.read_stock = read_stock
+        self.write_stock = write_stock
 
 
 class TokenGrant(Message):
-    """GAC server -> router: ``read_units`` RCU and ``write_units`` WCU of
-    ``table`` to spend, valid for ``valid_s`` from their arrival."""
+    """GAC server -> router: ``read_units`` RCU and ``write_units`` WCU more
+    of ``table`` to spend; the router's whole stock is then valid for
+    ``valid_s`` from the grant's arrival."""
 
     __slots__ = ("seq", "table", "read_units", "write_units", "valid_s")
 

@@ -20,7 +20,7 @@ the service itself -- and offers the lab read-only views for its checks.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sortedcontainers import SortedDict
 
@@ -37,7 +37,7 @@ from ddbsim.service.autoadmin.split import SplitForConsumption, children_of
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import FaultPoints
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.membership import STORAGE, Members
+from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.metadata.hashing import key_hash
 from ddbsim.service.metadata.memds import MemDSServer, RoutePublisher
 from ddbsim.service.metadata.metadata_table import MetadataTableServer
@@ -174,18 +174,8 @@ class Service:
         """Each partition's admission counters, summed over the storage nodes
         (see :mod:`ddbsim.service.admission.storage`): what the nodes report
         to the control plane."""
-        out: dict[str, list[float]] = {}
-        for node in self.nodes.values():
-            if node.admission is None:
-                continue
-            for pid, c in node.admission.counters.items():
-                total = out.get(pid)
-                if total is None:
-                    out[pid] = list(c)
-                else:
-                    for i, x in enumerate(c):
-                        total[i] += x
-        return out
+        return _summed(node.admission.counters for node in self.nodes.values()
+                       if node.admission is not None)
 
     def key_counts(self) -> dict[str, dict[str, int]]:
         """Each partition's requests per key since the last call, summed over
@@ -206,8 +196,8 @@ class Service:
         parent's hosts, each a copy of the leader's committed B-tree for its
         half, led by the parent's leader under its ballot; the parent's
         replicas retire, and the partition map, the allocation and the WAL
-        archive (a snapshot of each child) learn the children.  The copy's minutes are spent before (autoadmin waits
-        ``admission.split_copy_s``); the cut-over itself is one instant, as
+        archive (a snapshot of each child) learn the children.  The copy's
+        minutes are spent before (autoadmin waits ``admission.split_copy_s``); the cut-over itself is one instant, as
         if the control plane had held the partition's writes for it."""
         leader = self.leader_of(pid)
         if leader is None or not leader.is_leader:
@@ -234,20 +224,12 @@ class Service:
                 src, op = proposal.origin
                 lnode.reply(src, op, "not_leader")
                 proposal.origin = None
-        ballot = leader.ballot
+        for host in hosts:
+            self.nodes[host].retire(pid, "split")
         children = children_of(pid)
         for child, tree in zip(children, (low, high), strict=True):
+            self._found_group(child, members, leader.me, leader.ballot, tree)
             self.object_store.seed(child, tree)
-        for host in hosts:
-            node = self.nodes[host]
-            node.retire(pid, "split")
-            for child, tree in zip(children, (low, high), strict=True):
-                state = node.new_state(child, STORAGE, members)
-                state.install(0, SortedDict(tree), [])
-                state.promise(ballot, ALWAYS)
-                member = node.add_replica(state)
-                if host == leader.me:
-                    member.assume_leadership(ballot, [h for h in hosts if h != host])
         self.partition_map.split(pid, at_hash, children)
         if self.allocation is not None:
             self.allocation.split(pid, children)
@@ -256,15 +238,8 @@ class Service:
     def router_counters(self) -> dict[str, list[float]]:
         """Each partition's GAC counters, summed over the routers (see
         :mod:`ddbsim.service.admission.router_tokens`)."""
-        out: dict[str, list[float]] = {}
-        for router in self.routers.values():
-            if router.tokens is None:
-                continue
-            for pid, c in router.tokens.counters.items():
-                total = out.setdefault(pid, [0.0] * len(c))
-                for i, x in enumerate(c):
-                    total[i] += x
-        return out
+        return _summed(router.tokens.counters for router in self.routers.values()
+                       if router.tokens is not None)
 
     def crashable(self, host_id: str) -> GacServer | None:
         """The component on ``host_id`` that a crash/restart fault acts on
@@ -273,8 +248,8 @@ class Service:
 
     def buckets_of(self, pid: str) -> Mapping[str, float] | None:
         """The buckets of ``pid`` at its leader now, without changing them:
-        allocated and burst tokens for reads and writes, and the allocated
-        rates (None without admission control or a leader)."""
+        allocated and burst tokens for reads and writes (None without
+        admission control or a leader)."""
         leader = self.leader_of(pid)
         if leader is None or self.allocation is None:
             return None
@@ -282,14 +257,10 @@ class Service:
         assert admission is not None
         now = self.world.env.now
         out: dict[str, float] = {}
-        for read, table in ((True, admission.reads), (False, admission.writes)):
-            kind = "read" if read else "write"
+        for kind, table in (("read", admission.reads), ("write", admission.writes)):
             pb = table.get(pid)
             if pb is not None:
-                allocated, burst = pb.levels(now)
-                out[f"{kind}_allocated"] = allocated
-                out[f"{kind}_burst"] = burst
-            out[f"{kind}_rate_per_s"] = self.allocation.rate(pid, read)
+                out[f"{kind}_allocated"], out[f"{kind}_burst"] = pb.levels(now)
         return out
 
     def _place_partitions(self) -> None:
@@ -298,14 +269,7 @@ class Service:
             hosts = self.placement.initial(index, replicas)
             members = tuple((h.id, STORAGE) for h in hosts)
             leader_host = hosts[0].id
-            ballot = (1, leader_host)
-            for h in hosts:
-                node = self.nodes[h.id]
-                state = node.new_state(info.pid, STORAGE, members)
-                state.promise(ballot, ALWAYS)
-                member = node.add_replica(state)
-                if h.id == leader_host:
-                    member.assume_leadership(ballot, [x.id for x in hosts if x.id != leader_host])
+            self._found_group(info.pid, members, leader_host, (1, leader_host))
             self.partition_map.set_members(info.pid, members)
             self.partition_map.set_leader(info.pid, leader_host)
 
@@ -341,6 +305,21 @@ class Service:
                     member.step_down("leader_storm")
                     count += 1
         return count
+    def _found_group(self, pid: str, members: Members, leader_host: str, ballot: Ballot,
+                     btree: SortedDict | None = None) -> None:
+        """A new replication group of ``pid`` on the hosts of ``members``,
+        every replica promised ``ballot`` and holding ``btree`` (a copy; empty
+        if None), the one on ``leader_host`` leading by fiat."""
+        hosts = [h for h, _kind in members]
+        for host in hosts:
+            node = self.nodes[host]
+            state = node.new_state(pid, STORAGE, members)
+            if btree is not None:
+                state.install(0, SortedDict(btree), [])
+            state.promise(ballot, ALWAYS)
+            member = node.add_replica(state)
+            if host == leader_host:
+                member.assume_leadership(ballot, [h for h in hosts if h != host])
 
     # ------------------------------------------------------------------
     def inject_bug(self, name: str) -> None:
@@ -368,3 +347,17 @@ class Service:
         leaders = [m for node in self.nodes.values()
                    for m in [node.members.get(pid)] if m is not None and m.is_leader]
         return max(leaders, key=lambda m: m.ballot) if leaders else None
+
+
+def _summed(counters: Iterable[Mapping[str, list[float]]]) -> dict[str, list[float]]:
+    """Per-partition counters added up over the components that keep them."""
+    out: dict[str, list[float]] = {}
+    for per_partition in counters:
+        for pid, c in per_partition.items():
+            total = out.get(pid)
+            if total is None:
+                out[pid] = list(c)
+            else:
+                for i, x in enumerate(c):
+                    total[i] += x
+    return out

@@ -164,7 +164,20 @@ def test_a_late_answer_from_a_slow_server_is_taken() -> None:
     w.run(0.45)
     assert w.resumed == [("req", True)]  # the owner's late answer
     assert r.grants == 1
-    w.run(1.0)  # the second server's answer (to the newer ask) replaces the stock
+    w.run(1.0)  # the second server's answer (to the newer ask) tops the stock up
     assert r.grants == 2 and r.in_flight is None
     r.on_grant(w.gac_hosts[0], TokenGrant(1, TABLE, 5.0, 5.0, 4.0))  # older than the stock
     assert r.grants == 2 and r.tokens[1] != 5.0
+
+
+def test_a_grant_tops_the_stock_up_to_the_share() -> None:
+    w = World_()
+    r = w.routers[0]
+    r.admit("a", "p-0", "put", 1000.0)
+    w.run(0.05)
+    share = w.cfg.table.provisioned_wcu * w.cfg.admission.gac_refresh_s  # the only router asking
+    assert r.tokens[1] == pytest.approx(share - 1.0)  # one WCU spent
+    r._ask(w.world.env.now)  # ask again at once, holding nearly a whole share
+    w.run(0.1)
+    assert r.grants == 2
+    assert r.tokens[1] == pytest.approx(share)  # topped up to the share, not a second share

@@ -5,9 +5,9 @@ keeps a local stock of time-limited tokens (:mod:`.router_tokens`) and asks
 GAC for more every few seconds, or when it runs out.  A GAC server keeps,
 per table and per kind (reads, writes), a token bucket at the table's
 provisioned rate holding ``admission.gac_bucket_s`` of it, and each router's
-demand as the router last reported it.  A router's grant is its share of
-the next ``admission.gac_refresh_s`` of the table's rate, taken from the
-bucket:
+demand as the router last reported it.  A router's grant tops its stock
+(the tokens it still holds, which it reports) up to its share of the next
+``admission.gac_refresh_s`` of the table's rate, taken from the bucket:
 
 * while the routers' demands add up to less than the provisioned rate,
   each router gets its demand plus an equal part of what is left over (so a
@@ -111,14 +111,15 @@ class GacServer:
         for router in [r for r, d in routers.items() if now - d[2] > ttl]:
             del routers[router]
         rcu, wcu = self._provisioned(table)
-        read = self._grant(table, True, rcu, src.id, routers, now)
-        write = self._grant(table, False, wcu, src.id, routers, now)
+        read = self._grant(table, True, rcu, src.id, routers, msg.read_stock, now)
+        write = self._grant(table, False, wcu, src.id, routers, msg.write_stock, now)
         self.grants += 1
         self.net.send(self.host, src, TokenGrant(msg.seq, table, read, write,
                                                  self.cfg.gac_token_lifetime_s))
 
     def _grant(self, table: str, read: bool, rate: float, router: str,
-               routers: dict[str, tuple[float, float, float]], now: float) -> float:
+               routers: dict[str, tuple[float, float, float]], stock: float,
+               now: float) -> float:
         bucket = self.buckets.get((table, read))
         if bucket is None:
             bucket = self.buckets[(table, read)] = TokenBucket(rate, rate * self.cfg.gac_bucket_s,
@@ -133,7 +134,7 @@ class GacServer:
         else:
             share = rate * mine / total
         bucket.refill(now)
-        grant = min(share * self.cfg.gac_refresh_s, max(0.0, bucket.tokens))
+        grant = min(max(0.0, share * self.cfg.gac_refresh_s - stock), max(0.0, bucket.tokens))
         bucket.tokens -= grant
         return grant
 

@@ -8,8 +8,9 @@ enough tokens spends them and goes on at once.  The router asks for more
 every ``admission.gac_refresh_s`` ("every few seconds") or as soon as its
 stock falls below ``admission.gac_low_water`` of its last grant -- in the
 background, while it goes on spending what it has -- telling GAC its
-demand since it last asked (units wanted per second, admitted or not).  A
-new grant replaces the old stock.
+demand since it last asked (units wanted per second, admitted or not) and
+the tokens it still holds, which the grant tops up (nothing granted is
+thrown away); the whole stock is then valid for the token lifetime.
 
 A request that finds the stock short waits for the answer to the ask in
 flight (or makes one) and is then admitted if the new stock covers it, and
@@ -129,14 +130,21 @@ class RouterTokens:
         self.asked_s = now
         self._send(demand)
 
+    def _stock(self, now: float) -> tuple[float, float]:
+        """The unexpired tokens in stock."""
+        if now >= self.expires_s:
+            return 0.0, 0.0
+        return max(0.0, self.tokens[0]), max(0.0, self.tokens[1])
+
     def _send(self, demand: tuple[float, float]) -> None:
         server = self._server()
         self._tried.append(server)
         self._seq += 1
         seq = self.in_flight = self._seq
         self.asks += 1
+        stock = self._stock(self.env.now)
         self.net.send(self.host, self._hosts[server],
-                      TokenRequest(seq, self.table, demand[0], demand[1]))
+                      TokenRequest(seq, self.table, demand[0], demand[1], stock[0], stock[1]))
         call_later(self.env, self.cfg.gac_timeout_s, self._timed_out, seq, demand)
 
     def _server(self) -> str:
@@ -172,9 +180,10 @@ class RouterTokens:
         self.in_flight = None
         self.grants += 1
         self.suspect_until.pop(src.id, None)
-        self.tokens = [msg.read_units, msg.write_units]
+        read, write = self._stock(now)
+        self.tokens = [read + msg.read_units, write + msg.write_units]
         low = self.cfg.gac_low_water
-        self._low_water = [low * msg.read_units, low * msg.write_units]
+        self._low_water = [low * self.tokens[0], low * self.tokens[1]]
         self.expires_s = now + msg.valid_s
         self.next_refresh_s = now + self.cfg.gac_refresh_s
         self.answered_s = now
@@ -195,6 +204,4 @@ class RouterTokens:
 
     def levels(self, now_s: float) -> tuple[float, float]:
         """(read, write) tokens in stock now (0 once expired)."""
-        if now_s >= self.expires_s:
-            return 0.0, 0.0
-        return self.tokens[0], self.tokens[1]
+        return self._stock(now_s)

@@ -118,8 +118,10 @@ class StorageAdmission:
             allocated.t_s = now_s
             full = allocated.tokens + allocated.rate_per_s * dt
             if full > allocated.capacity:
-                if pb.burst is not None:
-                    pb.burst.add(full - allocated.capacity)
+                burst = pb.burst
+                if burst is not None:  # burst.add(the overflow)
+                    saved = burst.tokens + full - allocated.capacity
+                    burst.tokens = saved if saved < burst.capacity else burst.capacity
                 full = allocated.capacity
             allocated.tokens = full
         counters = self.counters.get(pid)

@@ -257,7 +257,7 @@ class StorageNode:
             # read the storage replica that reads.
             serves = member.is_leader if req.kind != GET_EVENTUAL else member.state.kind == STORAGE
             if serves and not admission.admit(op.pid, req.key, req.kind, req.size_bytes,
-                                              member.state, self.now):
+                                              member.state, self.env._now):  # type: ignore[attr-defined]
                 self.reply(src, op, THROTTLED, after_s=after_s)
                 return
         member.handle_op(src, op, after_s)
