@@ -197,8 +197,9 @@ class Service:
         half, led by the parent's leader under its ballot; the parent's
         replicas retire, and the partition map, the allocation and the WAL
         archive (a snapshot of each child) learn the children.  The copy's
-        minutes are spent before (autoadmin waits ``admission.split_copy_s``); the cut-over itself is one instant, as
-        if the control plane had held the partition's writes for it."""
+        minutes are spent before (autoadmin waits ``admission.split_copy_s``);
+        the cut-over itself is one instant, as if the control plane had held
+        the partition's writes for it."""
         leader = self.leader_of(pid)
         if leader is None or not leader.is_leader:
             return "no leader"
