@@ -130,7 +130,7 @@ def compare(parts: list[dict[str, Any]]) -> dict[str, Any]:
     out["wide_range_throttled_pct"] = rates("wide_range")
     split = next((d["admission"]["splits"] for d in parts if d["variant"] == "gac_split"), None)
     if split is not None:
-        hot_key_pid, wide_pid = f"p-{6:04d}", f"p-{4:04d}"
+        hot_key_pid, wide_pid = "p-0006", "p-0004"  # partitions 6 and 4 (see phases)
         out["hot_key_not_split"] = (
             all(r["partition"] != hot_key_pid for r in split["done"])
             and any(r["partition"] == hot_key_pid for r in split["declined"]))

@@ -132,15 +132,22 @@ def plot_availability(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None
             overall = data["availability"][kind]
             ax.step(edges, [*pct, pct[-1]], where="post", color=f"C{i}", linestyle=style,
                     label=f"{variant_name(data)} {kind} ({100 * overall:.4f}% overall)")
-    shade_faults(ax, parts)
-    duration = max(d["duration_s"] for d in parts)
     margin = max(100.0 - lowest, 0.01) * 0.12
-    ax.set_xlim(0.0, duration)
     ax.set_ylim(max(lowest - margin, -2.0), 100.0 + margin)
     window_s = parts[0]["config"]["metrics"]["window_s"]
-    ax.set_title(_title(parts, f"availability per {window_s:g} s window"))
+    return _over_the_traffic(ax, parts, f"availability per {window_s:g} s window",
+                             "availability (%)")
+
+
+def _over_the_traffic(ax: Axes, parts: Sequence[Mapping[str, Any]], what: str,
+                      ylabel: str) -> Axes:
+    """A figure over the traffic's time (0 to ``duration_s``): the faults
+    shaded, the title, the axes' labels, a grid and the legend outside."""
+    shade_faults(ax, parts)
+    ax.set_xlim(0.0, max(d["duration_s"] for d in parts))
+    ax.set_title(_title(parts, what))
     ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel("availability (%)")
+    ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     _legend_outside(ax)
     return ax
@@ -183,17 +190,10 @@ def plot_throttling(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) 
         ax.axvspan(p["start_s"], p["end_s"], color="0.5", alpha=0.10, linewidth=0, zorder=0)
         ax.text(p["start_s"], 0.98 - 0.08 * (j % 2), f" {name}", transform=on_top,
                 fontsize="small", color="0.25", va="top", ha="left", clip_on=True)
-    shade_faults(ax, parts)
-    duration = max(d["duration_s"] for d in parts)
-    ax.set_xlim(0.0, duration)
     ax.set_ylim(-2.0, 102.0)
     series_s = parts[0]["admission"]["series"]["series_s"]
-    ax.set_title(_title(parts, f"throttled requests per {series_s:g} s"))
-    ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel("throttled (% of requests)")
-    ax.grid(True, alpha=0.3)
-    _legend_outside(ax)
-    return ax
+    return _over_the_traffic(ax, parts, f"throttled requests per {series_s:g} s",
+                             "throttled (% of requests)")
 
 
 def plot_latency(parts: Sequence[Mapping[str, Any]], ax: Axes | None = None) -> Axes:

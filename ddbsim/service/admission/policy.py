@@ -12,7 +12,7 @@ adaptive   + adaptive capacity: throttled partitions are boosted while the
            table is under its provisioned rate (§4.1.2)
 gac        global admission control: routers spend table-wide tokens vended by
            GAC servers; partition buckets stay, capped at the partition maximum,
-           with node buckets, as defence in depth (§4.2)
+           as defence in depth (§4.2; the paper names no node buckets here)
 =========  ===================================================================
 """
 from __future__ import annotations
@@ -36,8 +36,8 @@ class Policy:
 
     @property
     def node_buckets(self) -> bool:
-        """Storage nodes have node buckets (every policy from bursting on)."""
-        return self.name in ("bursting", "adaptive", "gac")
+        """Storage nodes have node buckets (bursting's, §4.1.1)."""
+        return self.name in ("bursting", "adaptive")
 
     @property
     def adaptive(self) -> bool:

@@ -19,7 +19,8 @@ buckets for that partition.  A request costs its capacity units
 Under GAC (:mod:`.gac`) the table's limit is enforced at the routers; the
 partition buckets stay as defence in depth, their rate capped at the
 partition maximum (3,000 RCU, 1,000 WCU) rather than the table's share, so
-that one key range never takes a node.
+that one key range never takes a node; there are no burst or node buckets
+(the paper keeps only the partitions' buckets, §4.2).
 
 Every node tells its peers the level of its node write bucket in its
 heartbeats (every ``replication.heartbeat_interval_s``).  All of
