@@ -70,7 +70,7 @@ from ddbsim.service.messages import (
 from ddbsim.service.metadata.hashing import HASH_SPACE, key_hash
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines, call_later
-from ddbsim.world.topology import Host
+from ddbsim.world.topology import Host, local_first
 
 OP_KINDS = (GET_STRONG, GET_EVENTUAL, PUT, COND_PUT, DELETE)
 
@@ -220,9 +220,7 @@ class Client:
                                       for phase, rate in phases]
         #: outcomes per source are kept only when there are phases
         self._by_source = bool(phases) and figures is not None
-        routers = world.topology.of_kind("router")
-        local = [r for r in routers if r.az == host.az]
-        self.routers = local + [r for r in routers if r.az != host.az]
+        self.routers = local_first(world.topology.of_kind("router"), host.az)
         self.pending: dict[int, tuple[_Operation, Host]] = {}
         self.router_suspect_until: dict[str, float] = {}
         self._deadlines = Deadlines(self.env, cfg.client.attempt_timeout_s, self._timeout,

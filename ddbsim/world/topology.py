@@ -17,7 +17,7 @@ in no AZ (the S3-like archive is regional: AZ faults never reach it).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ddbsim.config import TopologyConfig
@@ -113,3 +113,9 @@ class Topology:
         if target in self.hosts:
             return [self.hosts[target]]
         raise KeyError(target)
+
+
+def local_first(hosts: Sequence[Host], az: str) -> list[Host]:
+    """``hosts`` with those in ``az`` first, each part in its given order
+    (whom a client or a router asks first: the nearest)."""
+    return [h for h in hosts if h.az == az] + [h for h in hosts if h.az != az]

@@ -39,7 +39,7 @@ from ddbsim.service.metadata.partition_map import PartitionInfo
 from ddbsim.service.routing.route_cache import Waiter, info_of
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines
-from ddbsim.world.topology import Host
+from ddbsim.world.topology import Host, local_first
 
 
 class BimodalCache:
@@ -55,8 +55,7 @@ class BimodalCache:
         self.cfg = cfg
         self.key_hash = key_hash
         self.hooks = hooks
-        local = [s for s in servers if s.az == host.az]
-        self.servers = local + [s for s in servers if s.az != host.az]
+        self.servers = local_first(servers, host.az)
         self._next_server = 0
         self._ids = itertools.count(1)
         self.hits = 0

@@ -43,7 +43,7 @@ from ddbsim.service.metadata.partition_map import PartitionInfo
 from ddbsim.service.routing.route_cache import Waiter, info_of
 from ddbsim.world.region import World
 from ddbsim.world.scheduling import Deadlines, call_later
-from ddbsim.world.topology import Host
+from ddbsim.world.topology import Host, local_first
 
 
 class _Batch:
@@ -68,8 +68,7 @@ class ConstantWorkCache:
         self.cfg = cfg
         self.key_hash = key_hash
         self.hooks = hooks
-        local = [s for s in servers if s.az == host.az]
-        self.servers = local + [s for s in servers if s.az != host.az]
+        self.servers = local_first(servers, host.az)
         self._server = 0  # the MemDS host in use; the next one after a timeout
         self._ids = itertools.count(1)
         self.hits = 0
