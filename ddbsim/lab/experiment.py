@@ -240,11 +240,12 @@ class Run:
         for host_id in minority:  # back for the final reads and the checks
             self.injector.apply(Fault(round(env.now, 6), "power_on", host_id))
         self.minority_down = minority
+        healed_s = env.now if minority else duration  # when the last host came back
         if minority:  # let them boot and catch up, as the heal let the others
             env.run(until=env.now + self.cfg.run.quiesce_s)
             self._report("quiesce")
         final = self._final_reads()
-        self._settle_healing(duration)
+        self._settle_healing(healed_s)
         self._settle_verification()
         # Let the last commit points reach every follower.
         env.run(until=env.now + self.cfg.run.commit_settle_s)

@@ -258,7 +258,7 @@ class Observation(ServiceHooks):
         self._by_replica: dict[tuple[str, str], dict[str, Any]] = {}  # (pid, new replica's host)
         # Durability: the archive and the scrub (counts; corruptions as events).
         self.archive: dict[str, Any] = {"segments": 0, "records": 0, "refusals": 0,
-                                        "refused": []}
+                                        "refused": [], "restores": 0}
         self.scrubs: dict[str, int] = {"scrubs": 0, "with_reference": 0}
         # kind -> the most WAL records a replica of that kind held after a trim
         self.wal_max_after_trim: dict[str, int] = {}
@@ -354,6 +354,10 @@ class Observation(ServiceHooks):
         if len(self.archive["refused"]) < 20:
             self.archive["refused"].append({"t_s": round(t_s, 6), "partition": pid, "host": host,
                                             "first": first, "last": last, "reason": reason})
+
+    def restored_from_archive(self, t_s: float, pid: str, host: str, first: int,
+                              head: int) -> None:
+        self.archive["restores"] += 1
 
     def wal_trimmed(self, t_s: float, pid: str, host: str, kind: str, records: int) -> None:
         if records > self.wal_max_after_trim.get(kind, -1):

@@ -54,6 +54,11 @@ class ServiceHooks:
                         reason: str) -> None:
         """``host``'s archiver would not upload ``first..last`` of ``pid``, and why."""
 
+    def restored_from_archive(self, t_s: float, pid: str, host: str, first: int,
+                              head: int) -> None:
+        """``host``'s replica of ``pid``, damaged from ``first`` on (a rotten
+        record dropped on replay), restored from the archive (head ``head``)."""
+
     def wal_trimmed(self, t_s: float, pid: str, host: str, kind: str, records: int) -> None:
         """``host``'s ``kind`` replica of ``pid`` trimmed its archived WAL and
         now holds ``records`` records."""

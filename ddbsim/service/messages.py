@@ -236,8 +236,8 @@ class Promise(GroupMessage):
 
 
 class PrepareRefused(GroupMessage):
-    """Phase 1b, negative: ``reason`` is ``not_member``, ``promised``,
-    ``booting``, ``lease`` or ``behind``; the refuser's promise and membership come along
+    """Phase 1b, negative: ``reason`` is ``not_member``, ``damaged``,
+    ``promised``, ``booting``, ``lease`` or ``behind``; the refuser's promise and membership come along
     (a candidate that was replaced, or missed a change, learns it here)."""
 
     __slots__ = ("reason", "promised", "config", "config_lsn")
@@ -451,6 +451,39 @@ class SegmentReply(Message):
         self.head = head
         self.stored = stored
         self.records = records
+
+
+class ArchiveFetch(Message):
+    """Archiver -> object store: a replica whose committed log has a hole
+    (it dropped a rotten record on replay) asks for the archive's copy of
+    ``pid`` from ``first`` on; ``storage``: it keeps a B-tree."""
+
+    __slots__ = ("pid", "host", "first", "storage")
+
+    def __init__(self, pid: str, host: str, first: int, storage: bool) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.host = host
+        self.first = first
+        self.storage = storage
+
+
+class ArchiveCopy(Message):
+    """Object store -> archiver: the archive of ``pid`` ends at ``head``;
+    ``records`` are the archived records ``first..head`` if the store still
+    keeps them all, else empty and, for a storage replica, ``btree`` is a
+    copy of the archive's reference B-tree at ``head`` (a restore point)."""
+
+    __slots__ = ("pid", "first", "head", "records", "btree")
+
+    def __init__(self, pid: str, first: int, head: int, records: list[tuple[int, LogRecord]],
+                 btree: SortedDict | None) -> None:
+        self.checksum = 0
+        self.pid = pid
+        self.first = first
+        self.head = head
+        self.records = records
+        self.btree = btree
 
 
 class ReferenceRequest(Message):

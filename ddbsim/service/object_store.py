@@ -37,6 +37,8 @@ from sortedcontainers import SortedDict
 from ddbsim.config import DurabilityConfig
 from ddbsim.service.membership import STORAGE
 from ddbsim.service.messages import (
+    ArchiveCopy,
+    ArchiveFetch,
     Message,
     ReferenceReply,
     ReferenceRequest,
@@ -146,6 +148,20 @@ class ObjectStore:
             self.refused += 1
         self._reply(src, SegmentReply(msg.pid, msg.first, msg.last, a.head, stored, overlap))
 
+    def _on_fetch(self, src: Host, msg: ArchiveFetch) -> None:
+        """A damaged replica's restore: the records it lacks if the store
+        keeps them all, else (a storage replica) the reference B-tree at the
+        archive's head."""
+        a = self.archives.get(msg.pid)
+        head = a.head if a is not None else 0
+        records = self.records(msg.pid, msg.first, head) if head >= msg.first else []
+        btree = None
+        if a is not None and head >= msg.first and len(records) != head - msg.first + 1:
+            records = []
+            if msg.storage:
+                btree = SortedDict(a.ref.btree)
+        self._reply(src, ArchiveCopy(msg.pid, msg.first, head, records, btree))
+
     def _valid(self, records: list[tuple[int, LogRecord]], msg: SegmentPut, head: int) -> bool:
         """The content checksum holds, every record verifies, and the
         segment runs without a hole from at most ``head + 1`` to its end."""
@@ -198,5 +214,6 @@ class ObjectStore:
 #: What the object store does with each message, by type.
 STORE_HANDLERS: dict[type, Callable[[ObjectStore, Host, Any], None]] = {
     SegmentPut: ObjectStore._on_put,
+    ArchiveFetch: ObjectStore._on_fetch,
     ReferenceRequest: ObjectStore._on_reference,
 }

@@ -39,6 +39,8 @@ PROBES: dict[str, str] = {
     "catchup_snapshot": "a lagging replica was sent a snapshot (the log had a gap)",
     "membership_change_replica_down": "a leader proposed a membership change for a member it saw down",
     "healing_blocked_no_host": "a lost replica's AZ had no healthy host to take its place",
+    "restored_from_archive":
+        "a replica that dropped a rotten committed record on replay restored from the archive",
 }
 
 HITS: dict[str, int] = dict.fromkeys(PROBES, 0)

@@ -21,6 +21,8 @@ GAME_DAY = "scenarios/game_day.py"
     (9, "with the newer faults: a leader of one storage and two log replicas, cut off "
         "from both, dropped its rebuild and started it again 15 s later; the healing "
         "check did not allow for that restart (log replica lived 316 s, bound 288 s)"),
+    (51, "a replica dropped a rotten committed WAL record on replay, promised with the "
+         "hole, and as candidate filled the slot with a no-op: an acknowledged put lost"),
 ])
 def test_a_seed_that_found_a_protocol_bug_passes_every_check(seed: int, bug: str) -> None:
     assert failed_checks(GAME_DAY, seed, {}, None) == [], bug

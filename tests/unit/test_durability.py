@@ -65,6 +65,18 @@ def test_replay_drops_a_rotten_record_and_stops_there() -> None:
     st.replay()
     assert st.bad_records == 1 and st.applied_lsn == 2 and st.commit_lsn == 2
     assert 3 not in st.log  # to be caught up from the leader
+    # It remembers that it knew lsn 5 was committed: damaged until caught up.
+    assert st.damaged and st.damaged_upto == 5
+    st.install(5, SortedDict(), [])
+    assert not st.damaged
+
+
+def test_a_replay_without_rot_leaves_the_replica_whole() -> None:
+    st = replica()
+    commit(st, 5)
+    st.crash(2.0)
+    st.replay()
+    assert st.applied_lsn == 5 and not st.damaged
 
 
 def test_replay_without_verification_applies_the_rotten_record() -> None:

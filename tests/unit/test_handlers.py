@@ -13,7 +13,7 @@ abstract bases.  Where each kind goes:
   :class:`StorageReply` (storage node -> router) and :class:`TokenGrant`
   (GAC server -> router): in
   :data:`ddbsim.service.routing.router.ROUTER_HANDLERS`.
-* **store-bound** -- :class:`SegmentPut` and :class:`ReferenceRequest`
+* **store-bound** -- :class:`SegmentPut`, :class:`ArchiveFetch` and :class:`ReferenceRequest`
   (archiver or scrub -> object store): in
   :data:`ddbsim.service.object_store.STORE_HANDLERS`.
 * **routing metadata** -- :class:`RoutingTable` and :class:`MemDSAnswer`
@@ -43,6 +43,7 @@ from collections.abc import Iterable, Mapping
 from ddbsim.service import messages
 from ddbsim.service.admission.gac import GAC_HANDLERS
 from ddbsim.service.messages import (
+    ArchiveFetch,
     ClientReply,
     ClientRequest,
     GroupMessage,
@@ -70,7 +71,7 @@ from ddbsim.service.storage.paxos import HANDLERS as MEMBER_HANDLERS
 ABSTRACT = {Message, GroupMessage}
 CLIENT_BOUND = {ClientReply}
 ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer, TokenGrant}
-STORE_BOUND = {SegmentPut, ReferenceRequest}
+STORE_BOUND = {SegmentPut, ArchiveFetch, ReferenceRequest}
 METADATA_BOUND = {RoutingDownload}
 MEMDS_BOUND = {MemDSLookup, RouteUpdate}
 GAC_BOUND = {TokenRequest}

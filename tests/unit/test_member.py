@@ -289,6 +289,68 @@ def test_follower_refuses_a_prepare_while_it_grants_a_lease_then_promises() -> N
     assert g.hosts["h3"].revoked == [("h1", PID, B2)]  # h1's lease on h3 is void
 
 
+def test_a_damaged_follower_neither_promises_nor_stands_for_election() -> None:
+    """A replica whose committed log has a hole (a rotten record dropped on
+    replay) must not promise: a candidate would fill the hole with a no-op."""
+    g = _lease_refusal_group()
+    h3 = g.m["h3"]
+    g.hosts["h1"].power_off()
+    h3.state.damaged_upto = h3.state.commit_lsn + 1
+    _prepare_h3(g, 1.0 + g.cfg.lease_s + 0.5)  # no lease to wait out any more
+    assert [s.msg.reason for s in g.net.messages(PrepareRefused, src="h3")] == ["damaged"]
+    assert g.net.messages(Promise) == [] and h3.state.promised == B1
+    h3.start_election()
+    assert not h3.electing
+    h3.state.damaged_upto = 0  # caught up: it promises again
+    _prepare_h3(g, 1.0 + g.cfg.lease_s + 0.6)
+    assert len(g.net.messages(Promise, src="h3", dst="h2")) == 1
+
+
+def _damaged_h3() -> tuple[Group, list]:
+    """h1 leads and commits three puts everywhere; then h3 reboots with its
+    WAL record at lsn 2 rotten: replay drops it, and h3 is damaged."""
+    g = Group()
+    g.net.carry_commits = True
+    g.net.heartbeats(g.cfg.heartbeat_interval_s)
+    for i in range(3):
+        g.submit("h1", g.op(PUT, f"k{i}", f"v{i}"))
+        g.net.run(1.0 + 0.1 * i)
+    h3 = g.m["h3"]
+    g.net.run(2.0)  # the last commit point reaches h3 with a heartbeat
+    records = [(lsn, h3.state.log[lsn].record) for lsn in sorted(h3.state.log)]
+    last = records[-1][0]
+    assert h3.state.commit_lsn == last == 3
+    h3.state.log[2].record = h3.state.log[2].record.rotten()
+    g.hosts["h3"].power_off()
+    g.net.cut_link("h1", "h3")  # no catch-up from the leader: only the archive can help
+    g.hosts["h3"].power_on()
+    assert h3.state.damaged and h3.state.commit_lsn == 1 and h3.state.damaged_upto == 3
+    return g, records
+
+
+def test_a_damaged_replica_restores_the_records_it_lacks_from_the_archive() -> None:
+    g, records = _damaged_h3()
+    h3 = g.m["h3"]
+    assert h3.restore_from_archive(records[-1][0], records[1:], None)
+    g.net.run(2.1)
+    assert not h3.state.damaged and h3.state.commit_lsn == records[-1][0]
+    assert h3.state.read("k2") == ("v2", 1) and h3.state.log[2].record.verify()
+
+
+def test_a_damaged_replica_restores_from_the_archives_b_tree_when_the_records_are_gone() -> None:
+    g, records = _damaged_h3()
+    h3 = g.m["h3"]
+    assert not h3.restore_from_archive(1, [], None)  # the archive ends below the hole
+    head = 2
+    btree = g.m["h1"].state.snapshot()  # h1 at lsn 3: the archive's items at 2 ...
+    del btree["k2"]  # ... but for the put at lsn 3, which h3 still holds itself
+    assert h3.restore_from_archive(head, [], btree)
+    g.net.run(2.1)
+    assert not h3.state.damaged and h3.state.commit_lsn == records[-1][0]
+    assert h3.state.read("k2") == ("v2", 1)  # applied from its own log above the restore point
+    assert h3.state.trimmed_lsn == head
+
+
 def _lease_refusal_group(bugs: Bugs | None = None) -> Group:
     g = Group(bugs=bugs)
     g.net.heartbeats(g.cfg.heartbeat_interval_s)

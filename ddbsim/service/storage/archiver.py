@@ -20,6 +20,15 @@ record that differs or fails its checksum is a corruption found -- and
 repaired on the spot from the archive's verified copy.  What is archived
 and checked is then trimmed from the WAL
 (:meth:`~ddbsim.service.storage.replica.ReplicaState.trim`).
+
+A replica that dropped a rotten committed record on replay is *damaged*
+(:attr:`~ddbsim.service.storage.replica.ReplicaState.damaged`): it takes no
+part in elections, so it may be the one storage replica its group could
+elect.  At each tick the archiver asks the store for the archive's copy from
+its hole on (:class:`~ddbsim.service.messages.ArchiveFetch`), and the
+replica restores from it (:meth:`~ddbsim.service.storage.paxos.Member.restore_from_archive`):
+the missing records, or the archive's reference B-tree at its head, then its
+own log up to the commit point it knew.
 """
 from __future__ import annotations
 
@@ -28,7 +37,8 @@ from typing import Any, Protocol
 
 from ddbsim.config import DurabilityConfig
 from ddbsim.service.hooks import ServiceHooks
-from ddbsim.service.messages import Message, SegmentPut, SegmentReply
+from ddbsim.service.membership import STORAGE
+from ddbsim.service.messages import ArchiveCopy, ArchiveFetch, Message, SegmentPut, SegmentReply
 from ddbsim.service.object_store import segment_crc
 from ddbsim.service.storage.log import DELETE, PUT, LogRecord
 from ddbsim.service.storage.paxos import Member
@@ -78,12 +88,17 @@ class Archiver:
         self.uploads = 0
         self.refusals = 0
         self.repairs = 0
+        self.restores = 0  # damaged replicas restored from the archive
 
     def tick(self) -> None:
         """Offer every replica's next segment (one message per replica)."""
         node = self.node
         for pid in sorted(node.members):
             st = node.members[pid].state
+            if st.damaged:  # a hole in the committed log: restore from the archive first
+                node.send_to_store(ArchiveFetch(pid, node.host_id, st.commit_lsn + 1,
+                                                st.kind == STORAGE))
+                continue
             first = max(st.archived_lsn, st.trimmed_lsn) + 1
             last = min(st.commit_lsn, first + self.cfg.segment_max_records - 1)
             if last < first:
@@ -120,6 +135,16 @@ class Archiver:
             st.archive_learnt(min(checked, st.commit_lsn))
             st.trim(self.cfg.keep_archived_records)
             self.hooks.wal_trimmed(node.now, msg.pid, node.host_id, st.kind, st.wal_records())
+
+    def on_copy(self, msg: ArchiveCopy) -> None:
+        """The archive's copy for a damaged replica: restore from it."""
+        member = self.node.members.get(msg.pid)
+        if member is None or not member.state.damaged:
+            return
+        if member.restore_from_archive(msg.head, msg.records, msg.btree):
+            self.restores += 1
+            self.hooks.restored_from_archive(self.node.now, msg.pid, self.node.host_id,
+                                             msg.first, msg.head)
 
     def _compare(self, st: ReplicaState, records: list[tuple[int, LogRecord]]) -> None:
         """Compare the archive's copy with our WAL; repair what differs."""

@@ -50,6 +50,7 @@ from ddbsim.service.membership import STORAGE, Ballot, Members
 from ddbsim.service.messages import (
     GET_EVENTUAL,
     THROTTLED,
+    ArchiveCopy,
     Bootstrap,
     BootstrapAck,
     Heartbeat,
@@ -307,6 +308,10 @@ class StorageNode:
     def _on_segment_reply(self, src: str, msg: SegmentReply) -> None:
         if self.archiver is not None:
             self.archiver.on_reply(msg)
+
+    def _on_archive_copy(self, src: str, msg: ArchiveCopy) -> None:
+        if self.archiver is not None:
+            self.archiver.on_copy(msg)
 
     def _on_reference_reply(self, src: str, msg: ReferenceReply) -> None:
         if self.scrubber is not None:
@@ -642,6 +647,7 @@ NODE_HANDLERS: dict[type, Callable[[StorageNode, str, Any], None]] = {
     BootstrapAck: StorageNode._on_bootstrap_ack,
     Retire: StorageNode._on_retire,
     SegmentReply: StorageNode._on_segment_reply,
+    ArchiveCopy: StorageNode._on_archive_copy,
     ReferenceReply: StorageNode._on_reference_reply,
     ScrubRequest: StorageNode._on_scrub_request,
     ScrubReply: StorageNode._on_scrub_reply,

@@ -87,7 +87,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ddbsim.service.bugs import Bugs
 from ddbsim.service.fault_points import INERT, FaultPoints
@@ -119,6 +119,9 @@ from ddbsim.service.storage.log import DELETE as DELETE_RECORD
 from ddbsim.service.storage.log import PUT as PUT_RECORD
 from ddbsim.service.storage.replica import NEVER, NO_BALLOT, CorruptItem, ReplicaState
 from ddbsim.world.streams import Draws
+
+if TYPE_CHECKING:
+    from sortedcontainers import SortedDict
 
 
 # ----------------------------------------------------------------------
@@ -837,17 +840,55 @@ class Member:
                 st.write(entry_lsn, ballot, record, host.now + disk_s)
                 if record.op == CONFIG:
                     host.membership_changed()
-        last = entries[-1][0] if entries else lsn
+        last = max(entries[-1][0], lsn) if entries else lsn
         host.later(disk_s, self._catchup_persisted, last)
+
+    def restore_from_archive(self, head: int, records: list[tuple[int, LogRecord]],
+                             btree: SortedDict | None) -> bool:
+        """Fill the hole in our committed log (a rotten record dropped on
+        replay) from the archive (paper §5.1: the WAL archived to S3): the
+        archived ``records`` we lack, or -- when the store no longer keeps
+        them -- its reference ``btree`` at ``head``; then commit our own
+        records up to the commit point we knew (they were chosen).  False if
+        the archive could not help (it ends below the hole)."""
+        st = self.state
+        if not st.damaged:
+            return False
+        if btree is not None or (not records and st.kind != STORAGE and head > st.commit_lsn):
+            if st.kind == STORAGE and btree is None:
+                return False
+            st.install(head, btree, [])  # a restore point: the archive's copy at its head
+            st.archive_learnt(head)
+            PROBE_HITS["restored_from_archive"] += 1
+            self._take_catchup([], max(st.damaged_upto, head))
+            return True
+        entries = []
+        for lsn, record in records:
+            mine = st.log.get(lsn)
+            if lsn > st.commit_lsn and (mine is None or not mine.record.verify()):
+                entries.append((lsn, mine.ballot if mine is not None else NO_BALLOT, record))
+        if not entries:
+            return False
+        PROBE_HITS["restored_from_archive"] += 1
+        self._take_catchup(entries, st.damaged_upto)
+        return True
 
     def _catchup_persisted(self, last: int) -> None:
         st = self.state
+        was_damaged = st.damaged
         for lsn, record, _res in st.commit_to(last, self.host.now):  # known chosen
             if record.op == CONFIG:
                 assert record.members is not None  # a config record names its members
                 self.host.config_committed(self, lsn, record.members)
         self.catchup_until_s = -math.inf
         self._try_commit()
+        if was_damaged and not st.damaged:
+            # Whole again: stand for election if nobody leads that we see
+            # (the check after boot found us damaged and let it pass).
+            leader = st.promised[1]
+            if self.role == FOLLOWER and (not leader or leader == self.me
+                                          or not self.host.sees(leader)):
+                self.start_election()
 
     # ------------------------------------------------------------------
     # phase 1: elections
@@ -856,7 +897,7 @@ class Member:
         """Begin an election attempt, starting with the gray-failure guard."""
         st = self.state
         if st.kind != STORAGE or self.role != FOLLOWER or self.electing or not st.is_member() \
-                or self.me not in st.active_hosts():
+                or self.me not in st.active_hosts() or st.damaged:
             return
         if not self.host.holds(self):
             return  # replaced on this host (its timers outlive it): the new replica decides
@@ -939,7 +980,8 @@ class Member:
             self.electing = False  # replaced on this host while it waited
             return
         st = self.state
-        if self.role != FOLLOWER or not st.is_member() or st.promised != self.check_ballot:
+        if self.role != FOLLOWER or not st.is_member() or st.promised != self.check_ballot \
+                or st.damaged:
             self.electing = False  # a leader appeared while we waited: stand down
             return
         wait = self._lease_wait_until() - self.host.now
@@ -972,6 +1014,8 @@ class Member:
         active = st.active_hosts()
         if self.me not in active or src not in active:
             refuse = "not_member"
+        elif st.damaged:
+            refuse = "damaged"  # our committed log has a hole: no promise can cover it
         elif ballot < st.promised:
             refuse = "promised"
         elif msg.from_lsn <= st.trimmed_lsn:

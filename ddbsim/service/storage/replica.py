@@ -35,7 +35,12 @@ hand over every record a quorum may have chosen.
 
 **Checksums.**  A record read back from the disk is verified before it is
 applied on replay (:meth:`replay`); one that fails is dropped and counted
-(``bad_records``) and the replica catches up from its leader instead.  Bit
+(``bad_records``) and the replica catches up from its leader instead.  It
+remembers the commit point it had (``damaged_upto``): until catch-up passes
+it the replica is :attr:`~ReplicaState.damaged` and, like an acceptor that
+lost its memory, takes no part in an election (a promise from a log with a
+hole in its committed part would let a candidate fill the hole with a no-op
+and lose an acknowledged write).  Bit
 rot is injected through :meth:`rot_item` and :meth:`rot_wal`, the service's
 side of :meth:`ddbsim.world.disk.Disk.rot`.
 """
@@ -85,6 +90,9 @@ class ReplicaState:
         self.trimmed_lsn = 0  # the log is incomplete at and below this position
         self.archived_lsn = 0  # the archive holds the records up to here (as far as we know)
         self.bad_records = 0  # records that failed their checksum when read back
+        # The commit point we knew when a committed record was found missing
+        # or corrupt (0: never); below it our log has a hole (see ``damaged``).
+        self.damaged_upto = 0
         self.verify_reads = True  # off only with the bug apply_bad_checksum
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
@@ -259,6 +267,7 @@ class ReplicaState:
             nxt = self.applied_lsn + 1
             entry = self.log.get(nxt)
             if entry is None:  # a gap below the commit point: wait for catch-up
+                self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
                 break
             record = entry.record
@@ -267,6 +276,7 @@ class ReplicaState:
                 # the leader from here (the record is committed elsewhere).
                 self.bad_records += 1
                 del self.log[nxt]
+                self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
                 break
             early = self._applied_early.pop(nxt, None) if self._applied_early else None
@@ -276,6 +286,15 @@ class ReplicaState:
             self.checkpoint_lsn = self.applied_lsn
             self._undo.clear()
         return out
+
+    @property
+    def damaged(self) -> bool:
+        """True while our log lacks a record we knew was committed (dropped
+        as corrupt on replay, or a gap): until catch-up carries the commit
+        point back past ``damaged_upto``, a promise of ours could hide a
+        chosen value from a candidate, which would fill its slot with a
+        no-op.  A damaged replica neither promises nor stands for election."""
+        return self.commit_lsn < self.damaged_upto
 
     def apply(self, record: LogRecord) -> tuple[bool, int]:
         """Apply one record to the B-tree; returns (applied, item version)."""
