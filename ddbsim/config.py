@@ -823,6 +823,10 @@ class DurabilityConfig:
     store_segment_records: int = 2000
     scrub: bool = True  # [paper §5] continuously verify the data at rest
     scrub_interval_s: float = 60.0  # [chosen] how often a host scrubs each partition it leads
+    # [chosen] the most scrubs a host starts per second: the scrub is background
+    # work bounded so it never competes with traffic, so a host that leads more
+    # partitions than this allows in an interval scrubs them in turn, less often
+    scrub_partitions_per_s: float = 0.2
     scrub_per_item_s: float = 0.00001  # [chosen] disk time the scrub spends reading one item
     scrub_ranges: int = 8  # [chosen] key ranges a scrub compares (and reports) separately
 
@@ -832,7 +836,8 @@ class DurabilityConfig:
                   segment_max_records=self.segment_max_records,
                   object_store_latency_s=self.object_store_latency_s,
                   store_segment_records=self.store_segment_records,
-                  scrub_interval_s=self.scrub_interval_s, scrub_ranges=self.scrub_ranges)
+                  scrub_interval_s=self.scrub_interval_s, scrub_ranges=self.scrub_ranges,
+                  scrub_partitions_per_s=self.scrub_partitions_per_s)
         _non_negative("durability", keep_archived_records=self.keep_archived_records,
                       object_store_sigma=self.object_store_sigma,
                       scrub_per_item_s=self.scrub_per_item_s)

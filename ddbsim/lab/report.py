@@ -186,6 +186,23 @@ def one(d: Mapping[str, Any]) -> list[str]:
         for problem in (place["misplaced"] + heal_ck["problems"])[:5]:
             lines.append(f"             {problem['partition']}: "
                          f"{problem.get('problem') or '; '.join(problem.get('problems', []))}")
+    corrupt, arch = ck.get("corruption"), ck.get("archive")
+    parts = []
+    if corrupt is not None:
+        parts.append(f"corruption {_check(corrupt)} ({corrupt['injected']} injected, "
+                     f"{corrupt['missed']} missed, {corrupt['unrepaired']} unrepaired, "
+                     f"{corrupt['false_positives']} false positives)")
+    if arch is not None:
+        agree = arch["partitions"] - len(arch["mismatched"]) - len(arch["unknown_partitions"])
+        parts.append(f"archive {_check(arch)} ({agree} of {arch['partitions']} partitions' "
+                     f"leaders agree with the archive)")
+    if parts:
+        lines.append("             " + "  ".join(parts))
+    shown = {"durability", "convergence", "single_leader", "liveness", "placement", "healing",
+             "corruption", "archive", "linearizable", "eventual_reads"}
+    for name, c in ck.items():  # a check this summary has no line for still shows its verdict
+        if name not in shown:
+            lines.append(f"             {name} {_check(c)}")
     lin = ck.get("linearizable")
     if lin is not None:
         lines.append(f"             linearizable {_check(lin)} ({lin['ops']:,} strong reads and "

@@ -10,12 +10,13 @@ from sortedcontainers import SortedDict
 from ddbsim.config import Config, ConfigError
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import LOG, STORAGE
-from ddbsim.service.messages import Message, SegmentPut, SegmentReply
+from ddbsim.service.messages import Message, ScrubRequest, SegmentPut, SegmentReply
 from ddbsim.service.object_store import STORE_HOST, ObjectStore, segment_crc
 from ddbsim.service.storage.archiver import Archiver, check_segment
 from ddbsim.service.storage.digest import pick_bounds, range_digests, range_name
 from ddbsim.service.storage.log import LogRecord
 from ddbsim.service.storage.replica import CorruptItem, ReplicaState
+from ddbsim.service.storage.scrub import Scrubber
 from ddbsim.world.region import World
 
 MEMBERS = (("h1", STORAGE), ("h2", STORAGE), ("h3", STORAGE))
@@ -197,7 +198,9 @@ class _Hooks(ServiceHooks):
 def archiver(st: ReplicaState) -> tuple[Archiver, _Node, _Hooks]:
     node = _Node([st])
     hooks = _Hooks()
-    return Archiver(node, Config().durability, hooks), node, hooks
+    arch = Archiver(node, Config().durability, hooks)
+    arch.note(st.pid)  # as the storage node does when it adds a replica
+    return arch, node, hooks
 
 
 def test_the_archiver_uploads_a_good_segment_with_its_content_checksum() -> None:
@@ -209,6 +212,24 @@ def test_the_archiver_uploads_a_good_segment_with_its_content_checksum() -> None
     assert isinstance(put, SegmentPut) and (put.first, put.last) == (1, 4)
     assert put.records is not None and put.segment_crc == segment_crc(put.records)
     assert not hooks.refused
+
+
+def test_the_archiver_looks_only_at_replicas_named_since_and_forgets_the_archived() -> None:
+    st = replica()
+    commit(st, 4)
+    arch, node, _hooks = archiver(st)
+    arch.pending.clear()
+    arch.tick()
+    assert node.sent == []  # nothing named: nothing looked at
+    arch.note(st.pid)
+    arch.tick()
+    assert len(node.sent) == 1 and st.pid in arch.pending  # sent, not yet archived
+    st.archive_learnt(4)
+    arch.tick()
+    assert len(node.sent) == 1 and st.pid not in arch.pending  # all archived: forgotten
+    st.on_commit = arch.note
+    commit(st, 2)  # the commit point moves: named again
+    assert st.pid in arch.pending
 
 
 def test_the_archiver_refuses_a_segment_with_a_bad_checksum_or_a_hole() -> None:
@@ -393,3 +414,57 @@ def test_a_compacted_ledger_gives_the_same_verdicts() -> None:
         assert full.acked() == small.acked()
         compacted += len(small.by_key["k"]) < len(full.by_key["k"])
     assert compacted > 50  # the test compares something
+
+
+# -- the scrub's rate ---------------------------------------------------------------
+
+class _Leader:
+    """A member that leads its partition (what the scrubber reads of it)."""
+
+    def __init__(self, state: ReplicaState) -> None:
+        self.state = state
+        self.pid = state.pid
+        self.is_leader = True
+        self.ballot = B1
+
+
+class _ScrubNode(_Node):
+    def __init__(self, states: list[ReplicaState]) -> None:
+        super().__init__(states)
+        self.members = {st.pid: _Leader(st) for st in states}
+        self.timers: list[tuple[float, Any]] = []
+
+    def send(self, host_id: str, msg: Message, after_s: float = 0.0) -> None:
+        self.sent.append(msg)
+
+    def later(self, delay_s: float, fn: Any, *args: Any) -> None:
+        self.timers.append((delay_s, fn))
+
+
+def _scrubbed(node: _ScrubNode) -> list[str]:
+    return [m.pid for m in node.sent if isinstance(m, ScrubRequest)]
+
+
+def test_the_scrub_takes_every_led_partition_when_the_rate_allows() -> None:
+    states = [ReplicaState(f"p-{i:04d}", "h1", STORAGE, MEMBERS) for i in range(5)]
+    node = _ScrubNode(states)
+    cfg = Config().with_overrides({"durability.scrub_partitions_per_s": 0.1}).durability
+    Scrubber(node, cfg, _Hooks()).tick()  # 0.1/s x 60 s = 6 >= 5 led partitions
+    assert sorted(set(_scrubbed(node))) == [f"p-{i:04d}" for i in range(5)]
+
+
+def test_the_scrub_takes_led_partitions_in_turn_when_the_rate_is_spent() -> None:
+    states = [ReplicaState(f"p-{i:04d}", "h1", STORAGE, MEMBERS) for i in range(5)]
+    node = _ScrubNode(states)
+    cfg = Config().with_overrides({"durability.scrub_partitions_per_s": 0.05}).durability
+    scrubber = Scrubber(node, cfg, _Hooks())  # 0.05/s x 60 s = 3 a tick
+    scrubber.tick()
+    assert sorted(set(_scrubbed(node))) == ["p-0000", "p-0001", "p-0002"]
+    for scrub_id in list(scrubber.scrubs):
+        scrubber._finish(scrub_id)  # the round ends (no answers: judged on nothing)
+    node.sent.clear()
+    scrubber.tick()  # on from where it stopped, round the end
+    assert sorted(set(_scrubbed(node))) == ["p-0000", "p-0003", "p-0004"]
+    node.sent.clear()
+    scrubber.tick()  # p-0001..p-0003 in turn; p-0003 is still under way: not scrubbed twice
+    assert sorted(set(_scrubbed(node))) == ["p-0001", "p-0002"]

@@ -89,12 +89,27 @@ class Archiver:
         self.refusals = 0
         self.repairs = 0
         self.restores = 0  # damaged replicas restored from the archive
+        self.pending: set[str] = set()  # replicas that may have records to archive
+
+    def note(self, pid: str) -> None:
+        """``pid``'s replica here may have something to archive (its commit
+        point moved, it was installed, or it was found damaged)."""
+        self.pending.add(pid)
 
     def tick(self) -> None:
-        """Offer every replica's next segment (one message per replica)."""
+        """Offer the next segment of every replica with committed records
+        not yet archived (one message per replica).  Only the replicas
+        :meth:`note` named since are looked at, and each stays named until
+        it has nothing left to archive: an idle host's tick costs nothing,
+        however many replicas it holds."""
         node = self.node
-        for pid in sorted(node.members):
-            st = node.members[pid].state
+        pending = self.pending
+        for pid in sorted(pending):
+            member = node.members.get(pid)
+            if member is None:
+                pending.discard(pid)
+                continue
+            st = member.state
             if st.damaged:  # a hole in the committed log: restore from the archive first
                 node.send_to_store(ArchiveFetch(pid, node.host_id, st.commit_lsn + 1,
                                                 st.kind == STORAGE))
@@ -102,6 +117,7 @@ class Archiver:
             first = max(st.archived_lsn, st.trimmed_lsn) + 1
             last = min(st.commit_lsn, first + self.cfg.segment_max_records - 1)
             if last < first:
+                pending.discard(pid)
                 continue
             log = st.log
             records: list[tuple[int, LogRecord | None]] = []

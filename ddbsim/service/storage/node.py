@@ -172,6 +172,9 @@ class StorageNode:
         member = Member(self, state, self.cfg.replication, self.paxos_draws, self.hooks, self.bugs)
         member.points = self.points
         self.members[state.pid] = member
+        if self.archiver is not None:
+            state.on_commit = self.archiver.note
+            self.archiver.note(state.pid)
         self._peers = None
         return member
 
@@ -341,6 +344,8 @@ class StorageNode:
         self._tick(self.host.epoch)
         durability = self.cfg.durability
         if self.archiver is not None:
+            for pid in self.members:  # after a boot: look at every replica once
+                self.archiver.note(pid)
             call_later(self.env, self.durability_draws.uniform() * durability.archive_interval_s,
                        self._archive_tick, self.host.epoch)
         if self.scrubber is not None:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from sortedcontainers import SortedDict
@@ -93,6 +94,9 @@ class ReplicaState:
         # The commit point we knew when a committed record was found missing
         # or corrupt (0: never); below it our log has a hole (see ``damaged``).
         self.damaged_upto = 0
+        # Called with our pid when the commit point moves (the host's
+        # archiver keeps the set of replicas with something to archive).
+        self.on_commit: Callable[[str], None] | None = None
         self.verify_reads = True  # off only with the bug apply_bad_checksum
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
@@ -256,7 +260,10 @@ class ReplicaState:
                 break
             entry.prev = None
             commit += 1
-        self.commit_lsn = commit
+        if commit != self.commit_lsn:
+            self.commit_lsn = commit
+            if self.on_commit is not None:
+                self.on_commit(self.pid)
         if self._pending_promises:
             self._durable_promise_at(now)
         return self._apply_committed()
@@ -269,6 +276,8 @@ class ReplicaState:
             if entry is None:  # a gap below the commit point: wait for catch-up
                 self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
+                if self.on_commit is not None:
+                    self.on_commit(self.pid)
                 break
             record = entry.record
             if verify and self.verify_reads and not record.verify():
@@ -278,6 +287,8 @@ class ReplicaState:
                 del self.log[nxt]
                 self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
+                if self.on_commit is not None:
+                    self.on_commit(self.pid)
                 break
             early = self._applied_early.pop(nxt, None) if self._applied_early else None
             out.append((nxt, record, early if early is not None else self.apply(record)))
@@ -487,6 +498,8 @@ class ReplicaState:
         self.trimmed_lsn = lsn if bad else first - 1
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
+        if self.on_commit is not None:
+            self.on_commit(self.pid)
         self.last_lsn = max(self.last_lsn, lsn)
         self._apply_committed()
 

@@ -5,7 +5,12 @@ should hold the same items at the same log position, and a live replica
 should match a reference replica rebuilt from the archived WAL.  One
 :class:`Scrubber` per storage node, ticking every
 ``durability.scrub_interval_s`` (per host, never a timer per partition),
-scrubs each partition the node leads:
+scrubs the partitions the node leads -- every one of them, unless that is
+more than ``durability.scrub_partitions_per_s`` allows in an interval: the
+scrub is background work with a bounded rate, so a host that leads many
+partitions scrubs them in turn (round robin, from where the last tick
+stopped) and each less often, and the scrub's cost per host stays flat
+however many partitions the region holds.  Scrubbing one partition:
 
 1. the leader fixes the log position ``lsn`` (its commit point), splits the
    key space into ``durability.scrub_ranges`` ranges and computes one digest
@@ -33,6 +38,7 @@ that is archived and below the B-tree checkpoint is simply trimmed.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -94,28 +100,36 @@ class Scrubber:
         self.with_reference = with_reference
         self._ids = 0
         self.scrubs: dict[int, _Scrub] = {}
+        self.under_way: set[str] = set()  # the partitions a scrub of is in progress
+        self.cursor = ""  # the last partition a tick scrubbed (the round robin resumes after it)
         self.mismatches = 0
         self.repairs = 0
 
     def reset(self) -> None:
         """The node lost power: scrubs in progress are forgotten."""
         self.scrubs = {}
+        self.under_way = set()
 
     # ------------------------------------------------------------------
     # the leader's side
     # ------------------------------------------------------------------
     def tick(self) -> None:
         node = self.node
-        for pid in sorted(node.members):
-            member = node.members[pid]
-            if member.is_leader:
-                self.scrub_now(member)
+        members = node.members
+        led = sorted(pid for pid, member in members.items() if member.is_leader)
+        budget = max(1, int(self.cfg.scrub_partitions_per_s * self.cfg.scrub_interval_s))
+        if len(led) > budget:  # more than the rate allows: the next ones in turn
+            start = bisect_right(led, self.cursor)
+            led = (led[start:] + led[:start])[:budget]
+            self.cursor = led[-1]
+        for pid in led:
+            self.scrub_now(members[pid])
 
     def scrub_now(self, member: Member) -> None:
         """Scrub ``member``'s partition now, unless a scrub of it is under way."""
         st = member.state
         if st.btree is not None and st.applied_lsn == st.commit_lsn and \
-                not any(s.pid == member.pid for s in self.scrubs.values()):
+                member.pid not in self.under_way:
             self.start(member)
 
     def start(self, member: Member) -> None:
@@ -129,6 +143,7 @@ class Scrubber:
         others = [h for h, kind in st.config if h != node.host_id and kind == STORAGE]
         scrub = _Scrub(member.pid, member.ballot, lsn, bounds, {node.host_id, *others})
         self.scrubs[scrub_id] = scrub
+        self.under_way.add(member.pid)
         self.check_wal(member)
         mine = range_digests(st.btree, bounds)
         cost_s = len(st.btree) * self.cfg.scrub_per_item_s
@@ -171,6 +186,7 @@ class Scrubber:
         scrub = self.scrubs.pop(scrub_id, None)
         if scrub is None:
             return
+        self.under_way.discard(scrub.pid)
         node = self.node
         member = node.members.get(scrub.pid)
         if member is None or not member.is_leader or member.ballot != scrub.ballot:
