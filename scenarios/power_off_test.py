@@ -10,7 +10,11 @@ margin) has passed since the previous power-off, so every group again has
 storage replicas it can be rebuilt from (a group whose only storage
 replica loses its disk, beside log replicas, could be restored only from the
 archive, which healing does not do); otherwise the host is only powered
-off.  Then everything heals, quiesces and is verified: every acknowledged
+off.  With ``corrupt_messages`` > 0, that share of every message in the
+region is corrupted in flight while the job runs: its receiver finds the
+checksum wrong and drops it (counted: ``messages`` in the analysis), and
+the protocol recovers as from a lost message.  Then everything heals,
+quiesces and is verified: every acknowledged
 write is present with its latest value and no value that was never written
 is read (``durability``), the replicas of every group are
 identical (``convergence``), the archive, replayed, holds what the replicas
@@ -27,10 +31,12 @@ from ddbsim.lab import Fault, Scenario
 from ddbsim.world import World
 
 
-def power_off_job(count: int, start_s: float, end_s: float, lose_disks: float):  # type: ignore[no-untyped-def]
+def power_off_job(count: int, start_s: float, end_s: float, lose_disks: float,  # type: ignore[no-untyped-def]
+                  corrupt_messages: float = 0.0):
     """``count`` power-offs of random storage hosts, one at a time between
     ``start_s`` and ``end_s``, each 2-60 s long; a ``lose_disks`` share of
-    them lose their disk (where the healing bound allows, see above)."""
+    them lose their disk (where the healing bound allows, see above); a
+    ``corrupt_messages`` share of all messages corrupted meanwhile."""
 
     def plan(world: World, rng: np.random.Generator) -> list[Fault]:
         hosts = sorted(h.id for h in world.topology.of_kind("storage"))
@@ -48,7 +54,10 @@ def power_off_job(count: int, start_s: float, end_s: float, lose_disks: float): 
             last_off_s = at
             faults += [Fault(at, "lose_disk" if lose else "power_off", host),
                        Fault(round(at + down, 3), "power_on", host)]
-        return faults
+        if corrupt_messages > 0:
+            faults += [Fault(start_s, "impair", "region", corrupt=corrupt_messages),
+                       Fault(end_s, "restore", "region")]
+        return sorted(faults, key=lambda f: f.t_s)
 
     return plan
 
@@ -66,20 +75,24 @@ def analyse(data: dict[str, Any]) -> dict[str, Any]:
                      - len(checks["convergence"]["diverged"]),
                      "archive_consistent": checks["archive"]["partitions"]
                      - len(checks["archive"]["mismatched"])},
+        "messages": {"corrupted": data["network"]["corrupted"],
+                     "dropped_by_receivers": data["network"]["corrupt_dropped"]},
         "all_valid": all(c["valid"] is True for c in checks.values()),
     }
 
 
 def build_scenario(count: int = 6, duration_s: float = 420.0, lose_disks: float = 0.0,
-                   **overrides: Any) -> Scenario:
+                   corrupt_messages: float = 0.0, **overrides: Any) -> Scenario:
     return Scenario(
         name="power_off_test", duration_s=duration_s,
-        faults=power_off_job(count, 20.0, duration_s - 40.0, lose_disks),
+        faults=power_off_job(count, 20.0, duration_s - 40.0, lose_disks, corrupt_messages),
         overrides={"workload.rate_per_s": 200, "metrics.history": True,
                    "workload.key_count": 2000, **overrides},
         analyse=analyse,
         description=f"{count} host power-offs under traffic"
-                    + (f", {lose_disks:.0%} of them losing their disk" if lose_disks else ""))
+                    + (f", {lose_disks:.0%} of them losing their disk" if lose_disks else "")
+                    + (f", {corrupt_messages:.1%} of messages corrupted in flight"
+                       if corrupt_messages else ""))
 
 
 if __name__ == "__main__":

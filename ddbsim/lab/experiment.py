@@ -707,7 +707,10 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
         "phases": (phase_data(run.figures, scenario.phases, duration)
                    if run.figures is not None else None),
         "admission": admission_data(run.service, run.admission_series),
-        "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped},
+        "network": {"sent": run.world.network.sent, "dropped": run.world.network.dropped,
+                    # corrupted in flight, and dropped by their receivers for it
+                    "corrupted": run.world.network.corrupted,
+                    "corrupt_dropped": sum(run.world.network.corrupt_dropped.values())},
         "verification": _verification(run),
         "probes": dict(getattr(run, "probes", {})),
         "routing": (run.figures.routing_data(run.cfg.routing.cache, {

@@ -26,7 +26,9 @@ Actions:
   deliver it twice with probability ``duplicate``; delay it by up to
   ``window_s`` more (uniform: messages overtake each other); hold it back for
   1/2 to 1 times ``hold_s`` with probability ``stale`` (it arrives after an
-  election: a message from an older ballot);
+  election: a message from an older ballot); flip bits in it with
+  probability ``corrupt`` (its receiver finds the checksum wrong, drops it
+  and counts it: ``network.corrupt_dropped`` in the result);
 * ``blip`` -- a crash-restart at a protocol boundary: arm the step named by
   ``target`` (``promised``, ``accepted``, ``acknowledged``, ``prepared``; see
   :mod:`ddbsim.service.fault_points`), and power off the next storage host
@@ -136,12 +138,13 @@ class Fault:
     window_s: float | None = None  # impair: extra delay uniform in [0, window_s] (reordering)
     stale: float | None = None  # impair: probability of holding a message back
     hold_s: float | None = None  # impair: how long a held message waits, at most
+    corrupt: float | None = None  # impair: probability of corrupting a message in flight
     for_s: float | None = None  # blip: how long the power stays off
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for name in ("peer", "factor", "loss", "delay_s", "what", "duplicate", "window_s",
-                     "stale", "hold_s", "for_s"):
+                     "stale", "hold_s", "for_s", "corrupt"):
             if d[name] is None:
                 del d[name]
         if not self.one_way:
@@ -167,6 +170,8 @@ class Fault:
             text += f" reorder<{self.window_s * 1000:.0f}ms"
         if self.stale:
             text += f" stale={self.stale:.1%} hold<{self.hold_s or 0:g}s"
+        if self.corrupt:
+            text += f" corrupt={self.corrupt:.1%}"
         if self.for_s is not None:
             text += f" for {self.for_s:.3g}s"
         return text
@@ -266,7 +271,7 @@ def validate(faults: list[Fault], world: World, duration_s: float,
                     raise FaultError(f"{where}: loss must be a probability, got {f.loss}")
                 if f.delay_s is not None and not _is_time(f.delay_s):
                     raise FaultError(f"{where}: delay_s must be zero or more, got {f.delay_s}")
-                for name in ("duplicate", "stale"):
+                for name in ("duplicate", "stale", "corrupt"):
                     p = getattr(f, name)
                     if p is not None and not (_is_time(p) and p <= 1.0):
                         raise FaultError(f"{where}: {name} must be a probability, got {p}")
@@ -382,7 +387,7 @@ class FaultInjector:
                 host.slowdown = 1.0
         elif f.action == "impair":
             net.impair(f.target, f.peer, f.loss or 0.0, f.delay_s or 0.0, f.duplicate or 0.0,
-                       f.window_s or 0.0, f.stale or 0.0, f.hold_s or 0.0)
+                       f.window_s or 0.0, f.stale or 0.0, f.hold_s or 0.0, f.corrupt or 0.0)
         elif f.action == "restore":
             net.restore(f.target, f.peer)
         elif f.action == "bit_rot":

@@ -239,6 +239,11 @@ def one(d: Mapping[str, Any]) -> list[str]:
                 for name, spec in points.items()) or "none enabled"))
         for f in d["faults"]:
             lines.append("  " + Fault(**f).describe())
+    net = d.get("network") or {}
+    if net.get("corrupted"):
+        lines.append(f"network      {net['corrupted']:,} messages corrupted in flight; "
+                     f"{net['corrupt_dropped']:,} dropped by their receivers for a bad "
+                     f"checksum (the rest were lost before arriving)")
     if d.get("probes"):
         lines.append("code probes  " + ", ".join(f"{k} {v:,}" for k, v in d["probes"].items()))
     if d["alarms"]:

@@ -22,9 +22,22 @@ messages between two storage hosts (the replication transport, datagrams in
 effect); a client's or a router's request rides a connection that delivers
 it once and in order, or not at all.  Impairments apply to messages between
 different hosts only, and cost nothing while none is set.
+
+An impaired link can also **corrupt** messages (any message, on any link
+between two hosts): bits flip in flight.  Every message carries a
+``checksum`` slot (:mod:`ddbsim.service.messages`), which holds the
+difference between the checksum the message carries and the checksum of
+its content -- 0 when they agree.  The model never computes a CRC of every
+message's content (it would cost every message and change nothing): a
+corrupted message is a copy whose slot has one bit flipped, and the
+receiving host's transport checks the slot on arrival, drops a message
+whose checksum does not match, and counts it (:attr:`Network.corrupt_dropped`,
+per receiving host).  A CRC-32 misses a random corruption with probability
+2^-32; the model catches every one.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from heapq import heappush
 from typing import Any
@@ -64,14 +77,15 @@ _new = object.__new__
 REGION = ("region", "region")
 #: (duplicate probability, reorder window s, stale probability, stale hold s)
 Messy = tuple[float, float, float, float]
-#: (loss probability, extra delay median s, the messy part or None)
-Impairment = tuple[float, float, Messy | None]
+#: (loss probability, extra delay median s, the messy part or None,
+#: corruption probability)
+Impairment = tuple[float, float, Messy | None, float]
 
 
 class Network:
     def __init__(self, env: simpy.Environment, topology: Topology, cfg: NetworkConfig,
                  draws: Draws, impairment_draws: Draws | None = None,
-                 messy_draws: Draws | None = None) -> None:
+                 messy_draws: Draws | None = None, corrupt_draws: Draws | None = None) -> None:
         self.env = env
         self.topology = topology
         self.cfg = cfg
@@ -82,6 +96,12 @@ class Network:
         # duplicates, reordering and stale messages: a stream of their own,
         # so that adding them moved no draw of the losses and delays
         self._messy_draws = messy_draws or self._impairment_draws
+        # corruption in flight: a stream of its own too
+        self._corrupt_draws = corrupt_draws or self._impairment_draws
+        self._corrupting = False  # a message may be corrupt (set once corruption is on)
+        self.corrupted = 0  # messages corrupted in flight
+        #: receiving host -> messages it dropped for a checksum that did not match
+        self.corrupt_dropped: dict[str, int] = {}
         self._handlers: dict[str, Handler] = {}
         self._cut_hosts: set[tuple[str, str]] = set()
         self._cut_azs: set[tuple[str, str]] = set()
@@ -146,7 +166,7 @@ class Network:
         if self._impaired and src is not dst:
             impairment = self._impaired.get((src.az, dst.az)) or self._impaired.get(REGION)
             if impairment is not None:
-                loss, extra_s, messy = impairment
+                loss, extra_s, messy, corrupt = impairment
                 if loss > 0.0 and self._impairment_draws.uniform() < loss:
                     self.dropped += 1
                     return
@@ -154,6 +174,8 @@ class Network:
                     delay_s += self._impairment_draws.lognormal(extra_s, self.cfg.impair_delay_sigma)
                 if messy is not None and src.kind == STORAGE and dst.kind == STORAGE:
                     delay_s = self._mess_up(src, dst, msg, after_s, delay_s, messy)
+                if corrupt > 0.0 and self._corrupt_draws.uniform() < corrupt:
+                    msg = self._corrupt(msg)
         d = _new(_Delivery)  # no __init__ frame: this runs for every message
         d.callbacks = self._deliver_callbacks
         d.src = src
@@ -182,6 +204,18 @@ class Network:
             self._schedule(src, dst, msg, after_s, again_s)
         return delay_s
 
+    def _corrupt(self, msg: Any) -> Any:
+        """A copy of ``msg`` with one bit of its checksum flipped (the
+        original may be on its way to other hosts too).  A payload without a
+        checksum slot cannot be checked, so it is left as it is."""
+        if not hasattr(msg, "checksum"):
+            return msg
+        bad = copy.copy(msg)
+        bad.checksum = msg.checksum ^ (1 << min(int(self._corrupt_draws.uniform() * 32), 31))
+        self.corrupted += 1
+        self._corrupting = True
+        return bad
+
     def _schedule(self, src: Host, dst: Host, msg: Any, after_s: float, delay_s: float) -> None:
         d = _new(_Delivery)
         d.callbacks = self._deliver_callbacks
@@ -204,6 +238,11 @@ class Network:
         handler = self._handlers.get(dst.id)
         if handler is None:
             self.dropped += 1
+            return
+        if self._corrupting and getattr(d.msg, "checksum", 0) != 0:
+            # the receiver's transport: the checksum does not match, drop it
+            self.dropped += 1
+            self.corrupt_dropped[dst.id] = self.corrupt_dropped.get(dst.id, 0) + 1
             return
         handler(src, d.msg)
 
@@ -249,15 +288,17 @@ class Network:
 
     def impair(self, a: str, b: str | None = None, loss: float = 0.0, extra_delay_s: float = 0.0,
                duplicate: float = 0.0, reorder_window_s: float = 0.0, stale: float = 0.0,
-               stale_hold_s: float = 0.0) -> None:
+               stale_hold_s: float = 0.0, corrupt: float = 0.0) -> None:
         """Lose messages with probability ``loss`` and add a delay with median
         ``extra_delay_s``, between AZs ``a`` and ``b`` (both ways), or across
         the whole region when ``a`` is :data:`REGION`; deliver a message twice
         with probability ``duplicate``; add a delay uniform in
         ``[0, reorder_window_s]``; hold a message back for 1/2 to 1 times
-        ``stale_hold_s`` with probability ``stale``.  Replaces any impairment
+        ``stale_hold_s`` with probability ``stale``; corrupt a message in
+        flight with probability ``corrupt``.  Replaces any impairment
         already set there."""
-        for name, p in (("loss", loss), ("duplicate", duplicate), ("stale", stale)):
+        for name, p in (("loss", loss), ("duplicate", duplicate), ("stale", stale),
+                        ("corrupt", corrupt)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be a probability, got {p}")
         for name, s in (("extra delay", extra_delay_s), ("reorder window", reorder_window_s),
@@ -268,7 +309,7 @@ class Network:
         if duplicate > 0.0 or reorder_window_s > 0.0 or (stale > 0.0 and stale_hold_s > 0.0):
             messy = (duplicate, reorder_window_s, stale, stale_hold_s)
         for key in self._impairment_keys(a, b):
-            self._impaired[key] = (loss, extra_delay_s, messy)
+            self._impaired[key] = (loss, extra_delay_s, messy, corrupt)
 
     def restore(self, a: str, b: str | None = None) -> None:
         """Remove the impairment between ``a`` and ``b`` (or region-wide)."""

@@ -22,7 +22,8 @@ class World:
         self.network = Network(self.env, self.topology, cfg.network,
                                self.streams.draws("world/network"),
                                self.streams.draws("world/network/impairment"),
-                               self.streams.draws("world/network/messy"))
+                               self.streams.draws("world/network/messy"),
+                               self.streams.draws("world/network/corrupt"))
         storage = cfg.storage
         #: one disk per storage host
         self.disks: dict[str, Disk] = {

@@ -324,3 +324,41 @@ def test_messy_impairments_are_validated(world: World) -> None:
         world.network.impair("region", duplicate=1.5)
     with pytest.raises(ValueError, match="reorder window"):
         world.network.impair("region", reorder_window_s=-1.0)
+
+
+# -- corruption in flight --------------------------------------------------------
+
+class _Msg:
+    """A payload with a checksum slot (0: it matches its content)."""
+
+    __slots__ = ("n", "checksum")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.checksum = 0
+
+
+def test_a_corrupted_message_is_dropped_by_its_receiver_and_counted(world: World) -> None:
+    world.network.impair("region", corrupt=0.3)
+    sent = [_Msg(i) for i in range(1000)]
+    inbox = Inbox(world, _host(world, B1))
+    for m in sent:
+        world.network.send(_host(world, A1), _host(world, B1), m)
+    world.env.run()
+    got = inbox.msgs()
+    net = world.network
+    assert 220 < net.corrupted < 380  # about 30%
+    assert net.corrupt_dropped == {B1: net.corrupted}
+    assert len(got) == 1000 - net.corrupted and all(m.checksum == 0 for m in got)
+    assert all(m.checksum == 0 for m in sent)  # the sender's copies are untouched
+
+
+def test_a_payload_without_a_checksum_is_not_corrupted(world: World) -> None:
+    world.network.impair("region", corrupt=1.0)
+    got = _send_many(world, A1, B1, 100).msgs()
+    assert sorted(got) == list(range(100)) and world.network.corrupted == 0
+
+
+def test_corrupt_must_be_a_probability(world: World) -> None:
+    with pytest.raises(ValueError, match="corrupt"):
+        world.network.impair("region", corrupt=1.5)
