@@ -395,7 +395,7 @@ class Member:
                 return
             self._serve_read(src, op, after_s)
             return
-        if not self.is_leader:
+        if not (self.role == LEADER and self.active):  # not self.is_leader, without the property
             if req.kind == GET_STRONG and self.bugs.follower_strong_read and (
                     st.kind == STORAGE and st.is_member()):
                 self._serve_read(src, op, after_s)
@@ -584,7 +584,12 @@ class Member:
         if len(configs) == 1 and not self.bugs.log_replica_counts_twice:
             # The common case: acks come only from the other members of the
             # one membership (the only hosts the accepts went to).
-            if len(proposal.acks) + mine < self.quorum(configs[0]):
+            members = configs[0]
+            cfg = self.cfg
+            # self.quorum(members), inlined: this runs for every ack
+            quorum = (cfg.write_quorum if len(members) == cfg.replicas
+                      else len(members) // 2 + 1)
+            if len(proposal.acks) + mine < quorum:
                 if not mine:
                     self._wait_for_own_copy(lsn, proposal)
                 return
