@@ -107,6 +107,7 @@ class KeyChooser:
         else:
             self._cdf = None
         self._buf: list[int] = []
+        self._names: dict[int, str] = {}  # index -> key_name(index), as drawn
 
     def next(self) -> str:
         if self.single is not None:
@@ -120,7 +121,12 @@ class KeyChooser:
         index = self._buf.pop()
         if self._indices is not None:
             index = self._indices[index]
-        return f"k{index:07d}"  # key_name(index), inlined: one call less per request
+        # key_name(index), made once per key: formatting it (and hashing the new
+        # string in every dict on its way) cost every request
+        name = self._names.get(index)
+        if name is None:
+            name = self._names[index] = key_name(index)
+        return name
 
 
 class Source:

@@ -40,7 +40,8 @@ NOOP = "noop"
 
 
 class LogRecord:
-    __slots__ = ("op", "key", "value", "expected_version", "members", "checksum", "_sound")
+    __slots__ = ("op", "key", "value", "expected_version", "members", "checksum", "_sound",
+                 "item")
 
     def __init__(self, op: str, key: str | None = None, value: Any = None,
                  expected_version: int | None = None, members: Members | None = None) -> None:
@@ -49,10 +50,15 @@ class LogRecord:
         self.value = value
         self.expected_version = expected_version
         self.members = members
-        self.checksum = zlib.crc32(self._text())
+        self.checksum = zlib.crc32(  # self._text(), inlined: a record is made per write
+            f"{op}\x00{key}\x00{value}\x00{expected_version}\x00{members}".encode())
         # Made from its own fields, which never change: it verifies (a
         # rotten copy clears this, and is checked the long way).
         self._sound = True
+        #: The B-tree item ``(value, version, checksum)`` a put or a delete
+        #: made when last applied, for the next replica that applies it at the
+        #: same version to share (see :meth:`ReplicaState.apply`); None so far.
+        self.item: tuple[Any, int, int] | None = None
 
     def _text(self) -> bytes:
         return (f"{self.op}\x00{self.key}\x00{self.value}\x00{self.expected_version}"

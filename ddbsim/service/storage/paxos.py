@@ -413,11 +413,12 @@ class Member:
                 self.reported_lease_until = until
             self._serve_read(src, op, after_s)
             return
+        # LogRecord.delete / LogRecord.put, without the extra call
         if req.kind == DELETE_REQUEST:
-            record = LogRecord.delete(req.key)
+            record = LogRecord(DELETE_RECORD, req.key)
         else:
             expected = req.expected_version if req.kind == COND_PUT else None
-            record = LogRecord.put(req.key, req.value, expected)
+            record = LogRecord(PUT_RECORD, req.key, req.value, expected)
         self.propose(record, origin=(src, op), after_s=after_s)
 
     def _serve_read(self, src: str, op: StorageOp, after_s: float) -> None:
@@ -493,7 +494,7 @@ class Member:
                 record.op == DELETE_RECORD or (record.op == PUT_RECORD
                                                and record.expected_version is None)):
             host.later(disk_s, self._acked_by_own_disk, lsn, self.ballot)
-        targets = self._others(configs[0]) if len(configs) == 1 else self._others()
+        targets = st.other_hosts(configs[0]) if len(configs) == 1 else self._others()
         accept = Accept(self.pid, self.ballot, [(lsn, record)], st.commit_lsn)
         for target in targets:  # one message object for all: nobody changes a message
             host.send(target, accept, after_s)
