@@ -107,6 +107,7 @@ class KeyChooser:
         else:
             self._cdf = None
         self._buf: list[int] = []
+        self._names: dict[int, str] = {}  # index -> key_name(index), as drawn
 
     def next(self) -> str:
         if self.single is not None:
@@ -118,7 +119,14 @@ class KeyChooser:
                 draws = np.minimum(np.searchsorted(self._cdf, self.gen.random(1024)), self.n - 1)
             self._buf = draws.tolist()[::-1]
         index = self._buf.pop()
-        return key_name(index if self._indices is None else self._indices[index])
+        if self._indices is not None:
+            index = self._indices[index]
+        # key_name(index), made once per key: formatting it (and hashing the new
+        # string in every dict on its way) cost every request
+        name = self._names.get(index)
+        if name is None:
+            name = self._names[index] = key_name(index)
+        return name
 
 
 class Source:
@@ -257,7 +265,8 @@ class Client:
                 self.issue(PUT if self.seq % 2 else GET_STRONG,
                            f"canary-{self.name}-{self.seq % 16}")
             else:
-                self.issue(*source.draw_op(), source=source)
+                kind, key = source.draw_op()
+                self.issue(kind, key, source)
 
     def issue(self, kind: str, key: str, source: Source | None = None) -> None:
         """Invoke one operation now (of ``source``'s traffic; the base's if None)."""
@@ -293,8 +302,12 @@ class Client:
             self.figures.count("attempts", now)
             if op.attempts == 0:
                 self.figures.count("first_attempts", now)
-        router = self._router(op.attempts)
-        op.attempts += 1
+        attempt = op.attempts
+        if self.router_suspect_until:
+            router = self._router(attempt)
+        else:  # no router suspected (as usual): _router's answer without the call
+            router = self.routers[attempt % len(self.routers)]
+        op.attempts = attempt + 1
         req_id = self.next_request_id()
         self.pending[req_id] = (op, router)
         self.net.send(self.host, router,

@@ -58,10 +58,9 @@ STORE_HOST = "region/object-store"
 def segment_crc(records: list[tuple[int, LogRecord]]) -> int:
     """The content checksum of a segment: a CRC-32 over its positions and
     its records' checksums."""
-    crc = 0
-    for lsn, record in records:
-        crc = zlib.crc32(f"{lsn}:{record.checksum};".encode(), crc)
-    return crc
+    # One CRC over the joined text: the same value as chaining one CRC per
+    # record, at one call instead of three per record.
+    return zlib.crc32("".join([f"{lsn}:{record.checksum};" for lsn, record in records]).encode())
 
 
 class _Archive:

@@ -46,9 +46,16 @@ def _fire(call: _Call) -> None:
 _FIRE = [_fire]
 
 
+_new = object.__new__
+
+
 def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` after ``delay`` simulated seconds."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))  # type: ignore[attr-defined,misc]
+    call = _new(_Call)  # filled in here, without an __init__ frame: this runs for every request
+    call.callbacks = _FIRE
+    call.fn = fn
+    call.args = args
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), call))  # type: ignore[attr-defined,misc]
 
 
 

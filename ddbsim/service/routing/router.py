@@ -114,7 +114,10 @@ class Router:
         after_s = self.queue.reserve()
         if self.routing is not None:  # direct: the authoritative map, in zero time
             info = self.routing.partition_for(msg.key)
-            self._admit(_Pending(src.id, msg, info.pid), after_s, info)
+            if self.tokens is None:  # nothing to admit against: straight to _forward
+                self._forward(_Pending(src.id, msg, info.pid), None, after_s, info)
+            else:
+                self._admit(_Pending(src.id, msg, info.pid), after_s, info)
             return
         ready_at = self.env._now + after_s  # type: ignore[attr-defined]
         client = src.id

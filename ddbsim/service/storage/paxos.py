@@ -395,7 +395,7 @@ class Member:
                 return
             self._serve_read(src, op, after_s)
             return
-        if not self.is_leader:
+        if not (self.role == LEADER and self.active):  # not self.is_leader, without the property
             if req.kind == GET_STRONG and self.bugs.follower_strong_read and (
                     st.kind == STORAGE and st.is_member()):
                 self._serve_read(src, op, after_s)
@@ -413,11 +413,12 @@ class Member:
                 self.reported_lease_until = until
             self._serve_read(src, op, after_s)
             return
+        # LogRecord.delete / LogRecord.put, without the extra call
         if req.kind == DELETE_REQUEST:
-            record = LogRecord.delete(req.key)
+            record = LogRecord(DELETE_RECORD, req.key)
         else:
             expected = req.expected_version if req.kind == COND_PUT else None
-            record = LogRecord.put(req.key, req.value, expected)
+            record = LogRecord(PUT_RECORD, req.key, req.value, expected)
         self.propose(record, origin=(src, op), after_s=after_s)
 
     def _serve_read(self, src: str, op: StorageOp, after_s: float) -> None:
@@ -493,7 +494,7 @@ class Member:
                 record.op == DELETE_RECORD or (record.op == PUT_RECORD
                                                and record.expected_version is None)):
             host.later(disk_s, self._acked_by_own_disk, lsn, self.ballot)
-        targets = self._others(configs[0]) if len(configs) == 1 else self._others()
+        targets = st.other_hosts(configs[0]) if len(configs) == 1 else self._others()
         accept = Accept(self.pid, self.ballot, [(lsn, record)], st.commit_lsn)
         for target in targets:  # one message object for all: nobody changes a message
             host.send(target, accept, after_s)
@@ -584,7 +585,12 @@ class Member:
         if len(configs) == 1 and not self.bugs.log_replica_counts_twice:
             # The common case: acks come only from the other members of the
             # one membership (the only hosts the accepts went to).
-            if len(proposal.acks) + mine < self.quorum(configs[0]):
+            members = configs[0]
+            cfg = self.cfg
+            # self.quorum(members), inlined: this runs for every ack
+            quorum = (cfg.write_quorum if len(members) == cfg.replicas
+                      else len(members) // 2 + 1)
+            if len(proposal.acks) + mine < quorum:
                 if not mine:
                     self._wait_for_own_copy(lsn, proposal)
                 return

@@ -330,7 +330,11 @@ class ReplicaState:
         else:
             value = None
         version += 1
-        new = (value, version, zlib.crc32(f"{key}\x00{value}\x00{version}".encode()))
+        # Every replica (and the archive's reference) applies the same record,
+        # mostly at the same version: the item, checksum included, is made once.
+        new = record.item
+        if new is None or new[1] != version:
+            new = record.item = (value, version, zlib.crc32(f"{key}\x00{value}\x00{version}".encode()))
         self._undo.append((key, old))
         if old is None:
             btree[key] = new  # a new key: the sorted index learns it
