@@ -61,6 +61,15 @@ failovers and hot keys.  A mutant with no profile that catches it is not
 kept in the registry: one that took away joint consensus for membership
 changes (decisions in the latest membership only) escaped 10 seeds of
 several profiles, and was dropped rather than kept uncaught.
+
+* ``catchup_serves_uncommitted`` cannot show in a group of three: a leader
+  serves catch-up only while it leads, and the follower asking it must
+  still promise its ballot -- but a newer ballot needs two promises of
+  three, so it has the follower's or the old leader's (who then stands
+  down).  With five replicas and a quorum of three, a newer leader can be
+  elected by the other three while the old one, cut off from them, still
+  serves a lagging follower (a slow host) the records it never committed:
+  the follower applies a value the newer leader overwrote.
 """
 from __future__ import annotations
 
@@ -88,6 +97,12 @@ _SLOW_ACCEPTORS: dict[str, Any] = {"nemesis.buggify_enable_p": 1.0,
 _ELECTIONS: dict[str, Any] = {"nemesis.kinds": "az_cut,host_cut,host_power,blip",
                               "nemesis.enable_p": 1.0, "nemesis.mean_gap_s": "5,30",
                               "nemesis.chaos_mean_gap_s": "3,10"}
+
+#: five AZs, five replicas, a write quorum of three, the one-AZ bound lifted
+#: (cuts and power faults destroy no disk: the correct protocol must pass)
+_FIVE_REPLICAS: dict[str, Any] = {"topology.az_count": 5, "replication.replicas": 5,
+                                  "replication.write_quorum": 3, "nemesis.enable_p": 1.0,
+                                  "nemesis.bounded": False}
 
 #: [chosen] the nemesis each mutant is hunted with (see the module docstring)
 PROFILES: dict[str, dict[str, Any]] = {
@@ -118,7 +133,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     "accept_any_ballot": {**_ELECTIONS, "nemesis.kinds": "az_cut,host_cut,stale"},
     "lease_from_ack_receipt": {"nemesis.kinds": "az_cut,host_cut,stale,delay", "nemesis.enable_p": 1.0,
                                "nemesis.stale": "0.05,0.2", "workload.key_count": 16},
-    "catchup_serves_uncommitted": _ELECTIONS,
+    "catchup_serves_uncommitted": {**_FIVE_REPLICAS, "nemesis.kinds": "az_cut,host_cut,host_power,slow_host",
+                                   "nemesis.mean_gap_s": "5,20"},
     "read_without_lease": {"nemesis.kinds": "az_cut,host_cut", "nemesis.enable_p": 1.0,
                            "workload.key_count": 16, "nemesis.mean_gap_s": "5,20"},
     "forget_lease_on_boot": {"nemesis.kinds": "blip,host_cut,az_cut", "nemesis.enable_p": 1.0,
