@@ -413,11 +413,13 @@ class Member:
                 self.reported_lease_until = until
             self._serve_read(src, op, after_s)
             return
+        # Stamped with the time the leader proposes it: what a point-in-time
+        # restore replays records by (ddbsim.service.object_store).
         if req.kind == DELETE_REQUEST:
-            record = LogRecord.delete(req.key)
+            record = LogRecord.delete(req.key, t_s=host.now)
         else:
             expected = req.expected_version if req.kind == COND_PUT else None
-            record = LogRecord.put(req.key, req.value, expected)
+            record = LogRecord.put(req.key, req.value, expected, t_s=host.now)
         self.propose(record, origin=(src, op), after_s=after_s)
 
     def _serve_read(self, src: str, op: StorageOp, after_s: float) -> None:
