@@ -170,3 +170,13 @@ def test_verify_restores_reports_each_instant_and_catches_the_mutant() -> None:
     assert r["mutants"] == {"delta_s": 2.0, "tried": 2, "caught": 2}
     assert verify_restores(service, None, [2.0])["valid"] == "unknown"
     assert isinstance(restore_table(service, 2.0).partitions["p-0000"].items, SortedDict)
+
+
+def test_a_scenarios_restore_instants_must_lie_in_the_run() -> None:
+    from ddbsim.lab import Scenario
+    from ddbsim.lab.scenario import ScenarioError
+
+    assert Scenario(name="r", duration_s=10.0, restore_at_s=[0.0, 10.0]).restore_at_s == [0.0, 10.0]
+    for bad in ([11.0], [-1.0], [float("nan")], [True]):
+        with pytest.raises(ScenarioError, match="restore_at_s must hold instants of the run"):
+            Scenario(name="r", duration_s=10.0, restore_at_s=bad)
