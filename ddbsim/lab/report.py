@@ -212,7 +212,7 @@ def one(d: Mapping[str, Any]) -> list[str]:
                      f"them found, {sum(r['invoked_after_t_found'] for r in done)} invoked after "
                      f"found, {sum(r['mismatches'] for r in done)} mismatches; restores "
                      f"{mutants.get('delta_s', 0):g}s late caught {mutants.get('caught', 0)} of "
-                     f"{mutants.get('tried', 0)})")
+                     f"{mutants.get('tried', 0)}, {mutants.get('differ', 0)} changing a key)")
         for r in rows:
             if "error" in r:
                 lines.append(f"             restore to {r['t_s']:g}s: {r['error']}")

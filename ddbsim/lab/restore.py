@@ -16,8 +16,11 @@ during the run is refused too: restoring across a split is not modelled.
 checks it with :func:`~ddbsim.lab.checkers.restore.check_restore`; and, to
 show that the check can fail, restores it ``MUTANT_DELTA_S`` *later* than
 each instant and checks that against the instant: a checker that works
-reports the writes invoked in between (``mutant``).  It is the ``restore``
-check of a run whose scenario names ``restore_at_s``.
+reports the writes invoked in between (``mutant``; a late restore that
+changed no key -- no write took effect in between, the region being down --
+cannot be caught by any check, and ``mutants.differ`` counts those that
+did change one).  It is the ``restore`` check of a run whose scenario names
+``restore_at_s``.
 """
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ def verify_restores(service: Service, ops: list[Op] | None, instants: list[float
     writes = writes_by_key(ops)
     _earliest, now = service.object_store.window()
     rows: list[dict[str, Any]] = []
-    caught = tried = 0
+    caught = tried = differ = 0
     for t in instants:
         row: dict[str, Any] = {"t_s": t}
         try:
@@ -124,22 +127,31 @@ def verify_restores(service: Service, ops: list[Op] | None, instants: list[float
         except RestoreError as exc:
             rows.append({**row, "valid": False, "error": str(exc)})
             continue
-        check = check_restore(writes, table.values(), t)
+        values = table.values()
+        check = check_restore(writes, values, t)
         row.update(table.summary())
         row.update({k: v for k, v in check.items() if k != "t_s"})
         later = t + mutant_delta_s
         if later <= now:
             try:
-                wrong = check_restore(writes, restore_table(service, later).values(), t)
+                late = restore_table(service, later).values()
             except RestoreError as exc:
                 row["mutant"] = {"restored_at_s": later, "error": str(exc)}
             else:
+                wrong = check_restore(writes, late, t)
+                # keys whose late value differs: none when no write took effect
+                # in between (the region was down): nothing any check could see
+                changed = sum(1 for k in values.keys() | late.keys()
+                              if values.get(k) != late.get(k))
                 tried += 1
+                differ += changed > 0
                 caught += wrong["valid"] is False
-                row["mutant"] = {"restored_at_s": later, "caught": wrong["valid"] is False,
+                row["mutant"] = {"restored_at_s": later, "keys_changed": changed,
+                                 "caught": wrong["valid"] is False,
                                  "invoked_after_t_found": wrong["invoked_after_t_found"],
                                  "mismatches": wrong["mismatches"]}
         rows.append(row)
     valid = all(r["valid"] is True for r in rows)
-    return {"valid": valid, "instants": rows, "mutants": {"delta_s": mutant_delta_s,
-                                                          "tried": tried, "caught": caught}}
+    return {"valid": valid, "instants": rows,
+            "mutants": {"delta_s": mutant_delta_s, "tried": tried, "differ": differ,
+                        "caught": caught}}

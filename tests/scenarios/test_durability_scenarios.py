@@ -94,7 +94,7 @@ def test_a_restored_table_matches_the_history_at_every_instant_tried() -> None:
         assert row["acked_found"] == row["acked_before_t"]
     assert check["instants"][-1]["acked_before_t"] > check["instants"][0]["acked_before_t"] > 0
     # the deliberately wrong restore (5 s late) is caught at every instant
-    assert check["mutants"]["caught"] == check["mutants"]["tried"] == 5
+    assert check["mutants"]["caught"] == check["mutants"]["differ"] == check["mutants"]["tried"] == 5
     assert data["analysis"]["all_valid"] is True
     assert data["faults"][0]["action"] == "power_off"
 

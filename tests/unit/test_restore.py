@@ -167,7 +167,8 @@ def test_verify_restores_reports_each_instant_and_catches_the_mutant() -> None:
     # restored 2 s late, v3 and v4 (invoked after 2 s) and v6 (after 4.5 s) are found
     assert rows[0]["mutant"]["caught"] and rows[0]["mutant"]["invoked_after_t_found"] == 1
     assert rows[1]["mutant"]["caught"]
-    assert r["mutants"] == {"delta_s": 2.0, "tried": 2, "caught": 2}
+    assert r["mutants"] == {"delta_s": 2.0, "tried": 2, "differ": 2, "caught": 2}
+    assert rows[0]["mutant"]["keys_changed"] == 1
     assert verify_restores(service, None, [2.0])["valid"] == "unknown"
     assert isinstance(restore_table(service, 2.0).partitions["p-0000"].items, SortedDict)
 
