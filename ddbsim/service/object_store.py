@@ -268,18 +268,21 @@ class ObjectStore:
         ref.commit_to(lsn, 0.0)
         ref.log.pop(lsn, None)  # the reference keeps items, not the log
         ref.trimmed_lsn = lsn
-        a.recent.append((lsn, record))
+        entry = (lsn, record)
+        a.recent.append(entry)
         while len(a.recent) > self.cfg.store_segment_records:
             a.recent.popleft()
         if self.cfg.pitr:
-            self._keep_for_pitr(a, lsn, record)
+            self._keep_for_pitr(a, entry)
 
     # -- point-in-time restore ---------------------------------------------
-    def _keep_for_pitr(self, a: _Archive, lsn: int, record: LogRecord) -> None:
-        """Keep ``record`` for restores, snapshot every
-        ``snapshot_every_records``, and drop what the window no longer needs."""
+    def _keep_for_pitr(self, a: _Archive, entry: tuple[int, LogRecord]) -> None:
+        """Keep ``entry`` (a position and its record) for restores, snapshot
+        every ``snapshot_every_records``, and drop what the window no longer
+        needs."""
         cfg = self.cfg
-        a.pitr.append((lsn, record))
+        a.pitr.append(entry)
+        record = entry[1]
         if record.t_s is not None and record.t_s > a.newest_t_s:
             a.newest_t_s = record.t_s
         a.since_snapshot += 1
