@@ -24,6 +24,9 @@ and then the **checks** (:mod:`ddbsim.lab.checkers`):
   why not), and no log replica outstayed its bound;
 * with ``metrics.history`` on, linearizability of strong reads and writes,
   and what eventual reads promise;
+* with ``restore_at_s`` in the scenario, restore: the table restored from
+  the archive as of each of those instants holds what the history allows
+  there (:mod:`ddbsim.lab.restore`);
 * with ``durability.scrub`` on, corruption: every bit rot injected was found
   and repaired, and nothing else was reported (:mod:`ddbsim.lab.corruption`).
   Before it, the run goes on (without traffic) until every injected
@@ -79,6 +82,7 @@ from ddbsim.lab.metrics import (
     Observation,
 )
 from ddbsim.lab.phases import BACKGROUND, Phase
+from ddbsim.lab.restore import RestoredTable, restore_table, verify_restores
 from ddbsim.lab.result import FIGURE_KEYS, Result
 from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
 from ddbsim.lab.throttling import AdmissionSeries, admission_data
@@ -283,10 +287,14 @@ class Run:
         if self.history is not None:
             checks["linearizable"] = check_linearizable(self.history.ops)
             checks["eventual_reads"] = check_eventual_reads(self.history.ops)
+        if self.scenario.restore_at_s:
+            checks["restore"] = verify_restores(
+                self.service, self.history.ops if self.history is not None else None,
+                sorted(float(t) for t in self.scenario.restore_at_s))
         destroyed = [f for f in self.injector.applied if f.action in DESTROYS_DATA]
         if self.nemesis is not None and self.nemesis.get("bound_exceeded") and destroyed:
             for name in ("durability", "convergence", "linearizable", "eventual_reads",
-                         "corruption"):
+                         "corruption", "restore"):
                 check = checks.get(name)
                 if check is not None and check["valid"] is False:
                     check["valid"] = "unknown"
@@ -295,6 +303,12 @@ class Run:
                                      f"than one AZ's worth of replicas at once")
         self.probes = probes.counts()
         return build_result(self, checks, end_s=env.now)
+
+    def restore(self, t_s: float) -> RestoredTable:
+        """The table as of ``t_s``, restored from the archive into a new table
+        (``durability.pitr`` on; see :mod:`ddbsim.lab.restore`): a
+        RestoreError if it cannot be."""
+        return restore_table(self.service, t_s)
 
     # ------------------------------------------------------------------
     def _advance(self, until_s: float, phase: str) -> None:

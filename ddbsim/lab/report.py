@@ -218,6 +218,21 @@ def one(d: Mapping[str, Any]) -> list[str]:
                      f"p50 {behind['p50']} p99 {behind['p99']} max {behind['max']}, "
                      f"seconds p50 {_s(secs['p50'])} p99 {_s(secs['p99'])} max {_s(secs['max'])}; "
                      f"read-your-writes misses {ev['read_your_writes_misses']:,})")
+    rs = ck.get("restore")
+    if rs is not None:
+        rows = rs.get("instants") or []
+        done = [r for r in rows if "error" not in r]
+        mutants = rs.get("mutants") or {}
+        lines.append(f"             restore {_check(rs)} ({len(done)} of {len(rows)} instants "
+                     f"restored; {sum(r['acked_found'] for r in done):,} of "
+                     f"{sum(r['acked_before_t'] for r in done):,} writes acknowledged before "
+                     f"them found, {sum(r['invoked_after_t_found'] for r in done)} invoked after "
+                     f"found, {sum(r['mismatches'] for r in done)} mismatches; restores "
+                     f"{mutants.get('delta_s', 0):g}s late caught {mutants.get('caught', 0)} of "
+                     f"{mutants.get('tried', 0)}, {mutants.get('differ', 0)} changing a key)")
+        for r in rows:
+            if "error" in r:
+                lines.append(f"             restore to {r['t_s']:g}s: {r['error']}")
     for name, c in ck.items():
         if c["valid"] is not True and c.get("note"):
             lines.append(f"             {name}: {c['note']}")

@@ -27,6 +27,12 @@ after the run.  So it is in the JSON, its numbers are figures of a sweep
 labelled line per top-level key.  It must be deterministic: a function of
 the data alone.
 
+A scenario may ask for **point-in-time restores** (``restore_at_s``, instants
+of the run): after the checks, the table is restored from the archive as of
+each (``durability.pitr`` must be on) and verified against the history
+(``metrics.history`` must be on) -- the ``restore`` check
+(:mod:`ddbsim.lab.restore`).
+
 A scenario may also bring **its own runner** instead of the detailed
 simulator: ``runner(scenario, config, seed)`` returns the
 :class:`~ddbsim.lab.result.Result` (the fast failure model of
@@ -87,6 +93,8 @@ class Scenario:
     runner: Runner | None = None
     phases: list[Phase] = field(default_factory=list)
     compare: Comparison | None = None
+    #: instants to restore the table to after the run, each verified (see above)
+    restore_at_s: Sequence[float] = ()
 
     def __post_init__(self) -> None:
         duration = self.duration_s
@@ -94,6 +102,11 @@ class Scenario:
                 and math.isfinite(duration) and duration > 0):
             raise ScenarioError(f"scenario {self.name}: duration_s must be a positive, finite "
                                 f"number of seconds, got {duration!r}")
+        for t in self.restore_at_s:
+            if not (isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isfinite(t)
+                    and 0 <= t <= duration):
+                raise ScenarioError(f"scenario {self.name}: restore_at_s must hold instants of "
+                                    f"the run, 0..{duration:g} s, got {t!r}")
         if isinstance(self.faults, Fault):
             raise ScenarioError(f"scenario {self.name}: faults must be a list of Fault, got a "
                                 "single Fault; put it in a list: faults=[...]")

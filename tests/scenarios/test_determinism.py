@@ -41,3 +41,12 @@ def test_bit_rot_and_the_scrub_are_deterministic(tmp_path):
     b = _run(tmp_path, "999", 2, args)
     assert a == b
     assert b'"bit_rot"' in a and b'"corruptions"' in a
+
+
+def test_point_in_time_restores_are_deterministic(tmp_path):
+    args = ("scenarios/restore.py", "--param", "duration_s=100", "--param", "burst_per_s=300",
+            "--set", "workload.rate_per_s=80")
+    a = _run(tmp_path, "0", 3, args)
+    b = _run(tmp_path, "777", 3, args)
+    assert a == b
+    assert b'"mutants"' in a and b'"acked_found"' in a

@@ -411,3 +411,11 @@ class Group:
 
     def replies(self, op: StorageOp) -> list[dict[str, Any]]:
         return [r for h in self.hosts.values() for r in h.replies if r["op_id"] == op.op_id]
+
+
+def is_put(record: Any, key: str, value: Any) -> bool:
+    """Whether ``record`` is an unconditional put of ``key`` = ``value`` as a
+    leader makes it: stamped with the time it proposed it (so it equals no
+    record made without that time)."""
+    return (record.op, record.key, record.value, record.expected_version) == (
+        "put", key, value, None) and record.t_s is not None

@@ -468,3 +468,131 @@ def test_the_scrub_takes_led_partitions_in_turn_when_the_rate_is_spent() -> None
     node.sent.clear()
     scrubber.tick()  # p-0001..p-0003 in turn; p-0003 is still under way: not scrubbed twice
     assert sorted(set(_scrubbed(node))) == ["p-0001", "p-0002"]
+
+
+# -- point-in-time restore in the store ----------------------------------------------
+
+PITR = {"durability.pitr": True, "durability.snapshot_every_records": 3,
+        "durability.pitr_window_s": 100.0}
+
+
+def pitr_store(**overrides: Any) -> tuple[World, ObjectStore, Any]:
+    cfg = Config().with_overrides({**PITR, **overrides})
+    world = World(cfg, 1)
+    store = ObjectStore(world.topology.hosts[STORE_HOST], world, cfg.durability)
+    world.network.register(world.topology.hosts["az-1/r1/h1"], lambda src, msg: None)
+    return world, store, world.topology.hosts["az-1/r1/h1"]
+
+
+def stamped(first: int, last: int, t0: float = 0.0, key: str = "k") -> list[tuple[int, LogRecord]]:
+    """Puts of ``key``, value ``v<lsn>``, the one at ``lsn`` stamped ``t0 + lsn``."""
+    return [(lsn, LogRecord.put(key, f"v{lsn}", t_s=t0 + lsn)) for lsn in range(first, last + 1)]
+
+
+def test_a_records_stamp_is_part_of_its_checksum_and_survives_rot() -> None:
+    r = LogRecord.put("k", "v", t_s=1.5)
+    assert r.t_s == 1.5 and r.verify()
+    assert LogRecord.put("k", "v", t_s=2.5).checksum != r.checksum
+    assert LogRecord.put("k", "v", t_s=2.5) != r
+    assert r.rotten().t_s == 1.5 and not r.rotten().verify()
+    assert LogRecord.delete("k", t_s=3.0).t_s == 3.0
+
+
+def test_a_restore_replays_the_records_stamped_up_to_t_over_the_newest_snapshot_before() -> None:
+    world, store, src = pitr_store()
+    world.env.run(until=20.0)
+    recs = stamped(1, 10)  # stamped 1..10 s
+    store._on_put(src, put_msg(1, 10, recs))
+    a = store.archives["p-0000"]
+    assert [s.lsn for s in a.snapshots] == [0, 3, 6, 9]  # every 3 records, from the empty table
+    assert [s.t_s for s in a.snapshots] == [0.0, 3.0, 6.0, 9.0]
+    for t, value, snap, applied, later in [(0.0, None, 0, 0, 10), (0.5, None, 0, 0, 10),
+                                          (4.0, "v4", 3, 1, 6), (6.0, "v6", 6, 0, 4),
+                                          (8.9, "v8", 6, 2, 2), (20.0, "v10", 9, 1, 0)]:
+        part = store.restore("p-0000", t)
+        item = part.items.get("k")
+        assert (item[0] if item else None) == value, t
+        assert (part.snapshot_lsn, part.applied, part.later, part.head_lsn) == (snap, applied,
+                                                                                later, 10)
+    # a new table: the reference and the snapshots are not touched
+    store.restore("p-0000", 4.0).items["k"] = ("x", 0, 0)
+    assert a.ref.read("k") == ("v10", 10) and a.snapshots[1].items["k"][0] == "v3"
+    # a partition nothing was archived for is the empty table
+    assert not store.restore("p-0001", 5.0).items
+
+
+def test_a_restore_applies_deletes_and_skips_noops() -> None:
+    world, store, src = pitr_store()
+    world.env.run(until=20.0)
+    recs = [(1, LogRecord.put("a", "x", t_s=1.0)), (2, LogRecord.put("b", "y", t_s=2.0)),
+            (3, LogRecord("noop")), (4, LogRecord.delete("a", t_s=4.0))]
+    store._on_put(src, put_msg(1, 4, recs))
+    before, after = store.restore("p-0000", 3.5), store.restore("p-0000", 4.0)
+    assert before.items["a"][0] == "x" and after.items["a"][0] is None  # a tombstone
+    assert after.items["b"][0] == "y" and after.applied == 1  # the delete over the snapshot at 3
+
+
+def test_a_restore_outside_the_window_before_the_first_snapshot_or_over_a_hole_is_an_error() -> None:
+    from ddbsim.service.object_store import RestoreError
+
+    world, store, src = pitr_store(**{"durability.pitr": False})
+    with pytest.raises(RestoreError, match="durability.pitr=true"):
+        store.restore("p-0000", 0.0)
+    world, store, src = pitr_store()
+    world.env.run(until=150.0)
+    store._on_put(src, put_msg(1, 10, stamped(1, 10, t0=100.0)))
+    with pytest.raises(RestoreError, match="outside the restore window 50..150"):
+        store.restore("p-0000", 49.0)
+    with pytest.raises(RestoreError, match="outside the restore window"):
+        store.restore("p-0000", 151.0)
+    assert store.restore("p-0000", 50.0).items == {}  # the table was empty then
+    # a partition born of a split at 150 s has nothing before
+    store.seed("p-0009", SortedDict({"z": ("w", 1, 0)}))
+    with pytest.raises(RestoreError, match="first snapshot is as of 150"):
+        store.restore("p-0009", 120.0)
+    assert store.restore("p-0009", 150.0).items["z"][0] == "w"
+    # a hole in the archived records, or a record that fails its checksum, is said
+    a = store.archives["p-0000"]
+    kept = list(a.pitr)
+    a.pitr.remove(kept[7])  # lsn 8: between the snapshot at 6 and the head at 10
+    with pytest.raises(RestoreError, match="records 8..8 are missing"):
+        store.restore("p-0000", 107.5)  # from the snapshot at 6
+    a.pitr.remove(kept[9])  # and the last one
+    a.pitr.insert(7, kept[7])
+    with pytest.raises(RestoreError, match="records 10..10 are missing"):
+        store.restore("p-0000", 107.5)
+    a.pitr.append((10, kept[9][1].rotten()))
+    with pytest.raises(RestoreError, match="at 10 fails its checksum"):
+        store.restore("p-0000", 109.5)  # from the snapshot at 9
+
+
+def test_the_store_keeps_a_windows_records_whatever_the_runs_length() -> None:
+    world, store, src = pitr_store(**{"durability.snapshot_every_records": 50,
+                                      "durability.pitr_window_s": 100.0})
+    sizes = []
+    lsn = 0
+    for second in range(1, 2001):  # 10 records a second for 2,000 s
+        world.env.run(until=float(second))
+        recs = [(lsn + i, LogRecord.put(f"k{(lsn + i) % 40}", f"v{lsn + i}", t_s=float(second)))
+                for i in range(1, 11)]
+        store._on_put(src, put_msg(lsn + 1, lsn + 10, recs))
+        lsn += 10
+        if second in (500, 1000, 2000):
+            a = store.archives["p-0000"]
+            sizes.append((len(a.pitr), len(a.snapshots)))
+    # a window of 100 s is 1,000 records, plus at most a snapshot's worth
+    assert all(n <= 1000 + 50 + 10 and s <= 1000 // 50 + 2 for n, s in sizes), sizes
+    assert sizes[0] == sizes[-1]
+    assert store.restore("p-0000", 1900.0).items["k0"][0] == "v19000"
+    from ddbsim.service.object_store import RestoreError
+    with pytest.raises(RestoreError, match="outside the restore window"):
+        store.restore("p-0000", 1800.0 - 1.0)
+
+
+def test_pitr_keys_are_validated() -> None:
+    with pytest.raises(ConfigError, match="durability.pitr_window_s"):
+        Config().with_overrides({"durability.pitr_window_s": 0})
+    with pytest.raises(ConfigError, match="durability.snapshot_every_records"):
+        Config().with_overrides({"durability.snapshot_every_records": 2.5})
+    with pytest.raises(ConfigError, match="durability.snapshot_every_records"):
+        Config().with_overrides({"durability.snapshot_every_records": 0})

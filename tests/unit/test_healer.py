@@ -13,13 +13,13 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 import pytest
-from fakes import PID, FakeHost, Group
+from fakes import PID, FakeHost, Group, is_put
 
 from ddbsim.config import HealingConfig
 from ddbsim.service.membership import LOG, STORAGE, Members
 from ddbsim.service.messages import PUT, Bootstrap, BootstrapAck, Message, Retire
 from ddbsim.service.storage.healing import Healer
-from ddbsim.service.storage.log import CONFIG, LogRecord
+from ddbsim.service.storage.log import CONFIG
 from ddbsim.service.storage.paxos import LEADER, Member
 from ddbsim.service.storage.replica import ALWAYS, ReplicaState
 from ddbsim.world.streams import Streams
@@ -199,7 +199,7 @@ def test_an_unhealthy_member_gets_a_log_replica_in_its_az() -> None:
     [(dst, boot)] = node.bootstraps()
     assert dst == "n2" and boot.kind == LOG and boot.ballot == B1 and boot.config == new
     assert boot.lsn == h1.state.commit_lsn == 1 and boot.btree is None
-    assert boot.entries == [(1, B1, LogRecord.put("k", "v"))]
+    assert boot.entries == [(1, B1, h1.state.log[1].record)] and is_put(boot.entries[0][2], "k", "v")
     assert b.config_records("h1") == []  # nothing proposed before the target confirms
     # n2 confirms: the change is proposed, and commits (h1 and h3 hold it)
     healer.bootstrap_acked("n2", BootstrapAck(PID, B1, LOG))

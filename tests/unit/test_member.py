@@ -10,7 +10,7 @@ partition sit on :class:`fakes.FakeHost` s: a message takes 1 ms, a disk write
 from __future__ import annotations
 
 import pytest
-from fakes import PID, Group
+from fakes import PID, Group, is_put
 
 from ddbsim.config import ReplicationConfig
 from ddbsim.service.bugs import Bugs
@@ -25,7 +25,7 @@ from ddbsim.service.messages import (
     Promise,
     StorageOp,
 )
-from ddbsim.service.storage.log import NOOP_RECORD, LogRecord
+from ddbsim.service.storage.log import NOOP_RECORD
 from ddbsim.service.storage.paxos import FOLLOWER, LEADER
 
 B1 = (1, "h1")
@@ -54,7 +54,8 @@ def _elect_h2_after_h1_dies(bugs: Bugs | None = None) -> tuple[Group, dict]:
     net.run(1.25)
     h1, h2, h3 = g.m["h1"], g.m["h2"], g.m["h3"]
     # Accepted by h1 and h3 (durably), not by h2, and not chosen.
-    assert h3.state.is_durable(1, net.now) and h3.state.log[1].record == LogRecord.put("k", "v")
+    assert h3.state.is_durable(1, net.now) and is_put(h3.state.log[1].record, "k", "v")
+    assert 1.2 <= h3.state.log[1].record.t_s < 1.25  # stamped when h1 proposed it
     assert 1 not in h2.state.log
     assert h1.state.commit_lsn == 0 and h3.state.commit_lsn == 0
     g.hosts["h1"].power_off()
@@ -63,7 +64,9 @@ def _elect_h2_after_h1_dies(bugs: Bugs | None = None) -> tuple[Group, dict]:
     assert heard == g.hosts["h3"].heard_at("h1")  # both last heard h1's beat of t=1.0
 
     net.run_until(lambda: not host2.sees("h1"), limit=5.0)
-    seen = {"suspect_t": net.now, "heard": heard, "op": op, "leader_t": None}
+    # the record h1 made, stamped with the time it proposed it
+    seen = {"suspect_t": net.now, "heard": heard, "op": op, "leader_t": None,
+            "record": h3.state.log[1].record}
     h2.start_election()  # what the node's failure detector does now
     while not h2.active:
         net.step()
@@ -109,17 +112,18 @@ def _assert_sound_election(g: Group, seen: dict) -> None:
     # h3 promises, carrying the entry it accepted from h1 (not committed).
     promises = net.messages(Promise, src="h3", dst="h2")
     assert len(promises) == 1
-    assert promises[0].msg.entries == [(1, B1, LogRecord.put("k", "v"))]
+    assert promises[0].msg.entries == [(1, B1, seen["record"])]
     assert promises[0].msg.commit_lsn == 0
 
     # With h2's own vote that is a quorum: h2 leads, re-proposes the entry
     # under its ballot at the same position, then a no-op, and commits both.
     assert h2.role == LEADER and h2.ballot == B2 and h2.state.promised == B2
     assert [(lsn, e.ballot, e.record) for lsn, e in sorted(h2.state.log.items())] == [
-        (1, B2, LogRecord.put("k", "v")), (2, B2, NOOP_RECORD)], "the accepted entry was lost"
+        (1, B2, seen["record"]), (2, B2, NOOP_RECORD)], "the accepted entry was lost"
+    assert h2.state.log[1].record.t_s == seen["record"].t_s  # re-proposed, it keeps h1's stamp
     assert h2.recovery_lsn == 2
     assert h2.state.commit_lsn == 2 and h2.state.read("k") == ("v", 1)
-    assert h3.state.log[1].ballot == B2 and h3.state.log[1].record == LogRecord.put("k", "v")
+    assert h3.state.log[1].ballot == B2 and is_put(h3.state.log[1].record, "k", "v")
 
     # Active only once its recovery committed, and only then.
     assert len(g.hosts["h2"].activated) == 1

@@ -14,6 +14,7 @@ from ddbsim.lab.checkers.durability import ACKED, FAILED, MAYBE, Write, WriteLed
 from ddbsim.lab.checkers.healing import check_healing
 from ddbsim.lab.checkers.linearizability import check_eventual_reads, check_linearizable
 from ddbsim.lab.checkers.placement import check_placement
+from ddbsim.lab.checkers.restore import check_restore
 from ddbsim.lab.checkers.single_leader import check_single_leader
 
 #: Every checker a run may report, and what it checks.
@@ -30,8 +31,10 @@ CHECKERS: dict[str, str] = {
     "eventual_reads": "an eventual read returns a value some write produced, at its version",
     "corruption": "every injected corruption was found and repaired, and nothing else reported",
     "archive": "the archived WAL, replayed, holds the same items as each partition's leader",
+    "restore": "a table restored as of each instant asked for holds every write acknowledged "
+               "before it and none invoked after it",
 }
 
 __all__ = ["ACKED", "CHECKERS", "FAILED", "MAYBE", "ReplicaView", "Write", "WriteLedger",
            "check_archive", "check_convergence", "check_durability", "check_eventual_reads", "check_healing",
-           "check_linearizable", "check_placement", "check_single_leader"]
+           "check_linearizable", "check_placement", "check_restore", "check_single_leader"]

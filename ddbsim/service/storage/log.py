@@ -13,8 +13,16 @@ its operation and carries the fields that operation needs:
 * ``noop`` -- what a new leader proposes to fill gaps and to commit.
 
 Records are immutable once made and compared by value (two replicas agree
-when they hold equal records at the same positions).  Every record carries a
-``checksum`` (CRC-32 of its fields), computed once when it is made: whoever
+when they hold equal records at the same positions).
+
+A record carries ``t_s``, the time the leader stamped on it when it made it
+to propose (``Member.handle_op``; None on a no-op and on a membership
+change, which hold no data): a point-in-time restore
+(:meth:`ddbsim.service.object_store.ObjectStore.restore`) replays the
+archived records stamped at or before the instant asked for.  The stamp is
+made once: a new leader re-proposing a record it recovered keeps the old
+one.  Every record carries a
+``checksum`` (CRC-32 of its fields, the stamp included), computed once when it is made: whoever
 reads a record from a disk or a copy -- a replica applying it, the archiver
 uploading it, the object store storing it -- checks it with :meth:`LogRecord.verify`
 (paper §5: "every log record ... is checksummed").  Silent corruption on a
@@ -40,18 +48,20 @@ NOOP = "noop"
 
 
 class LogRecord:
-    __slots__ = ("op", "key", "value", "expected_version", "members", "checksum", "_sound",
+    __slots__ = ("op", "key", "value", "expected_version", "members", "t_s", "checksum", "_sound",
                  "item")
 
     def __init__(self, op: str, key: str | None = None, value: Any = None,
-                 expected_version: int | None = None, members: Members | None = None) -> None:
+                 expected_version: int | None = None, members: Members | None = None,
+                 t_s: float | None = None) -> None:
         self.op = op
         self.key = key
         self.value = value
         self.expected_version = expected_version
         self.members = members
+        self.t_s = t_s
         self.checksum = zlib.crc32(  # self._text(), inlined: a record is made per write
-            f"{op}\x00{key}\x00{value}\x00{expected_version}\x00{members}".encode())
+            f"{op}\x00{key}\x00{value}\x00{expected_version}\x00{members}\x00{t_s!r}".encode())
         # Made from its own fields, which never change: it verifies (a
         # rotten copy clears this, and is checked the long way).
         self._sound = True
@@ -62,7 +72,7 @@ class LogRecord:
 
     def _text(self) -> bytes:
         return (f"{self.op}\x00{self.key}\x00{self.value}\x00{self.expected_version}"
-                f"\x00{self.members}").encode()
+                f"\x00{self.members}\x00{self.t_s!r}").encode()
 
     def verify(self) -> bool:
         """Whether the record's content still matches its checksum."""
@@ -73,25 +83,26 @@ class LogRecord:
         checksum: what bit rot leaves on a disk (the original is shared by
         every replica that holds it, so it is never changed)."""
         copy = LogRecord(self.op, self.key, f"{self.value}~rot", self.expected_version,
-                         self.members)
+                         self.members, self.t_s)
         copy.checksum = self.checksum
         copy._sound = False
         return copy
 
     @staticmethod
-    def put(key: str, value: Any, expected_version: int | None = None) -> LogRecord:
-        return LogRecord(PUT, key, value, expected_version)
+    def put(key: str, value: Any, expected_version: int | None = None,
+            t_s: float | None = None) -> LogRecord:
+        return LogRecord(PUT, key, value, expected_version, t_s=t_s)
 
     @staticmethod
-    def delete(key: str) -> LogRecord:
-        return LogRecord(DELETE, key)
+    def delete(key: str, t_s: float | None = None) -> LogRecord:
+        return LogRecord(DELETE, key, t_s=t_s)
 
     @staticmethod
     def config(members: Members) -> LogRecord:
         return LogRecord(CONFIG, members=members)
 
     def _fields(self) -> tuple[Any, ...]:
-        return (self.op, self.key, self.value, self.expected_version, self.members)
+        return (self.op, self.key, self.value, self.expected_version, self.members, self.t_s)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LogRecord) and self._fields() == other._fields()
