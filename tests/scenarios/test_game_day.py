@@ -26,3 +26,10 @@ GAME_DAY = "scenarios/game_day.py"
 ])
 def test_a_seed_that_found_a_protocol_bug_passes_every_check(seed: int, bug: str) -> None:
     assert failed_checks(GAME_DAY, seed, {}, None) == [], bug
+
+
+def test_a_rotten_archived_record_found_by_the_scrub_is_repaired_from_the_archive() -> None:
+    # Seed 54 with GAC: the scrub found an archived WAL record rotten and
+    # took it back for the archiver to compare, but the archiver looked only
+    # at replicas whose commit point had moved: never repaired.
+    assert failed_checks(GAME_DAY, 54, {"admission.policy": "gac"}, None) == []

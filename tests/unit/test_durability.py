@@ -227,9 +227,12 @@ def test_the_archiver_looks_only_at_replicas_named_since_and_forgets_the_archive
     st.archive_learnt(4)
     arch.tick()
     assert len(node.sent) == 1 and st.pid not in arch.pending  # all archived: forgotten
-    st.on_commit = arch.note
+    st.on_archivable = arch.note
     commit(st, 2)  # the commit point moves: named again
     assert st.pid in arch.pending
+    arch.pending.clear()
+    st.recheck_archived_from(3)  # the scrub found our archived record 3 rotten: named again
+    assert st.pid in arch.pending and st.archived_lsn == 2
 
 
 def test_the_archiver_refuses_a_segment_with_a_bad_checksum_or_a_hole() -> None:

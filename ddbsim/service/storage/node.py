@@ -174,7 +174,7 @@ class StorageNode:
         member.points = self.points
         self.members[state.pid] = member
         if self.archiver is not None:
-            state.on_commit = self.archiver.note
+            state.on_archivable = self.archiver.note
             self.archiver.note(state.pid)
         self._peers = None
         return member

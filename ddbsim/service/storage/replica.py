@@ -94,9 +94,10 @@ class ReplicaState:
         # The commit point we knew when a committed record was found missing
         # or corrupt (0: never); below it our log has a hole (see ``damaged``).
         self.damaged_upto = 0
-        # Called with our pid when the commit point moves (the host's
-        # archiver keeps the set of replicas with something to archive).
-        self.on_commit: Callable[[str], None] | None = None
+        # Called with our pid when we may have records to archive or to check
+        # against the archive again: the commit point moved, or what we knew
+        # archived was taken back (the host's archiver keeps that set).
+        self.on_archivable: Callable[[str], None] | None = None
         self.verify_reads = True  # off only with the bug apply_bad_checksum
         self.btree: SortedDict | None = SortedDict() if kind == STORAGE else None
         # Membership: the latest config entry in the log (committed or not).
@@ -262,8 +263,8 @@ class ReplicaState:
             commit += 1
         if commit != self.commit_lsn:
             self.commit_lsn = commit
-            if self.on_commit is not None:
-                self.on_commit(self.pid)
+            if self.on_archivable is not None:
+                self.on_archivable(self.pid)
         if self._pending_promises:
             self._durable_promise_at(now)
         return self._apply_committed()
@@ -276,8 +277,8 @@ class ReplicaState:
             if entry is None:  # a gap below the commit point: wait for catch-up
                 self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
-                if self.on_commit is not None:
-                    self.on_commit(self.pid)
+                if self.on_archivable is not None:
+                    self.on_archivable(self.pid)
                 break
             record = entry.record
             if verify and self.verify_reads and not record.verify():
@@ -287,8 +288,8 @@ class ReplicaState:
                 del self.log[nxt]
                 self.damaged_upto = max(self.damaged_upto, self.commit_lsn)
                 self.commit_lsn = self.applied_lsn
-                if self.on_commit is not None:
-                    self.on_commit(self.pid)
+                if self.on_archivable is not None:
+                    self.on_archivable(self.pid)
                 break
             early = self._applied_early.pop(nxt, None) if self._applied_early else None
             out.append((nxt, record, early if early is not None else self.apply(record)))
@@ -407,6 +408,15 @@ class ReplicaState:
         return len(self._apply_committed(verify=True))
 
     # -- archive and trimming ----------------------------------------------
+    def recheck_archived_from(self, lsn: int) -> None:
+        """Our copy of the archived record at ``lsn`` is bad: treat it (and
+        what follows) as not yet checked against the archive, so that the
+        archiver compares it with the archive's copy and repairs it."""
+        if lsn - 1 < self.archived_lsn:
+            self.archived_lsn = lsn - 1
+            if self.on_archivable is not None:
+                self.on_archivable(self.pid)
+
     def archive_learnt(self, lsn: int) -> None:
         """The archive holds (and we checked) the records up to ``lsn``."""
         if lsn > self.archived_lsn:
@@ -502,8 +512,8 @@ class ReplicaState:
         self.trimmed_lsn = lsn if bad else first - 1
         self.applied_lsn = self.checkpoint_lsn = lsn
         self.commit_lsn = max(lsn, self.commit_lsn)
-        if self.on_commit is not None:
-            self.on_commit(self.pid)
+        if self.on_archivable is not None:
+            self.on_archivable(self.pid)
         self.last_lsn = max(self.last_lsn, lsn)
         self._apply_committed()
 

@@ -247,7 +247,7 @@ class Scrubber:
                     st.trim(0, upto=lsn)
                     self.hooks.corruption_repaired(node.now, st.pid, node.host_id, "wal", where)
                 else:
-                    st.archived_lsn = lsn - 1
+                    st.recheck_archived_from(lsn)
 
     def on_request(self, src: str, msg: ScrubRequest) -> None:
         node = self.node
