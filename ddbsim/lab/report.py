@@ -199,7 +199,7 @@ def one(d: Mapping[str, Any]) -> list[str]:
     if parts:
         lines.append("             " + "  ".join(parts))
     shown = {"durability", "convergence", "single_leader", "liveness", "placement", "healing",
-             "corruption", "archive", "linearizable", "eventual_reads"}
+             "corruption", "archive", "linearizable", "eventual_reads", "restore"}
     for name, c in ck.items():  # a check this summary has no line for still shows its verdict
         if name not in shown:
             lines.append(f"             {name} {_check(c)}")
