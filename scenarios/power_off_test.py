@@ -19,47 +19,15 @@ write is present with its latest value and no value that was never written
 is read (``durability``), the replicas of every group are
 identical (``convergence``), the archive, replayed, holds what the replicas
 hold (``archive``), and every read was linearizable (``linearizable``).
-The summary says what was verified.
+The summary says what was verified.  The job itself is
+:func:`ddbsim.lab.power_off.power_off_job`, for other scenarios to use.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ddbsim.lab import Fault, Scenario
-from ddbsim.world import World
-
-
-def power_off_job(count: int, start_s: float, end_s: float, lose_disks: float,  # type: ignore[no-untyped-def]
-                  corrupt_messages: float = 0.0):
-    """``count`` power-offs of random storage hosts, one at a time between
-    ``start_s`` and ``end_s``, each 2-60 s long; a ``lose_disks`` share of
-    them lose their disk (where the healing bound allows, see above); a
-    ``corrupt_messages`` share of all messages corrupted meanwhile."""
-
-    def plan(world: World, rng: np.random.Generator) -> list[Fault]:
-        hosts = sorted(h.id for h in world.topology.of_kind("storage"))
-        healing = world.cfg.healing
-        bound_s = (healing.detection_s + healing.log_copy_s + healing.rebuild_s
-                   + healing.check_margin_s)
-        slot = (end_s - start_s) / max(count, 1)
-        faults: list[Fault] = []
-        last_off_s = -bound_s
-        for i in range(count):
-            host = hosts[int(rng.integers(len(hosts)))]
-            at = round(start_s + i * slot + float(rng.uniform(0, slot / 4)), 3)
-            down = round(float(rng.uniform(2.0, min(60.0, slot / 2))), 3)
-            lose = bool(rng.random() < lose_disks) and at - last_off_s >= bound_s
-            last_off_s = at
-            faults += [Fault(at, "lose_disk" if lose else "power_off", host),
-                       Fault(round(at + down, 3), "power_on", host)]
-        if corrupt_messages > 0:
-            faults += [Fault(start_s, "impair", "region", corrupt=corrupt_messages),
-                       Fault(end_s, "restore", "region")]
-        return sorted(faults, key=lambda f: f.t_s)
-
-    return plan
+from ddbsim.lab import Scenario
+from ddbsim.lab.power_off import power_off_job
 
 
 def analyse(data: dict[str, Any]) -> dict[str, Any]:
