@@ -17,26 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-import numpy as np
-
-from ddbsim.lab import Fault, Scenario
-from ddbsim.world import World
-
-
-def power_off_plan(count: int, first_at_s: float, down_s: float, gap_s: float):  # type: ignore[no-untyped-def]
-    """``count`` power-offs of distinct random storage hosts, drawn from the
-    seed (as ``node_poweroff.py`` draws them)."""
-
-    def plan(world: World, rng: np.random.Generator) -> list[Fault]:
-        hosts = sorted(h.id for h in world.topology.of_kind("storage"))
-        picks = rng.choice(len(hosts), size=min(count, len(hosts)), replace=False)
-        faults = []
-        for i, idx in enumerate(picks.tolist()):
-            at = first_at_s + i * (down_s + gap_s)
-            faults += [Fault(at, "power_off", hosts[idx]), Fault(at + down_s, "power_on", hosts[idx])]
-        return faults
-
-    return plan
+from ddbsim.lab import Scenario
+from ddbsim.lab.power_off import distinct_power_offs
 
 
 def analyse(data: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +45,7 @@ def analyse(data: dict[str, Any]) -> dict[str, Any]:
 def build_scenario(count: int = 3, first_at_s: float = 60.0, down_s: float = 330.0,
                    gap_s: float = 30.0, **overrides: Any) -> list[Scenario]:
     duration = first_at_s + count * (down_s + gap_s) + 60.0
-    plan = power_off_plan(count, first_at_s, down_s, gap_s)
+    plan = distinct_power_offs(count, first_at_s, down_s, gap_s)
     common = {"workload.rate_per_s": 200, **overrides}
     return [
         Scenario(name="log_replica_healing", variant="log_replicas_on", duration_s=duration,

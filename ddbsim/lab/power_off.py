@@ -15,6 +15,10 @@ present with its latest value and no value never written (``durability``),
 replicas identical (``convergence``), the archive consistent with the
 replicas (``archive``), every read linearizable (``linearizable``).
 ``scenarios/power_off_test.py`` is the scenario built on it.
+
+:func:`distinct_power_offs` is the simpler job of ``node_poweroff.py`` and
+``log_replica_healing.py``: a given number of distinct hosts, one after the
+other at a fixed pace.
 """
 from __future__ import annotations
 
@@ -53,5 +57,22 @@ def power_off_job(count: int, start_s: float, end_s: float, lose_disks: float,
             faults += [Fault(start_s, "impair", "region", corrupt=corrupt_messages),
                        Fault(end_s, "restore", "region")]
         return sorted(faults, key=lambda f: f.t_s)
+
+    return plan
+
+
+def distinct_power_offs(count: int, first_at_s: float, down_s: float, gap_s: float
+                        ) -> Callable[[World, np.random.Generator], list[Fault]]:
+    """``count`` power-offs of distinct random storage hosts, drawn from the
+    seed: the first at ``first_at_s``, each ``down_s`` long, ``gap_s`` apart."""
+
+    def plan(world: World, rng: np.random.Generator) -> list[Fault]:
+        hosts = sorted(h.id for h in world.topology.of_kind("storage"))
+        picks = rng.choice(len(hosts), size=min(count, len(hosts)), replace=False)
+        faults = []
+        for i, idx in enumerate(picks.tolist()):
+            at = first_at_s + i * (down_s + gap_s)
+            faults += [Fault(at, "power_off", hosts[idx]), Fault(at + down_s, "power_on", hosts[idx])]
+        return faults
 
     return plan

@@ -118,9 +118,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                            "nemesis.host_power_s": "1,3", "nemesis.mean_gap_s": "5,15",
                            "storage.boot_s": 1.0, "durability.scrub_interval_s": 60.0,
                            "workload.key_count": 10000},
-    "log_replica_counts_twice": {"topology.az_count": 5, "replication.replicas": 5,
-                                 "replication.write_quorum": 3, "nemesis.kinds": "az_cut,host_power",
-                                 "nemesis.enable_p": 1.0, "nemesis.bounded": False},
+    "log_replica_counts_twice": {**_FIVE_REPLICAS, "nemesis.kinds": "az_cut,host_power"},
     # The mutants of issue 13, each aimed with the newer faults.
     "follower_ack_before_durable": {**_REGION_POWER, **_SLOW_ACCEPTORS},
     "forget_uncommitted_on_crash": _REGION_POWER,

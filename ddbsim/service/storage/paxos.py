@@ -863,8 +863,6 @@ class Member:
         if not st.damaged:
             return False
         if btree is not None or (not records and st.kind != STORAGE and head > st.commit_lsn):
-            if st.kind == STORAGE and btree is None:
-                return False
             st.install(head, btree, [])  # a restore point: the archive's copy at its head
             st.archive_learnt(head)
             PROBE_HITS["restored_from_archive"] += 1
