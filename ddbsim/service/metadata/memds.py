@@ -134,7 +134,7 @@ class MemDSServer:
         after_s = self.queue.reserve(n)
         floor = self.index.floor
         rows = [floor(h) for h in msg.hashes]
-        if any(r is None for r in rows):
+        if None in rows:
             return  # an empty index (just booted): no answer; the router asks another
         self.net.send(self.host, src, MemDSAnswer(msg.batch_id, rows), after_s)  # type: ignore[arg-type]
 

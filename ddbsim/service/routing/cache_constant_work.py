@@ -81,6 +81,8 @@ class ConstantWorkCache:
         self._inflight: dict[int, _Batch] = {}
         self._deadlines = Deadlines(self.env, cfg.memds_timeout_s, self._expired,
                                     pending=self._inflight)
+        self._hash_of = key_hash
+        self._batch_s = cfg.memds_batch_s
 
     def _clear(self) -> None:
         self._starts: list[int] = []
@@ -91,12 +93,12 @@ class ConstantWorkCache:
 
     # -- the RouteCache interface ------------------------------------------
     def lookup(self, key: str) -> PartitionInfo | None:
-        h = self.key_hash(key)
-        hashes = self._hashes
-        hashes.append(h)
+        # On every request's path: attributes read once, no property calls.
+        h = self._hash_of(key)
+        self._hashes.append(h)
         if not self._armed:
             self._armed = True
-            call_later(self.env, self.cfg.memds_batch_s, self._send_batch)
+            call_later(self.env, self._batch_s, self._send_batch)
         i = bisect_right(self._starts, h) - 1
         if i >= 0 and h < self._ends[i]:
             self.hits += 1
@@ -188,11 +190,11 @@ class ConstantWorkCache:
         if batch is None:
             return  # answered after its timeout: sent again already
         rows = msg.rows
-        last: RouteRow | None = None
-        for row in rows:
-            if row is not last:  # many lookups of a batch share a row
-                self._install(row)
-                last = row
+        # Many lookups of a batch share a row (MemDS answers with the one
+        # tuple it holds per partition): install each distinct row once, in
+        # the order first seen.
+        for row in {id(r): r for r in rows}.values():
+            self._install(row)
         for i, waiter in batch.waiters:
             waiter(self._infos[self._at[rows[i][0]]])
 

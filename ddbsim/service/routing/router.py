@@ -123,7 +123,10 @@ class Router:
         client = src.id
         found = self.cache.lookup(msg.key)
         if found is not None:
-            self._admit(_Pending(client, msg, found.pid), after_s, found)
+            if self.tokens is None:  # nothing to admit against: straight to _forward
+                self._forward(_Pending(client, msg, found.pid), None, after_s, found)
+            else:
+                self._admit(_Pending(client, msg, found.pid), after_s, found)
         else:
             self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
 
