@@ -435,6 +435,7 @@ class _ScrubNode(_Node):
     def __init__(self, states: list[ReplicaState]) -> None:
         super().__init__(states)
         self.members = {st.pid: _Leader(st) for st in states}
+        self.members_version = 0
         self.timers: list[tuple[float, Any]] = []
 
     def send(self, host_id: str, msg: Message, after_s: float = 0.0) -> None:
@@ -471,6 +472,25 @@ def test_the_scrub_takes_led_partitions_in_turn_when_the_rate_is_spent() -> None
     node.sent.clear()
     scrubber.tick()  # p-0001..p-0003 in turn; p-0003 is still under way: not scrubbed twice
     assert sorted(set(_scrubbed(node))) == ["p-0001", "p-0002"]
+
+
+def test_the_scrub_skips_followers_and_sees_a_new_replica_once_the_node_says_so() -> None:
+    states = [ReplicaState(f"p-{i:04d}", "h1", STORAGE, MEMBERS) for i in range(8)]
+    node = _ScrubNode(states)
+    for i in (0, 2, 3, 5):
+        node.members[f"p-{i:04d}"].is_leader = False  # replicas we only follow
+    cfg = Config().with_overrides({"durability.scrub_partitions_per_s": 0.05}).durability
+    scrubber = Scrubber(node, cfg, _Hooks())  # 3 a tick, of the 4 we lead: 1, 4, 6, 7
+    scrubber.tick()
+    assert sorted(set(_scrubbed(node))) == ["p-0001", "p-0004", "p-0006"]
+    for scrub_id in list(scrubber.scrubs):
+        scrubber._finish(scrub_id)
+    node.sent.clear()
+    new = ReplicaState("p-0009", "h1", STORAGE, MEMBERS)
+    node.members["p-0009"] = _Leader(new)
+    node.members_version += 1  # a replica added: the scrubber's sorted order is rebuilt
+    scrubber.tick()  # on after p-0006: p-0007, the new p-0009, then round to p-0001
+    assert sorted(set(_scrubbed(node))) == ["p-0001", "p-0007", "p-0009"]
 
 
 # -- point-in-time restore in the store ----------------------------------------------

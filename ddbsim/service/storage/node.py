@@ -117,6 +117,7 @@ class StorageNode:
         self.boot_draws = streams.draws(f"storage/{host.id}/boot")  # boot-time jitter
         self.disk = world.disks[host.id]
         self.members: dict[str, Member] = {}
+        self.members_version = 0  # bumped whenever a replica is added or retired
         self.queue = ServiceQueue(self.env, cfg.storage.servers_per_node,
                                   cfg.storage.service_time_s,
                                   streams.draws(f"storage/{host.id}/queue"), host)
@@ -173,6 +174,7 @@ class StorageNode:
         member = Member(self, state, self.cfg.replication, self.paxos_draws, self.hooks, self.bugs)
         member.points = self.points
         self.members[state.pid] = member
+        self.members_version += 1
         if self.archiver is not None:
             state.on_archivable = self.archiver.note
             self.archiver.note(state.pid)
@@ -190,6 +192,7 @@ class StorageNode:
         member = self.members.pop(pid, None)
         self.withdrawn.pop(pid, None)
         if member is not None:
+            self.members_version += 1
             member.step_down(reason)
             self._peers = None
 

@@ -64,6 +64,7 @@ class ScrubHost(Protocol):
 
     host_id: str
     members: dict[str, Member]
+    members_version: int  # changes whenever ``members`` gains or loses a replica
 
     @property
     def now(self) -> float: ...
@@ -102,6 +103,8 @@ class Scrubber:
         self.scrubs: dict[int, _Scrub] = {}
         self.under_way: set[str] = set()  # the partitions a scrub of is in progress
         self.cursor = ""  # the last partition a tick scrubbed (the round robin resumes after it)
+        self._order: list[str] = []  # the node's partitions, sorted (rebuilt when they change)
+        self._order_version = -1
         self.mismatches = 0
         self.repairs = 0
 
@@ -116,12 +119,28 @@ class Scrubber:
     def tick(self) -> None:
         node = self.node
         members = node.members
-        led = sorted(pid for pid, member in members.items() if member.is_leader)
+        if self._order_version != node.members_version:
+            self._order = sorted(members)
+            self._order_version = node.members_version
+        order = self._order
+        n = len(order)
         budget = max(1, int(self.cfg.scrub_partitions_per_s * self.cfg.scrub_interval_s))
+        # The partitions we lead, in turn from after the cursor; a walk that
+        # stops once it has found one more than the budget, so that a host
+        # holding many replicas looks at a few dozen of them, not all.
+        start = bisect_right(order, self.cursor)
+        led: list[str] = []
+        for k in range(n):
+            pid = order[(start + k) % n]
+            if members[pid].is_leader:
+                led.append(pid)
+                if len(led) > budget:
+                    break
         if len(led) > budget:  # more than the rate allows: the next ones in turn
-            start = bisect_right(led, self.cursor)
-            led = (led[start:] + led[:start])[:budget]
+            led = led[:budget]
             self.cursor = led[-1]
+        else:
+            led.sort()  # every one of them, from the first
         for pid in led:
             self.scrub_now(members[pid])
 
