@@ -161,6 +161,10 @@ class TopologyConfig:
     racks_per_az: int = 2  # [chosen] racks of storage hosts per AZ
     hosts_per_rack: int = 3  # [chosen] storage hosts per rack; each is a power domain
     routers_per_az: int = 1  # [chosen] request-router hosts per AZ
+    # [chosen] request routers per AZ built out of service, for an
+    # ``add_routers`` fault to bring in with cold caches (paper §6.6: adding
+    # router capacity alone made metadata traffic spike by up to 75%)
+    standby_routers_per_az: int = 0
     metadata_per_az: int = 1  # [chosen] metadata-table server hosts per AZ (paper §6.6)
     memds_per_az: int = 1  # [chosen] MemDS hosts per AZ, each with the whole map (paper §6.6)
     # [chosen] hosts of the global admission control fleet per AZ (paper §4.2:
@@ -176,7 +180,8 @@ class TopologyConfig:
         _positive("topology", racks_per_az=self.racks_per_az, hosts_per_rack=self.hosts_per_rack,
                   routers_per_az=self.routers_per_az, metadata_per_az=self.metadata_per_az,
                   memds_per_az=self.memds_per_az)
-        _non_negative("topology", gac_servers_per_az=self.gac_servers_per_az)
+        _non_negative("topology", gac_servers_per_az=self.gac_servers_per_az,
+                      standby_routers_per_az=self.standby_routers_per_az)
 
 
 @dataclass(frozen=True)

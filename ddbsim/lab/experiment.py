@@ -147,7 +147,8 @@ class Run:
         points = self.service.fault_points
         self.injector = FaultInjector(self.world, self._role_host, self._group_hosts,
                                       arm=points.arm, quiet=points.quiet, routing=self.service,
-                                      crashable=self.service.crashable)
+                                      crashable=self.service.crashable,
+                                      routers_added=self._routers_added)
         self.injector.schedule(schedule)
         enabled = (self.nemesis or {}).get("fault_points") or {}
         if enabled:
@@ -172,6 +173,11 @@ class Run:
                       next_request_id=self._request_ids.__next__,
                       partition_of=lambda key: pmap.partition_for(key).pid, canary=canary,
                       phases=phases or ())
+
+    def _routers_added(self, ids: list[str]) -> None:
+        """Routers brought into service: every client's load balancer learns them."""
+        for client in self.clients:
+            client.add_routers(ids)
 
     def _role_host(self, role: str, pid: str) -> str | None:
         """The host that plays ``role`` for ``pid`` now (a fault target)."""

@@ -58,7 +58,12 @@ Actions:
   hosts), and get it back;
 * ``leader_storm`` -- every partition whose leader is on the target (an AZ,
   rack or host) has it step down at once: a storm of leader changes, each
-  pushed to MemDS and each a stale route for the routers.
+  pushed to MemDS and each a stale route for the routers;
+* ``add_routers`` -- the standby routers (``topology.standby_routers_per_az``)
+  of the target (``routers``: all of them; or an AZ, or one router host) go
+  into service with cold caches, and the clients' load balancers start
+  sending to them: router capacity added (paper §6.6: with the bimodal
+  cache, metadata traffic spiked by up to 75% when routers were added).
 
 Helpers build the common shapes: :func:`outage` (off, then on again),
 :func:`partition` (cut, then heal), :func:`brownout` (capacity cut, then
@@ -80,7 +85,7 @@ from ddbsim.world.scheduling import call_later
 
 ACTIONS = ("power_off", "power_on", "cut", "heal", "slow", "recover", "impair", "restore",
            "heal_all", "bit_rot", "lose_disk", "blip", "flush_caches", "brownout",
-           "end_brownout", "leader_storm", "crash", "restart")
+           "end_brownout", "leader_storm", "add_routers", "crash", "restart")
 HOST_ACTIONS = ("power_off", "power_on", "slow", "recover", "bit_rot", "lose_disk")
 PROCESS_ACTIONS = ("crash", "restart")
 #: Actions on a storage host's disk.
@@ -105,6 +110,10 @@ class RoutingControls(Protocol):
 
     def leader_storm(self, hosts: list[str]) -> int:
         """Every leader on ``hosts`` steps down; how many did."""
+
+    def add_routers(self, target: str) -> list[str]:
+        """Bring the standby routers named by ``target`` into service, cold;
+        their ids."""
 
 
 class Crashable(Protocol):
@@ -291,6 +300,19 @@ def validate(faults: list[Fault], world: World, duration_s: float,
             if f.action == "brownout" and not (_is_time(f.factor) and 0 < f.factor <= 1):
                 raise FaultError(f"{where}: brownout needs the capacity left as a factor in "
                                  f"(0, 1], got {f.factor}")
+        elif f.action == "add_routers":
+            standby = set(topo.standby_routers)
+            if not standby:
+                raise FaultError(f"{where}: add_routers needs standby routers "
+                                 "(topology.standby_routers_per_az > 0)")
+            if f.target != "routers":
+                try:
+                    named = {h.id for h in topo.resolve(f.target)}
+                except KeyError:
+                    raise FaultError(f"{where}: add_routers takes 'routers', an AZ, a rack or a "
+                                     f"router host, got {f.target!r}") from None
+                if not named & standby:
+                    raise FaultError(f"{where}: no standby router in {f.target!r}")
         elif f.action == "leader_storm":
             try:
                 topo.resolve(f.target)
@@ -315,13 +337,15 @@ class FaultInjector:
                  arm: Callable[[str, Callable[[str], None]], None] | None = None,
                  quiet: Callable[[], None] | None = None,
                  routing: RoutingControls | None = None,
-                 crashable: Crashables | None = None) -> None:
+                 crashable: Crashables | None = None,
+                 routers_added: Callable[[list[str]], None] | None = None) -> None:
         """``role_host(role, pid)`` resolves a role target, ``group_hosts(pid)``
         a group target; ``arm(step, fire)`` and ``quiet()`` are the service's
         fault points (:mod:`ddbsim.service.fault_points`): arm a trap, and
         disarm everything (at ``heal_all``); ``routing`` flushes router caches
         and storms leaders;
-        ``crashable(host)`` is the component on a host that can crash on its own."""
+        ``crashable(host)`` is the component on a host that can crash on its own;
+        ``routers_added(ids)`` tells the clients of routers brought into service."""
         self.world = world
         self.applied: list[Fault] = []
         self._role_host = role_host
@@ -330,6 +354,7 @@ class FaultInjector:
         self._quiet = quiet
         self._routing = routing
         self._crashable = crashable
+        self._routers_added = routers_added
         self._crashed: list[Crashable] = []
         # role targets resolve when power_off/slow fires; the undo hits the same host
         self._resolved: dict[str, str] = {}
@@ -428,6 +453,11 @@ class FaultInjector:
             slowdown = 1.0 / float(f.factor or 1.0) if f.action == "brownout" else 1.0
             for host in topo.of_kind(f.target):
                 host.slowdown = slowdown
+        elif f.action == "add_routers":
+            if self._routing is not None:
+                added = self._routing.add_routers(f.target)
+                if added and self._routers_added is not None:
+                    self._routers_added(added)
         elif f.action == "leader_storm":
             if self._routing is not None:
                 self._routing.leader_storm([h.id for h in topo.resolve(f.target)])

@@ -228,7 +228,14 @@ class Client:
                                       for phase, rate in phases]
         #: outcomes per source are kept only when there are phases
         self._by_source = bool(phases) and figures is not None
-        self.routers = local_first(world.topology.of_kind("router"), host.az)
+        self._topology = world.topology
+        standby = set(world.topology.standby_routers)
+        self.routers = local_first([r for r in world.topology.of_kind("router")
+                                    if r.id not in standby], host.az)
+        #: routers in the client's own AZ (the first of ``routers``): a first
+        #: attempt goes to them in turn, as a load balancer in front of them would
+        self._local = sum(1 for r in self.routers if r.az == host.az)
+        self._turn = 0
         self.pending: dict[int, tuple[_Operation, Host]] = {}
         self.router_suspect_until: dict[str, float] = {}
         self._deadlines = Deadlines(self.env, cfg.client.attempt_timeout_s, self._timeout,
@@ -303,16 +310,26 @@ class Client:
             if op.attempts == 0:
                 self.figures.count("first_attempts", now)
         attempt = op.attempts
+        if self._local > 1 and attempt == 0:  # several local routers: the next in turn
+            self._turn = (self._turn + 1) % self._local
         if self.router_suspect_until:
-            router = self._router(attempt)
+            router = self._router(attempt + self._turn)
         else:  # no router suspected (as usual): _router's answer without the call
-            router = self.routers[attempt % len(self.routers)]
+            router = self.routers[(attempt + self._turn) % len(self.routers)]
         op.attempts = attempt + 1
         req_id = self.next_request_id()
         self.pending[req_id] = (op, router)
         self.net.send(self.host, router,
                       ClientRequest(req_id, op.kind, op.key, op.value, op.expected, op.size_bytes))
         self._deadlines.add(req_id)
+
+    def add_routers(self, ids: list[str]) -> None:
+        """Routers brought into service: the load balancer sends to them too
+        (those in the client's AZ join the local ones, the others the rest)."""
+        known = {r.id for r in self.routers} | set(ids)
+        self.routers = local_first([r for r in self._topology.of_kind("router")
+                                    if r.id in known], self.host.az)
+        self._local = sum(1 for r in self.routers if r.az == self.host.az)
 
     def _router(self, attempt: int) -> Host:
         """The local router first, the next one on each retry, skipping

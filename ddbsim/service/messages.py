@@ -640,3 +640,15 @@ class RouteUpdate(Message):
         self.members = members
         self.leader = leader
         self.version = version
+
+
+class RouteSplit(Message):
+    """Control plane -> MemDS: ``parent`` was split; ``rows`` are its
+    children's routing rows (start hashes, members, leader, versions)."""
+
+    __slots__ = ("parent", "rows")
+
+    def __init__(self, parent: str, rows: list[RouteRow]) -> None:
+        self.checksum = 0
+        self.parent = parent
+        self.rows = rows

@@ -76,6 +76,7 @@ class Service:
                       for h in memds_hosts}
         control = RoutePublisher(world, routing, self.partition_map, memds_hosts,
                                  publish=routing.cache == "constant_work")
+        self._publisher = control
         self.placement = Placement(topo, load=self.partition_map.load,
                                    holds=self.partition_map.holds)
         adm = cfg.admission
@@ -98,6 +99,8 @@ class Service:
         self.object_store = ObjectStore(topo.hosts[STORE_HOST], world, cfg.durability)
         self.routers: dict[str, Router] = {
             h.id: Router(h, world, cfg.router, self._cache(h)) for h in topo.of_kind("router")}
+        #: routers built out of service, until add_routers brings them in
+        self.standby_routers: set[str] = set(topo.standby_routers)
         self.adaptive: AdaptiveCapacity | None = None
         self.on_demand: OnDemandCapacity | None = None
         self.splitter: SplitForConsumption | None = None
@@ -112,8 +115,9 @@ class Service:
             # Warm caches, downloaded at uniformly random ages: the steady state.
             ages = world.streams.draws("routing/prime")
             rows = self.partition_map.rows()
-            for router in self.routers.values():
-                router.cache.prime(rows, ages.uniform())
+            for rid, router in self.routers.items():
+                if rid not in self.standby_routers:  # a standby router starts cold
+                    router.cache.prime(rows, ages.uniform())
         for node in self.nodes.values():
             node.start()
 
@@ -232,6 +236,7 @@ class Service:
             self._found_group(child, members, leader.me, leader.ballot, tree)
             self.object_store.seed(child, tree)
         self.partition_map.split(pid, at_hash, children)
+        self._publisher.partition_split(pid, children)
         if self.allocation is not None:
             self.allocation.split(pid, children)
         return None
@@ -292,6 +297,19 @@ class Service:
         for rid, r in self.routers.items():
             if router is None or rid == router:
                 r.cache.flush()
+
+    def add_routers(self, target: str) -> list[str]:
+        """Bring standby routers into service (``target``: ``routers`` for
+        every one, else an AZ, a rack or a router host): new router
+        processes, their caches cold.  The ids brought in, in host order."""
+        topo = self.world.topology
+        named = ([topo.hosts[r] for r in topo.standby_routers] if target == "routers"
+                 else topo.resolve(target))
+        added = [h.id for h in named if h.id in self.standby_routers]
+        for rid in added:
+            self.standby_routers.discard(rid)
+            self.routers[rid].cache.flush()
+        return added
 
     def leader_storm(self, hosts: list[str]) -> int:
         """Every leader on ``hosts`` steps down (in partition order); how many did."""

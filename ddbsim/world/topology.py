@@ -96,6 +96,15 @@ class Topology:
                 self._add(Host(f"{az}/metadata-{m + 1}", az, f"{az}/meta", "metadata"))
             for m in range(cfg.memds_per_az):
                 self._add(Host(f"{az}/memds-{m + 1}", az, f"{az}/meta", "memds"))
+        # Routers out of service until an add_routers fault: last of all, so
+        # that having them moves nothing above.
+        #: the standby routers' ids (out of service at the start)
+        self.standby_routers: list[str] = []
+        for az in self.azs:
+            for r in range(cfg.standby_routers_per_az):
+                host = Host(f"{az}/router-{cfg.routers_per_az + r + 1}", az, f"{az}/edge", "router")
+                self._add(host)
+                self.standby_routers.append(host.id)
 
     def _add(self, host: Host) -> None:
         self.hosts[host.id] = host

@@ -22,7 +22,7 @@ abstract bases.  Where each kind goes:
   :data:`~ddbsim.service.routing.cache_constant_work.CONSTANT_WORK_HANDLERS`);
   :class:`RoutingDownload` goes to a metadata-table server
   (:data:`~ddbsim.service.metadata.metadata_table.METADATA_HANDLERS`),
-  :class:`MemDSLookup` and :class:`RouteUpdate` to a MemDS server
+  :class:`MemDSLookup`, :class:`RouteUpdate` and :class:`RouteSplit` to a MemDS server
   (:data:`~ddbsim.service.metadata.memds.MEMDS_HANDLERS`).
 * **GAC-bound** -- :class:`TokenRequest` (router -> GAC server): in
   :data:`ddbsim.service.admission.gac.GAC_HANDLERS`.
@@ -51,6 +51,7 @@ from ddbsim.service.messages import (
     MemDSLookup,
     Message,
     ReferenceRequest,
+    RouteSplit,
     RouteUpdate,
     RoutingDownload,
     RoutingTable,
@@ -73,7 +74,7 @@ CLIENT_BOUND = {ClientReply}
 ROUTER_BOUND = {ClientRequest, StorageReply, RoutingTable, MemDSAnswer, TokenGrant}
 STORE_BOUND = {SegmentPut, ArchiveFetch, ReferenceRequest}
 METADATA_BOUND = {RoutingDownload}
-MEMDS_BOUND = {MemDSLookup, RouteUpdate}
+MEMDS_BOUND = {MemDSLookup, RouteUpdate, RouteSplit}
 GAC_BOUND = {TokenRequest}
 
 

@@ -115,6 +115,37 @@ def test_an_older_update_arriving_late_is_ignored() -> None:
     assert m.index.row(r.pid)[4] == r.s2  # type: ignore[index]
 
 
+def test_a_split_reaches_every_memds_host_after_the_delay() -> None:
+    r = _Region(delay_s=0.1)
+    env = r.world.env
+    members = r.map.partition(r.pid).members
+    start, end = r.map.row(r.pid)[1], r.map.row(r.pid)[2]
+    at = start + (end - start) // 2
+    children = ("p-0000a", "p-0000b")
+    r.map.split(r.pid, at, children)
+    for child in children:
+        r.map.set_members(child, members)
+    r.publisher.partition_split(r.pid, children)
+    env.run(until=0.099)
+    assert all(m.index.floor(at)[0] == r.pid for m in r.memds)  # type: ignore[index]  # not yet
+    env.run(until=0.2)
+    for m in r.memds:
+        assert m.index.row(r.pid) is None
+        assert m.index.floor(at - 1)[0] == "p-0000a"  # type: ignore[index]
+        assert m.index.floor(at)[0] == "p-0000b"  # type: ignore[index]  # the split point is b's
+        assert m.index.row("p-0000b")[1:3] == (at, end)  # type: ignore[index]
+        assert m.index.row("p-0000a")[4] == r.s1  # type: ignore[index]  # the parent's leader
+        assert len(m.index) == 5
+
+
+def test_a_split_the_index_already_has_is_applied_as_updates() -> None:
+    rows = [("a", 0, 10, (), "h1", 1), ("b", 10, 20, (), "h1", 1)]
+    index = RouteIndex(rows)  # the children already, from a re-read of the map
+    assert not index.split("parent", [("a", 0, 10, (), "h2", 2), ("b", 10, 20, (), "h1", 1)])
+    assert index.row("a")[4] == "h2" and index.row("b")[4] == "h1"  # type: ignore[index]
+    assert len(index) == 2
+
+
 def test_memds_answers_a_batch_in_order_and_counts_each_lookup() -> None:
     r = _Region()
     env = r.world.env

@@ -21,6 +21,9 @@ class Controls:
         self.stormed.append(hosts)
         return len(hosts)
 
+    def add_routers(self, target: str) -> list[str]:
+        return [f"{target}/router-2"]
+
 
 @pytest.mark.parametrize("fault, match", [
     (Fault(1.0, "flush_caches", "az-1"), "flush_caches takes 'routers' or a router host"),
@@ -33,6 +36,27 @@ def test_bad_routing_faults_are_named(fault: Fault, match: str) -> None:
     world = World(Config(), 1)
     with pytest.raises(FaultError, match=match):
         validate([fault], world, 100.0)
+
+
+def test_adding_routers_needs_standby_ones_where_it_says() -> None:
+    with pytest.raises(FaultError, match="needs standby routers"):
+        validate([Fault(1.0, "add_routers", "routers")], World(Config(), 1), 100.0)
+    world = World(Config().with_overrides({"topology.standby_routers_per_az": 1}), 1)
+    assert world.topology.standby_routers == ["az-1/router-2", "az-2/router-2", "az-3/router-2"]
+    with pytest.raises(FaultError, match="no standby router in 'az-1/r1'"):
+        validate([Fault(1.0, "add_routers", "az-1/r1")], world, 100.0)
+    with pytest.raises(FaultError, match="takes 'routers', an AZ"):
+        validate([Fault(1.0, "add_routers", "az-7")], world, 100.0)
+    validate([Fault(1.0, "add_routers", "az-2"), Fault(2.0, "add_routers", "routers")], world, 100.0)
+
+
+def test_added_routers_are_announced_to_the_clients() -> None:
+    world = World(Config().with_overrides({"topology.standby_routers_per_az": 1}), 1)
+    told: list[list[str]] = []
+    injector = FaultInjector(world, routing=Controls(), routers_added=told.append)
+    injector.schedule([Fault(1.0, "add_routers", "az-2")])
+    world.env.run(until=2.0)
+    assert told == [["az-2/router-2"]]
 
 
 def test_routing_faults_apply() -> None:

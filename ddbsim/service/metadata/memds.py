@@ -27,7 +27,10 @@ it.  Here:
   ``routing.memds_propagation_s`` later (the replication of MemDS is folded
   into that delay).  A message lost (a cut, a dead MemDS host) leaves that
   host stale until the partition's next change -- the routers' stale-route
-  answers cover the gap.
+  answers cover the gap.  A split is pushed the same way
+  (:class:`~ddbsim.service.messages.RouteSplit`: the parent's row gives way
+  to its children's), so that constant-work routers find the children after
+  the propagation delay rather than at MemDS's next re-read.
 """
 from __future__ import annotations
 
@@ -38,7 +41,14 @@ from typing import Any
 from ddbsim.config import RoutingConfig
 from ddbsim.service.hooks import ServiceHooks
 from ddbsim.service.membership import Members
-from ddbsim.service.messages import MemDSAnswer, MemDSLookup, Message, RouteRow, RouteUpdate
+from ddbsim.service.messages import (
+    MemDSAnswer,
+    MemDSLookup,
+    Message,
+    RouteRow,
+    RouteSplit,
+    RouteUpdate,
+)
 from ddbsim.service.metadata.partition_map import PartitionMap
 from ddbsim.world.queueing import ServiceQueue
 from ddbsim.world.region import World
@@ -84,6 +94,18 @@ class RouteIndex:
         if version <= old[5]:
             return False
         self._rows[i] = (pid, old[1], old[2], members, leader, version)
+        return True
+
+    def split(self, parent: str, rows: Sequence[RouteRow]) -> bool:
+        """``parent`` gave way to the children of ``rows``: whether that
+        changed the index (a re-read of the map may have brought them
+        already; then each child row is applied as an update)."""
+        i = self._at.get(parent)
+        if i is None:
+            for row in rows:
+                self.update(row[0], row[3], row[4], row[5])
+            return False
+        self.load(self._rows[:i] + list(rows) + self._rows[i + 1:])  # rare: rebuild
         return True
 
 
@@ -141,11 +163,15 @@ class MemDSServer:
     def _on_update(self, src: Host, msg: RouteUpdate) -> None:
         self.index.update(msg.pid, msg.members, msg.leader, msg.version)
 
+    def _on_split(self, src: Host, msg: RouteSplit) -> None:
+        self.index.split(msg.parent, msg.rows)
+
 
 #: What a MemDS server does with each message, by type.
 MEMDS_HANDLERS: dict[type, Callable[[MemDSServer, Host, Any], None]] = {
     MemDSLookup: MemDSServer._on_lookup,
     RouteUpdate: MemDSServer._on_update,
+    RouteSplit: MemDSServer._on_split,
 }
 
 
@@ -173,6 +199,19 @@ class RoutePublisher:
         leader = self._map.partition(pid).leader
         if leader is not None:
             self._push(pid, leader)
+
+    def partition_split(self, parent: str, children: Sequence[str]) -> None:
+        """The map already holds ``parent``'s children (the split wrote it):
+        push their rows to every MemDS host, from the children's leader."""
+        if not self._publish:
+            return
+        rows = [self._map.row(child) for child in children]
+        leader = rows[0][4]
+        if leader is None:
+            return  # nobody to send it: MemDS's re-read of the map brings it
+        src = self._hosts[leader]
+        for dst in self._memds:
+            self._net.send(src, dst, RouteSplit(parent, rows), self._delay_s)
 
     def _push(self, pid: str, from_host: str) -> None:
         if not self._publish:
