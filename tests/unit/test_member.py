@@ -262,6 +262,39 @@ def test_strong_reads_are_served_while_a_quorum_acknowledged_heartbeats_within_t
     assert h1.lease_until() == pytest.approx(4.0 + cfg.lease_s)
 
 
+def test_a_leader_without_a_lease_makes_a_live_follower_a_supporter_with_a_noop() -> None:
+    """A follower that answers heartbeats but accepted nothing of the
+    leader's ballot (cut off while the writes came) gives no lease; once the
+    only supporter is gone too, a strong read has the leader propose a no-op,
+    whose accept makes that follower a supporter: the reads after it are
+    served, not refused until the next write."""
+    g = Group()
+    net, cfg = g.net, g.cfg
+    net.heartbeats(cfg.heartbeat_interval_s)
+    net.cut_link("h1", "h3")
+    write = g.submit("h1", g.op(PUT, "k", "v"))
+    net.run(0.6)
+    h1 = g.m["h1"]
+    net.heal()
+    net.run(1.1)  # h3 acknowledges the heartbeats again, and catches up
+    # As when h3 came back from a reboot and was caught up by catch-up, not by
+    # accepts (game_day seed 32 with the constant-work cache): no supporter.
+    h1.supporters.discard("h3")
+    net.cut_link("h1", "h2")
+    assert g.hosts["h1"].acked_at("h3") == 1.0
+    net.run(1.0 + cfg.lease_s + 0.1)  # h2's last acknowledgement is older than a lease
+    refused = g.submit("h1", g.op(GET_STRONG, "k"))
+    net.run(1.0 + cfg.lease_s + 0.2)
+    assert g.replies(refused)[0]["status"] == "unavailable"
+    assert h1.supporters == {"h2", "h3"}  # the no-op's accept
+    assert h1.state.log.get(2) is not None and h1.state.log[2].record == NOOP_RECORD
+    net.run(1.0 + cfg.lease_s + 0.6)  # the next heartbeat h3 acknowledges
+    served = g.submit("h1", g.op(GET_STRONG, "k"))
+    net.run(1.0 + cfg.lease_s + 0.7)
+    assert [(r["status"], r["value"]) for r in g.replies(served)] == [("ok", "v")]
+    assert g.replies(write)[0]["status"] == "ok"
+
+
 # ----------------------------------------------------------------------
 # a follower refuses a prepare while it grants a lease
 # ----------------------------------------------------------------------

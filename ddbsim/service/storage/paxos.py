@@ -64,7 +64,12 @@ every partition led on L, F's promise not to support another leader for
 ``lease_s`` from the moment F received it.  The leader therefore holds a
 lease until ``lease_s`` after the *send* time of the newest heartbeat that
 ``quorum - 1`` of its supporters acknowledged -- computed from those
-timestamps when a strong read needs it, never by a timer.  A supporter that
+timestamps when a strong read needs it, never by a timer.  A *supporter* is
+a follower that accepted something under the leader's ballot (so it
+promised that ballot).  A strong read that finds no lease while a follower
+that answers the leader's heartbeats is not a supporter -- it came back
+while no write came, so it accepted nothing since -- has the leader
+propose a no-op, whose accepts make it one.  A supporter that
 later promises a higher ballot says so in its heartbeat acknowledgements
 (a *revocation*), and the old leader steps down.  So does a replica that
 finds, in a heartbeat's commit points, a leader whose ballot is below the
@@ -406,6 +411,13 @@ class Member:
             until = self.lease_until()
             now = host.now
             if until <= now and not self.bugs.read_without_lease:
+                if self.next_lsn - 1 <= st.commit_lsn and self._could_gain_support():
+                    # No lease from the supporters we have (down, cut off),
+                    # while a follower that answers our heartbeats has
+                    # accepted nothing of our ballot (it came back while no
+                    # write came), so is not one.  A no-op's round of
+                    # accepts makes it one.
+                    self.propose(NOOP_RECORD)
                 host.reply(src, op, "unavailable", leader_hint=self.me, after_s=after_s)
                 return
             if until > self.reported_lease_until:
@@ -449,6 +461,16 @@ class Member:
             self._lease_key = key
             self._lease_until = until
         return until
+
+    def _could_gain_support(self) -> bool:
+        """Whether a follower that answers our heartbeats is not (yet) a
+        supporter -- one that accepted nothing of our ballot -- while the
+        lease has run out: a round of accepts would make it one."""
+        now = self.host.now
+        acked_at = self.host.acked_at
+        lease_s = self.cfg.lease_s
+        return any(h not in self.supporters and acked_at(h) + lease_s > now
+                   for h in self._others())
 
     def _compute_lease_until(self, configs: tuple[Members, ...]) -> tuple[float, bool]:
         """The lease's end, and whether it holds until the next acknowledgement
