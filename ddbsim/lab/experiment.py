@@ -174,6 +174,11 @@ class Run:
                       partition_of=lambda key: pmap.partition_for(key).pid, canary=canary,
                       phases=phases or ())
 
+    def _routers_in_service(self) -> list[Host]:
+        """The routers in service now (standby ones not yet added are not)."""
+        standby = self.service.standby_routers
+        return [h for h in self.world.topology.of_kind("router") if h.id not in standby]
+
     def _routers_added(self, ids: list[str]) -> None:
         """Routers brought into service: every client's load balancer learns them."""
         for client in self.clients:
@@ -435,7 +440,7 @@ class Run:
             while pmap.partition_for(f"liveness-{pid}-{i}").pid != pid:
                 i += 1
             keys.append(f"liveness-{pid}-{i}")
-        probe = _StrongReader(self.world, self.cfg, self.next_request_id,
+        probe = _StrongReader(self.world, self.cfg, self.next_request_id, self._routers_in_service(),
                               retry_s=self.cfg.run.liveness_retry_s)
         probe.start(keys)
         return probe
@@ -454,7 +459,7 @@ class Run:
     # ------------------------------------------------------------------
     def _final_reads(self) -> dict[str, tuple[bool, Any]]:
         """Strong-read every key written, through the routers."""
-        reader = _StrongReader(self.world, self.cfg, self.next_request_id,
+        reader = _StrongReader(self.world, self.cfg, self.next_request_id, self._routers_in_service(),
                                retry_s=self.cfg.run.final_read_retry_s)
         reader.start(self.ledger.keys())
         env = self.world.env
@@ -497,7 +502,7 @@ class _StrongReader:
     clients still reach them."""
 
     def __init__(self, world: World, cfg: Config, next_request_id: Callable[[], int],
-                 retry_s: float) -> None:
+                 routers: list[Host], retry_s: float) -> None:
         self.cfg = cfg
         self.next_request_id = next_request_id
         self.env = world.env
@@ -505,7 +510,7 @@ class _StrongReader:
         self.retry_s = retry_s
         topo = world.topology
         self.host: Host = topo.hosts[f"{topo.azs[0]}/canary"]
-        self.routers = topo.of_kind("router")
+        self.routers = routers
         self.results: dict[str, tuple[bool, Any]] = {}
         self.first_ok_s: dict[str, float] = {}
         self.pending: dict[int, str] = {}
