@@ -84,6 +84,7 @@ from ddbsim.lab.metrics import (
 from ddbsim.lab.phases import BACKGROUND, Phase
 from ddbsim.lab.restore import RestoredTable, restore_table, verify_restores
 from ddbsim.lab.result import FIGURE_KEYS, Result
+from ddbsim.lab.retry_modes import Standard
 from ddbsim.lab.scenario import Scenario, ScenarioError, load_scenarios
 from ddbsim.lab.throttling import AdmissionSeries, admission_data
 from ddbsim.lab.workload import Client
@@ -743,9 +744,29 @@ def build_result(run: Run, checks: dict[str, Any], end_s: float) -> Result:
             rid: (r.cache.hits, r.cache.misses) for rid, r in run.service.routers.items()
             if r.cache.kind != "direct"}) if run.figures is not None else None),
         "series": run.figures.series_data(duration) if run.figures is not None else None,
+        "clients": _client_data(run),
     }
     history = run.history.to_records() if run.history is not None else None
     return Result(data, history)
+
+
+def _client_data(run: Run) -> dict[str, Any]:
+    """The workload's clients (canaries apart) at the end of the traffic:
+    how many, their retry mode, and where the retry quotas stand (for a
+    mode with one: the SDK keeps a quota per client, so a fleet of many
+    clients each seeing few failures drains none of them)."""
+    workers = [c for c in run.clients if not c.canary]
+    out: dict[str, Any] = {"count": len(workers), "retry_mode": run.cfg.client.retry_mode,
+                           "retry_quota": None}
+    policies = [c.retry for c in workers if isinstance(c.retry, Standard)]
+    if policies:
+        quotas = [p.quota for p in policies]
+        out["retry_quota"] = {
+            "capacity": policies[0].capacity, "mean": round(sum(quotas) / len(quotas), 2),
+            "min": min(quotas),
+            # too few tokens left for another retry after a failure
+            "drained": sum(1 for p in policies if p.quota < p.cost)}
+    return out
 
 
 def _verification(run: Run) -> dict[str, Any]:

@@ -10,8 +10,14 @@ result's ``series``) and says, for a trigger window ``[start_s, end_s)``:
 
 * the pre-trigger goodput (operations succeeding per second, over
   ``baseline_s`` before the trigger);
-* whether goodput dipped below ``tolerance`` of it (averaged over
-  ``hold_s``) at any time from the trigger on -- ``degraded``;
+* whether goodput dipped below ``tolerance`` of the offered load -- the
+  operations first sent in the same stretch -- (averaged over ``hold_s``)
+  at any time from the trigger on: ``degraded``, with the lowest share
+  (``min_goodput_of_offered``).  Arrivals are random, so against a level
+  fixed before the trigger a 5-s stretch of 100 requests/s falls 10% short
+  by chance alone now and then; against what was sent at the time it does
+  not.  (Data without the ``first_attempts`` series is judged against the
+  pre-trigger level.);
 * ``recovered at t``: the first time from the trigger's end at which
   goodput stays at or above ``tolerance`` of the pre-trigger level for
   ``hold_s``; ``metastable`` when that has not happened ``within_s`` after
@@ -58,8 +64,17 @@ def assess(data: dict[str, Any], start_s: float, end_s: float, *, baseline_s: fl
     hold = max(1, int(round(hold_s / b)))
     floor = tolerance * base
     first = int(start_s / b)
-    held = [_mean(goodput[i:i + hold]) for i in range(first, max(first, n - hold + 1))]
-    degraded = any(g < floor for g in held)
+    starts = range(first, max(first, n - hold + 1))
+    held = [_mean(goodput[i:i + hold]) for i in starts]
+    offered = series.get("first_attempts")
+    if offered:  # against what was sent in the same stretch: arrivals are random
+        shares = [g / o for g, o in zip(held, (_mean(offered[i:i + hold]) for i in starts),
+                                        strict=True) if o > 0]
+        degraded = any(x < tolerance for x in shares)
+        min_share = min(shares) if shares else None
+    else:
+        degraded = any(g < floor for g in held)
+        min_share = None
     min_goodput = min(held) if held else None
     verdict = UNKNOWN
     recovered_at = None
@@ -92,6 +107,7 @@ def assess(data: dict[str, Any], start_s: float, end_s: float, *, baseline_s: fl
         "degraded": degraded,
         "baseline_goodput_per_s": round(base, 3),
         "min_goodput_per_s": None if min_goodput is None else round(min_goodput, 3),
+        "min_goodput_of_offered": None if min_share is None else round(min_share, 4),
         "sustaining": {
             "from_s": round(end_s, 3), "to_s": round(after_hi, 3),
             "goodput_per_s": round(g, 3),
