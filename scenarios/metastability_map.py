@@ -38,7 +38,7 @@ from ddbsim.lab.metastability import assess, describe
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-CUTS = (0.5, 0.8, 0.95)
+CUTS = (0.2, 0.5, 0.8, 0.95)
 TRIGGERS_S = (1.0, 10.0, 60.0)
 
 
