@@ -202,3 +202,17 @@ def test_figures_of_a_group_outcome() -> None:
     assert f["availability"]["write"] == pytest.approx(1 - 4.0 / 1200.0)
     assert f["downtime_s"]["max"] == pytest.approx(4.0)
     assert f["windows"]["count"] == 2 and f["windows"]["under_target"] == 0.5
+
+
+def test_cross_check_b_band_is_the_spread_of_a_few_skewed_stretches() -> None:
+    from ddbsim.lab.nines.crosscheck import mean_band, mean_interval
+    # skewed like the fast model's stretches: most near 99.8%, one in ten at 96%
+    xs = [0.998] * 180 + [0.96] * 20
+    band = mean_band(xs, 3, seed=1)
+    few = [0.998, 0.9978, 0.9982]  # three seeds that saw no clump of long outages
+    assert band["lo"] <= sum(few) / 3 <= band["hi"]
+    # a t interval on them alone excludes the fast model's mean: no test
+    mean, lo, hi = mean_interval(few)
+    assert not lo <= sum(xs) / len(xs) <= hi
+    assert not band["lo"] <= 0.95 <= band["hi"]  # a real disagreement is still caught
+    assert not band["lo"] <= 0.9995 <= band["hi"]

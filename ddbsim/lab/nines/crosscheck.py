@@ -22,8 +22,12 @@ detailed simulator runs ``detailed_seeds`` seeds of ``duration_s``; the fast
 model runs ``replicates`` stretches of the same length, with the same
 churn process, placement and healing policy and the durations calibrated
 from the detailed model (fixed at their means).  The row passes when the
-two 95% t intervals agree: the difference of the means is within the
-half-width of the difference's interval, ``sqrt(h_fast^2 + h_detailed^2)``.
+detailed seeds' mean lies within the central 95% of the mean of as many
+stretches drawn from the fast model's (:func:`mean_band`): per-stretch
+availability is heavily skewed (fast model, 1800 s: median 0.25%
+unavailable, mean 0.57%, 90th percentile 1.38%), so a t interval on a few
+detailed seeds is biased towards the median and was no test.  Whether the
+two 95% t intervals also agree is reported (``t_intervals_agree``).
 """
 from __future__ import annotations
 
@@ -96,12 +100,33 @@ def versus_detailed(cfg: Config, dur: Durations, seed: int, detailed: list[float
                     replicates: int = 200, horizon_s: float = 1800.0) -> dict[str, Any]:
     """Row (b): the fast model (fixed calibrated durations) vs the detailed
     simulator's measured write availabilities ``detailed`` (one per seed)."""
-    fast = _interval(fast_churn(cfg, dur, seed, replicates, horizon_s, exponential=False))
+    xs = fast_churn(cfg, dur, seed, replicates, horizon_s, exponential=False)
+    fast = _interval(xs)
     det = _interval(detailed)
     half = math.sqrt((fast["hi"] - fast["mean"]) ** 2 + (det["hi"] - det["mean"]) ** 2)
+    band = mean_band(xs, len(detailed), seed)
     return {"row": "b: fast model vs detailed simulator (accelerated churn)",
             "fast": fast, "other": det, "other_name": "detailed",
-            "pass": bool(abs(fast["mean"] - det["mean"]) <= half)}
+            "t_intervals_agree": bool(abs(fast["mean"] - det["mean"]) <= half),
+            "fast_band": band,
+            "pass": bool(band["lo"] <= det["mean"] <= band["hi"])}
+
+
+def mean_band(xs: list[float], n: int, seed: int, draws: int = 10000) -> dict[str, Any]:
+    """The central 95% of the mean of ``n`` stretches drawn from the fast
+    model's ``xs`` (a bootstrap): where the mean of ``n`` detailed seeds
+    falls if they come from the fast model's distribution.  Per-stretch
+    write availability is heavily skewed (long outages come in clumps: the
+    partitions that share hosts fail together), so a t interval on a few
+    seeds is no test: most short runs see none of the clumps and look
+    better than the mean, a rare one is very bad."""
+    import numpy as np
+
+    a = np.asarray(xs, dtype=float)
+    rng = np.random.default_rng([seed, n, 0xB00])
+    means = a[rng.integers(0, len(a), size=(draws, n))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return {"lo": float(lo), "hi": float(hi), "n": n, "draws": draws}
 
 
 def detailed_runs(cfg: Config, seeds: list[int], duration_s: float) -> list[float]:

@@ -107,6 +107,12 @@ def rows_table(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"  {r['row']:<62} {iv(r['fast']):<38} "
                      f"{r['other_name'] + ' ' + iv(r['other']):<38} "
                      f"{'PASS' if r['pass'] else 'FAIL'}")
+        if "fast_band" in r:
+            b = r["fast_band"]
+            lines.append(f"    pass test: the detailed mean within the fast model's 95% band of the "
+                         f"mean of {b['n']} stretches [{100 * b['lo']:.4f}, {100 * b['hi']:.4f}] "
+                         f"(bootstrap); t intervals agree: "
+                         f"{'yes' if r['t_intervals_agree'] else 'no'}")
     return lines
 
 
