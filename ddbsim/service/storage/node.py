@@ -389,6 +389,7 @@ class StorageNode:
     def _on_disk_lost(self) -> None:
         """The disk is gone (the host is off): every replica with it."""
         self.members.clear()
+        self.members_version += 1
         self.withdrawn.clear()
         self._peers = None
 
