@@ -4,12 +4,12 @@ multiplies the bimodal cache's metadata load by about 1 / (1 - hit rate)
 the constant-work cache's MemDS load and availability do not move."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
+
+from scenario_files import scenario_module
 
 from ddbsim.lab import run
 from ddbsim.lab.result import Result
@@ -17,17 +17,8 @@ from ddbsim.lab.result import Result
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _scenario_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cache_bimodality",
-                                                  ROOT / "scenarios" / "cache_bimodality.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_bimodal_spike_and_constant_work_flat() -> None:
-    module = _scenario_module()
+    module = scenario_module("cache_bimodality")
     variants = {s.variant: s for s in module.build_scenario(
         flush_at_s=60.0, after_s=5.0, rate_per_s=400.0,
         **{"routing.bimodal_ttl_s": 20.0, "run.quiesce_s": 5.0})}

@@ -3,25 +3,13 @@ a fleet of clients stays down after the trigger, without retries it
 recovers, and the constant-work cache never degrades."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+from scenario_files import scenario_module
 
 from ddbsim.lab import run
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _scenario_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("retry_storm", ROOT / "scenarios" / "retry_storm.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_standard_retries_from_a_fleet_sustain_the_bimodal_collapse() -> None:
-    module = _scenario_module()
+    module = scenario_module("retry_storm")
     variants = {s.variant: s for s in module.build_scenario(
         clients_per_az=200, trigger_at_s=20.0, within_s=120.0)}
     assert set(variants) == {"bimodal/standard", "bimodal/none", "constant_work/standard"}

@@ -3,26 +3,13 @@ the bimodal cache's metadata spike, constant-work's flat MemDS load, and
 the new routers taking their share of the traffic."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+from scenario_files import scenario_module
 
 from ddbsim.lab import run
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _scenario_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("router_scale_out",
-                                                  ROOT / "scenarios" / "router_scale_out.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_added_routers_spike_the_bimodal_metadata_load_and_not_memds() -> None:
-    module = _scenario_module()
+    module = scenario_module("router_scale_out")
     variants = {s.variant: s for s in module.build_scenario(
         add_at_s=40.0, after_s=30.0, settle_s=15.0,
         **{"run.quiesce_s": 5.0, "routing.bimodal_ttl_s": 10.0})}
