@@ -175,6 +175,17 @@ class Run:
                       partition_of=lambda key: pmap.partition_for(key).pid, canary=canary,
                       phases=phases or ())
 
+    def _sample_lookups(self) -> None:
+        """At each series bucket's end: the routing lookups the routers
+        still wait on (``series.lookups_in_flight``)."""
+        figures = self.figures
+        assert figures is not None
+        now = self.world.env.now
+        figures.sample("lookups_in_flight", now,
+                       sum(r.cache.in_flight() for r in self.service.routers.values()))
+        if now + figures.traffic_series_s <= self.scenario.duration_s + 1e-9:
+            call_later(self.world.env, figures.traffic_series_s, self._sample_lookups)
+
     def _routers_in_service(self) -> list[Host]:
         """The routers in service now (standby ones not yet added are not)."""
         standby = self.service.standby_routers
@@ -238,6 +249,9 @@ class Run:
         duration = self.scenario.duration_s
         for client in self.clients:
             client.start()
+        figures = self.figures
+        if figures is not None and figures.traffic_series_s and self.cfg.routing.cache != "direct":
+            call_later(env, figures.traffic_series_s, self._sample_lookups)
         self._advance(duration, "traffic")
         # Heal everything and stop the traffic.
         for client in self.clients:

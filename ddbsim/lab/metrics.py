@@ -112,6 +112,8 @@ class Figures:
         self.traffic_series_s = traffic_series_s
         # series name -> bucket index -> count (with traffic_series_s > 0)
         self.series: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # gauge name -> bucket index -> the value sampled at the bucket's end
+        self.gauges: dict[str, dict[int, int]] = defaultdict(dict)
         self.routing_load: dict[str, int] = defaultdict(int)  # server kind -> lookups
         #: per traffic source (only with workload phases)
         self.sources: dict[str, SourceFigures] = defaultdict(SourceFigures)
@@ -163,6 +165,10 @@ class Figures:
         if self.traffic_series_s:
             self.series[name][int(t_s // self.traffic_series_s)] += n
 
+    def sample(self, name: str, t_s: float, value: int) -> None:
+        """Gauge ``name`` reads ``value`` at ``t_s``, the end of a bucket."""
+        self.gauges[name][int(round(t_s / self.traffic_series_s)) - 1] = value
+
     def route_missed(self, t_s: float, router: str) -> None:
         if self.traffic_series_s:
             self.series["misses"][int(t_s // self.traffic_series_s)] += 1
@@ -181,6 +187,9 @@ class Figures:
         for name in sorted(self.series):
             counts = self.series[name]
             out[name] = [round(counts.get(i, 0) / self.traffic_series_s, 6) for i in range(n)]
+        for name in sorted(self.gauges):  # a level, not a rate: as sampled
+            values = self.gauges[name]
+            out[name] = [values.get(i, 0) for i in range(n)]
         return out
 
     def routing_data(self, cache: str, lookups: dict[str, tuple[int, int]]) -> dict[str, Any]:

@@ -108,6 +108,9 @@ class BimodalCache:
         self._waiting.clear()
         self._deadlines.clear()
 
+    def in_flight(self) -> int:
+        return len(self._waiting)
+
     def receive(self, src: Host, msg: Message) -> None:
         BIMODAL_HANDLERS[type(msg)](self, src, msg)
 

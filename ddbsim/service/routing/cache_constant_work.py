@@ -132,6 +132,9 @@ class ConstantWorkCache:
         self._inflight.clear()
         self._deadlines.clear()
 
+    def in_flight(self) -> int:
+        return sum(len(batch.hashes) for batch in self._inflight.values())
+
     def receive(self, src: Host, msg: Message) -> None:
         CONSTANT_WORK_HANDLERS[type(msg)](self, src, msg)
 

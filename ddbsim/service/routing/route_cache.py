@@ -64,6 +64,10 @@ class RouteCache(Protocol):
     def power_off(self) -> None:
         """The router host lost power: everything volatile is gone."""
 
+    def in_flight(self) -> int:
+        """Lookups the cache still waits on: sent, and neither answered nor
+        given up on yet."""
+
     def receive(self, src: Host, msg: Message) -> None:
         """An answer from a routing metadata server."""
 
@@ -101,6 +105,9 @@ class DirectRoutes:
 
     def power_off(self) -> None:
         pass
+
+    def in_flight(self) -> int:
+        return 0
 
     def receive(self, src: Host, msg: Message) -> None:
         raise TypeError(f"a direct router cache receives nothing, got {type(msg).__name__}")
