@@ -81,8 +81,6 @@ class ConstantWorkCache:
         self._inflight: dict[int, _Batch] = {}
         self._deadlines = Deadlines(self.env, cfg.memds_timeout_s, self._expired,
                                     pending=self._inflight)
-        self._hash_of = key_hash
-        self._batch_s = cfg.memds_batch_s
 
     def _clear(self) -> None:
         self._starts: list[int] = []
@@ -93,12 +91,11 @@ class ConstantWorkCache:
 
     # -- the RouteCache interface ------------------------------------------
     def lookup(self, key: str) -> PartitionInfo | None:
-        # On every request's path: attributes read once, no property calls.
-        h = self._hash_of(key)
+        h = self.key_hash(key)
         self._hashes.append(h)
         if not self._armed:
             self._armed = True
-            call_later(self.env, self._batch_s, self._send_batch)
+            call_later(self.env, self.cfg.memds_batch_s, self._send_batch)
         i = bisect_right(self._starts, h) - 1
         if i >= 0 and h < self._ends[i]:
             self.hits += 1

@@ -114,21 +114,18 @@ class Router:
         after_s = self.queue.reserve()
         if self.routing is not None:  # direct: the authoritative map, in zero time
             info = self.routing.partition_for(msg.key)
-            if self.tokens is None:  # nothing to admit against: straight to _forward
-                self._forward(_Pending(src.id, msg, info.pid), None, after_s, info)
-            else:
-                self._admit(_Pending(src.id, msg, info.pid), after_s, info)
-            return
-        ready_at = self.env._now + after_s  # type: ignore[attr-defined]
-        client = src.id
-        found = self.cache.lookup(msg.key)
-        if found is not None:
-            if self.tokens is None:  # nothing to admit against: straight to _forward
-                self._forward(_Pending(client, msg, found.pid), None, after_s, found)
-            else:
-                self._admit(_Pending(client, msg, found.pid), after_s, found)
         else:
-            self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
+            found = self.cache.lookup(msg.key)
+            if found is None:
+                ready_at = self.env._now + after_s  # type: ignore[attr-defined]
+                client = src.id
+                self.cache.wait(msg.key, lambda i: self._routed(client, msg, ready_at, i))
+                return
+            info = found
+        if self.tokens is None:  # nothing to admit against: straight to _forward
+            self._forward(_Pending(src.id, msg, info.pid), None, after_s, info)
+        else:
+            self._admit(_Pending(src.id, msg, info.pid), after_s, info)
 
     def _routed(self, client: str, msg: ClientRequest, ready_at: float,
                 info: PartitionInfo | None) -> None:

@@ -119,7 +119,7 @@ class Scrubber:
     def tick(self) -> None:
         node = self.node
         members = node.members
-        if self._order_version != node.members_version or len(self._order) != len(members):
+        if self._order_version != node.members_version:
             self._order = sorted(members)
             self._order_version = node.members_version
         order = self._order
