@@ -178,6 +178,19 @@ def test_cross_check_a_agrees_with_the_markov_model_and_catches_a_wrong_one() ->
     assert not row["fast"]["lo"] <= wrong <= row["fast"]["hi"]
 
 
+def test_availability_after_a_warm_up_counts_only_the_measured_stretch() -> None:
+    import numpy as np
+
+    from ddbsim.lab.nines.crosscheck import write_availability_between
+    from ddbsim.lab.nines.groups import GroupsOutcome
+
+    # partition 0 down over [50, 150), partition 1 over [0, 30) (in the warm-up only)
+    g = GroupsOutcome(300.0, 2, (np.array([0, 1]), np.array([50.0, 0.0]), np.array([150.0, 30.0])),
+                      (np.empty(0), np.empty(0), np.empty(0)))
+    assert write_availability_between(g, 100.0, 300.0) == pytest.approx(1 - 50 / 400)
+    assert write_availability_between(g, 0.0, 300.0) == pytest.approx(1 - 130 / 600)
+
+
 def test_region_years_are_deterministic_and_summarised() -> None:
     cfg = Config().with_overrides({"topology.racks_per_az": 4, "topology.hosts_per_rack": 10,
                                    "table.partitions": 400, "nines.horizon_s": YEAR_S / 12})
