@@ -191,6 +191,28 @@ def test_availability_after_a_warm_up_counts_only_the_measured_stretch() -> None
     assert write_availability_between(g, 0.0, 300.0) == pytest.approx(1 - 130 / 600)
 
 
+def test_expected_losses_from_exposure_match_the_losses_counted() -> None:
+    """Where losses are common (hosts and disks failing weekly), the losses the
+    groups actually suffered agree with those expected from their exposure --
+    the estimator the table gives when they are too rare to count."""
+    cfg = Config().with_overrides({
+        "topology.racks_per_az": 4, "topology.hosts_per_rack": 10, "table.partitions": 400,
+        "nines.horizon_s": YEAR_S / 4, "nines.disk_afr": 100.0, "nines.archive": False,
+        "nines.host_off_s": 3600.0, "nines.host_failures_per_year": 100.0})
+    ys = run_years(cfg, 3, 3, derived(cfg))
+    for counted, expected in (("write_losses", "expected_write_losses"),
+                              ("partition_losses", "expected_btree_losses")):
+        seen = sum(y["durability"][counted] for y in ys)
+        mean = sum(y["durability"][expected] for y in ys)
+        assert mean > 20, (counted, mean)
+        assert abs(seen - mean) < 3 * mean ** 0.5, (counted, seen, mean)
+    t = table(ys)
+    assert t["expected_losses_per_year"]["mean"] == pytest.approx(
+        t["expected_write_losses_per_year"]["mean"] + t["expected_btree_losses_per_year"]["mean"])
+    assert t["mttdl_exposure_years"]["mean"] == pytest.approx(
+        1 / t["expected_losses_per_year"]["mean"])
+
+
 def test_region_years_are_deterministic_and_summarised() -> None:
     cfg = Config().with_overrides({"topology.racks_per_az": 4, "topology.hosts_per_rack": 10,
                                    "table.partitions": 400, "nines.horizon_s": YEAR_S / 12})

@@ -93,6 +93,12 @@ class GroupsOutcome:
     rebuilds: int = 0
     heal_retries: int = 0  # heals that found no host and waited for one
     events: int = 0
+    # Exposure (group-seconds): time a group spent one disk failure away from
+    # a loss -- exactly one intact current member (its newest acknowledged
+    # writes on one disk), exactly one intact storage replica (its B-tree on
+    # one disk: lost without an archive).
+    write_exposure_s: float = 0.0
+    storage_exposure_s: float = 0.0
 
 
 def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s: float,
@@ -197,6 +203,31 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
     def valid(p: int, code: int, stamp: int) -> bool:
         return serving[p] and stamp == ((tok[p] << 20) | (mt[code] & 0xFFFFF))
 
+    w_exp_since = [-1.0] * n_p  # one intact current member since (-1: not)
+    s_exp_since = [-1.0] * n_p  # one intact storage replica since
+
+    def expose(p: int, t: float) -> None:
+        """Open or close ``p``'s exposure spans (call after any change of its
+        members' kinds, disks or currency)."""
+        base = p * n_r
+        cur = stor = 0
+        for code in range(base, base + n_r):
+            if mk[code] != DEAD:
+                cur += mc[code]
+                stor += mk[code] == STORAGE
+        if (cur == 1) != (w_exp_since[p] >= 0):
+            if cur == 1:
+                w_exp_since[p] = t
+            else:
+                out.write_exposure_s += t - w_exp_since[p]
+                w_exp_since[p] = -1.0
+        if (stor == 1) != (s_exp_since[p] >= 0):
+            if stor == 1:
+                s_exp_since[p] = t
+            else:
+                out.storage_exposure_s += t - s_exp_since[p]
+                s_exp_since[p] = -1.0
+
     def recompute(p: int, t: float) -> None:
         base = p * n_r
         k = s_up = 0
@@ -252,6 +283,7 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             rd_a.append(rd_since[p])
             rd_b.append(t)
             rd_since[p] = -1.0
+        expose(p, t)
 
     def check_loss(p: int, t: float) -> None:
         base = p * n_r
@@ -265,6 +297,7 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             if not archive:
                 out.partition_losses.append((t, p))
             push(t + dur.rebuild_s, _RESTORE, p)
+        expose(p, t)
 
     def pick_host(p: int, az: int) -> int:
         """``Placement.replacement``: the least-loaded ready host (ties by id)
@@ -423,6 +456,10 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             rd_p.append(p)
             rd_a.append(rd_since[p])
             rd_b.append(horizon_s)
+        if w_exp_since[p] >= 0:
+            out.write_exposure_s += horizon_s - w_exp_since[p]
+        if s_exp_since[p] >= 0:
+            out.storage_exposure_s += horizon_s - s_exp_since[p]
     out.write_down = (np.array(wd_p, dtype=np.int64), np.array(wd_a), np.array(wd_b))
     out.read_down = (np.array(rd_p, dtype=np.int64), np.array(rd_a), np.array(rd_b))
     return out

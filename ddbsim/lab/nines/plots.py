@@ -1,5 +1,6 @@
-"""The sensitivity figure: each variant's write unavailability and
-quorum-loss rate with their 95% intervals, on log scales.
+"""The sensitivity figure: each variant's write unavailability, quorum-loss
+rate and (from exposure) expected B-tree losses, with their 95% intervals,
+on log scales.
 
 ``python -m ddbsim.lab.nines.plots RESULT.json OUT.png`` draws it from the
 ``--json`` of ``scenarios/nines_sensitivity.py`` (or of any fast-model run:
@@ -29,7 +30,11 @@ def plot_sensitivity(parts: Sequence[Mapping[str, Any]], path: str) -> None:
 
     names = [d.get("variant") or d["scenario"] for d in parts]
     tables = [d["nines"]["table"] for d in parts]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.6 * len(parts) + 1.8), sharey=True)
+    exposure = all("expected_btree_losses_per_year" in t for t in tables)
+    fig, axes = plt.subplots(1, 3 if exposure else 2, figsize=(16 if exposure else 11,
+                                                                0.6 * len(parts) + 1.8),
+                             sharey=True)
+    ax1, ax2 = axes[0], axes[1]
     ys = range(len(parts))
     u = [1 - t["write_availability"]["mean"] for t in tables]
     lo = [max(0.0, 1 - t["write_availability"]["hi"]) for t in tables]
@@ -53,6 +58,16 @@ def plot_sensitivity(parts: Sequence[Mapping[str, Any]], path: str) -> None:
     ax2.set_xlabel("group quorum losses per region-year")
     if not all(seen):
         ax2.legend(loc="lower right", fontsize=8)
+    if exposure:
+        ax3 = axes[2]
+        b = [t["expected_btree_losses_per_year"] for t in tables]
+        shown = [y for y, f in zip(ys, b, strict=True) if f["mean"] > 0]
+        ax3.barh(shown, [f["mean"] for f in b if f["mean"] > 0], color="tab:green",
+                 xerr=[[f["mean"] - f["lo"] for f in b if f["mean"] > 0],
+                       [f["hi"] - f["mean"] for f in b if f["mean"] > 0]], capsize=3)
+        ax3.set_xscale("log")
+        ax3.set_xlabel("B-trees lost per region-year without the archive\n"
+                       "(expected, from exposure; none drawn: no exposure)")
     ax1.set_yticks(list(ys), names)
     ax1.invert_yaxis()
     fig.suptitle("ddbsim fast failure model: sensitivity of a region-year")

@@ -51,6 +51,24 @@ def table_lines(t: Mapping[str, Any]) -> list[str]:
         f"{interval(loss, lambda x: f'{x:.3g}')}  ({loss['years_with_loss']} years with loss)",
         f"  {'MTTDL (region-years)':<34} {interval(mttdl, years)}  ({mttdl['losses']} losses)",
         f"  {'MTTF of a quorum loss (years)':<34} {interval(q, years)}  ({q['events']} episodes)",
+    ] + exposure_lines(t)
+
+
+def exposure_lines(t: Mapping[str, Any]) -> list[str]:
+    """The durability figures from exposure (absent from older results)."""
+    if "expected_losses_per_year" not in t:
+        return []
+    g = lambda x: f"{x:.3g}"  # noqa: E731
+    w, b = t["expected_write_losses_per_year"], t["expected_btree_losses_per_year"]
+    e = t["expected_losses_per_year"]
+    note = ("  (no group was one disk failure from a loss in any year: below what these "
+            "years measure)" if e["hi"] == 0 else
+            "  (from exposure: group-time one disk failure from a loss x disk failure rate)")
+    return [
+        f"  {'E[data losses] per region-year':<34} {interval(e, g)}{note}",
+        f"  {'MTTDL from exposure (region-years)':<34} {interval(t['mttdl_exposure_years'], years)}",
+        f"  {'  of which acknowledged writes':<34} {interval(w, g)}",
+        f"  {'  B-trees (lost without archive)':<34} {interval(b, g)}",
     ]
 
 
@@ -129,7 +147,9 @@ def comparison_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
     base_q = base["quorum_loss_mttf_years"]["mean"]
     lines = ["", f"{'variant':<22} {'write availability [95%]':<36} {'nines':>5} "
                  f"{'x unavail':>9} {'windows<99.99%':>14} {'p99 down s':>10} "
-                 f"{'quorum-loss MTTF y':>18} {'x rate':>7} {'P(loss)/y [95%]':>18}"]
+                 f"{'quorum-loss MTTF y':>18} {'x rate':>7} {'P(loss)/y [95%]':>18} "
+                 f"{'E[write loss]/y':>15} {'E[B-tree loss]/y':>16} {'x':>6}"]
+    base_b = base.get("expected_btree_losses_per_year", {}).get("mean")
     for d in parts:
         t = d["nines"]["table"]
         w = t["write_availability"]
@@ -142,9 +162,22 @@ def comparison_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
             f"{pct(t['windows_under_target']['mean'], 4):>14} "
             f"{t['downtime_p99_s']['mean']:>10.1f} {years(q):>18} "
             f"{(base_q / q if q and base_q else math.nan):>7.2f} "
-            f"{loss['mean']:.2g} [{loss['lo']:.2g}, {loss['hi']:.2g}]")
+            f"{loss['mean']:.2g} [{loss['lo']:.2g}, {loss['hi']:.2g}]".ljust(18)
+            + _exposure_columns(t, base_b))
     lines += ["  x unavail: write unavailability as a multiple of the first variant's; x rate: "
               "quorum-loss episodes per year, likewise",
               "  quorum-loss MTTF: mean time between group episodes below a write quorum, "
-              "region-wide; P(loss): region-years with data loss (Clopper-Pearson)"]
+              "region-wide; P(loss): region-years with data loss (Clopper-Pearson)",
+              "  E[... loss]/y: expected losses per region-year from exposure, of acknowledged "
+              "writes and of B-trees (a loss only without the archive); x: the B-tree figure as "
+              "a multiple of the first variant's"]
     return lines
+
+
+def _exposure_columns(t: Mapping[str, Any], base_b: float | None) -> str:
+    if "expected_btree_losses_per_year" not in t:
+        return ""
+    w = t["expected_write_losses_per_year"]["mean"]
+    b = t["expected_btree_losses_per_year"]["mean"]
+    ratio = b / base_b if base_b else math.nan
+    return f" {w:>15.3g} {b:>16.3g} {ratio:>6.2f}"
