@@ -58,7 +58,9 @@ def exposure_lines(t: Mapping[str, Any]) -> list[str]:
     """The durability figures from exposure (absent from older results)."""
     if "expected_losses_per_year" not in t:
         return []
-    g = lambda x: f"{x:.3g}"  # noqa: E731
+    def g(x: float) -> str:
+        return f"{x:.3g}"
+
     w, b = t["expected_write_losses_per_year"], t["expected_btree_losses_per_year"]
     e = t["expected_losses_per_year"]
     note = ("  (no group was one disk failure from a loss in any year: below what these "
@@ -162,8 +164,7 @@ def comparison_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
             f"{pct(t['windows_under_target']['mean'], 4):>14} "
             f"{t['downtime_p99_s']['mean']:>10.1f} {years(q):>18} "
             f"{(base_q / q if q and base_q else math.nan):>7.2f} "
-            f"{loss['mean']:.2g} [{loss['lo']:.2g}, {loss['hi']:.2g}]".ljust(18)
-            + _exposure_columns(t, base_b))
+            f"{loss_text(loss):<18}{_exposure_columns(t, base_b)}")
     lines += ["  x unavail: write unavailability as a multiple of the first variant's; x rate: "
               "quorum-loss episodes per year, likewise",
               "  quorum-loss MTTF: mean time between group episodes below a write quorum, "
@@ -172,6 +173,10 @@ def comparison_lines(parts: Sequence[Mapping[str, Any]]) -> list[str]:
               "writes and of B-trees (a loss only without the archive); x: the B-tree figure as "
               "a multiple of the first variant's"]
     return lines
+
+
+def loss_text(loss: Mapping[str, Any]) -> str:
+    return f"{loss['mean']:.2g} [{loss['lo']:.2g}, {loss['hi']:.2g}]"
 
 
 def _exposure_columns(t: Mapping[str, Any], base_b: float | None) -> str:
