@@ -77,13 +77,8 @@ class Service:
         control = RoutePublisher(world, routing, self.partition_map, memds_hosts,
                                  publish=routing.cache == "constant_work")
         self._publisher = control
-        env = self.world.env
-        healing = cfg.healing
-        # a replacement is reserved for as long as its copy and confirmation take
         self.placement = Placement(topo, load=self.partition_map.load,
-                                   holds=self.partition_map.holds, now=lambda: env.now,
-                                   reserve_s=max(healing.log_copy_s, healing.rebuild_s)
-                                   + healing.bootstrap_timeout_s)
+                                   holds=self.partition_map.holds)
         adm = cfg.admission
         #: each partition's allocated rates (None without admission control)
         self.allocation: Allocation | None = (

@@ -97,31 +97,6 @@ def test_replacement_picks_a_host_in_the_az_not_holding_the_partition_nor_avoide
     assert pl.replacement("p-1", "az-2", avoid={"az-2/r2/h1"}) == "az-2/r2/h2"
 
 
-def test_replacements_asked_at_once_spread_over_hosts_until_the_map_shows_them() -> None:
-    """A failed host's partitions ask for replacements in one instant: each
-    one handed out counts as load, so they do not all land on one host; a
-    reservation ends when the map holds it (counted once) or lapses."""
-    world = World(Config(), 1)
-    holds: set[tuple[str, str]] = set()
-    load: Counter[str] = Counter()
-    clock = [0.0]
-    pl = Placement(world.topology, load=lambda h: load[h], holds=lambda h, pid: (h, pid) in holds,
-                   now=lambda: clock[0], reserve_s=10.0)
-    hosts = [pl.replacement(f"p-{i}", "az-2") for i in range(3)]
-    assert len(set(hosts)) == 3, hosts
-    # p-0's membership commits: the map counts it, the reservation is dropped
-    holds.add((hosts[0], "p-0"))
-    load[hosts[0]] += 1
-    assert pl._reservations(hosts[0], clock[0]) == 0
-    # the others lapse after reserve_s: their hosts look idle again
-    clock[0] = 10.0
-    assert pl._reservations(hosts[1], clock[0]) == 0
-    assert pl.replacement("p-7", "az-2") == hosts[1]
-    # without a clock (or a reservation time) nothing is reserved
-    bare = Placement(world.topology, load=lambda h: 0, holds=lambda h, pid: False)
-    assert bare.replacement("p-1", "az-2") == bare.replacement("p-2", "az-2")
-
-
 def test_placement_never_reads_the_power_state() -> None:
     world = World(Config(), 1)
     pl = _placement(world, set())
