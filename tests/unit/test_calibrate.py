@@ -48,3 +48,30 @@ def test_reproducible_cached_and_recalibrated_on_change(tmp_path: Path,
     assert sorted(p.name.split("-")[0] for p in mine.iterdir()) == [
         "calibration", "calibration", "notes.txt"]
     assert "failover_s" in format_calibration(first, False)
+
+
+def test_a_failover_or_join_that_waited_for_a_quorum_is_left_out() -> None:
+    """A duration that overlapped another member's outage may include a wait
+    for that host (no quorum: no election, no healing), which the fast model
+    simulates itself: such durations are not calibration samples."""
+    cal = cal_mod.calibration_config(Config())
+    fleet_hosts = cal_mod._Outages(cal, {"healing": [], "faults": []}).members_at("p-0000", 0.0)
+    a, b, c = fleet_hosts
+    data = {
+        "faults": [{"t_s": 100.0, "action": "power_off", "target": a},
+                   {"t_s": 101.0, "action": "power_off", "target": b},
+                   {"t_s": 150.0, "action": "power_on", "target": b},
+                   {"t_s": 300.0, "action": "power_off", "target": c}],
+        # a was replaced by another host at 200 s
+        "healing": [{"partition": "p-0000", "lost_host": a, "log_replica_host": "x",
+                     "log_replica_at_s": 200.0}]}
+    w = cal_mod._Outages(cal, data)
+    assert w.members_at("p-0000", 199.0) == [a, b, c]
+    assert w.members_at("p-0000", 250.0) == ["x", b, c]
+    # a's loss at 100 s overlapped b's outage (down until 150 s + boot)
+    assert w.other_member_down("p-0000", a, 100.0, 102.0)
+    assert w.other_member_down("p-0000", a, 160.0, 165.0)  # b still booting
+    assert not w.other_member_down("p-0000", a, 175.0, 180.0)
+    # after the swap, a's outage no longer counts, c's still does (never back)
+    assert not w.other_member_down("p-0000", b, 250.0, 260.0)
+    assert w.other_member_down("p-0000", b, 250.0, 301.0)
