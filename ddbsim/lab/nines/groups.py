@@ -101,6 +101,19 @@ class GroupsOutcome:
     storage_exposure_s: float = 0.0
 
 
+def _toggle(since: list[float], p: int, on: bool, t: float) -> float:
+    """Open (``on``) or close ``p``'s span in ``since`` (-1: none open) at
+    ``t``; the length of the span it closed, else 0."""
+    if on == (since[p] >= 0):
+        return 0.0
+    if on:
+        since[p] = t
+        return 0.0
+    length = t - since[p]
+    since[p] = -1.0
+    return length
+
+
 def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s: float,
                     write_quorum: int, log_replicas: bool, archive: bool,
                     rng: np.random.Generator | None = None,
@@ -215,18 +228,8 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             if mk[code] != DEAD:
                 cur += mc[code]
                 stor += mk[code] == STORAGE
-        if (cur == 1) != (w_exp_since[p] >= 0):
-            if cur == 1:
-                w_exp_since[p] = t
-            else:
-                out.write_exposure_s += t - w_exp_since[p]
-                w_exp_since[p] = -1.0
-        if (stor == 1) != (s_exp_since[p] >= 0):
-            if stor == 1:
-                s_exp_since[p] = t
-            else:
-                out.storage_exposure_s += t - s_exp_since[p]
-                s_exp_since[p] = -1.0
+        out.write_exposure_s += _toggle(w_exp_since, p, cur == 1, t)
+        out.storage_exposure_s += _toggle(s_exp_since, p, stor == 1, t)
 
     def recompute(p: int, t: float) -> None:
         base = p * n_r
