@@ -430,3 +430,45 @@ def test_follower_crash_before_its_write_is_durable_loses_the_entry_and_the_ack(
     assert (1 in g.m["h2"].state.log) is kept
     assert g.m["h1"].state.commit_lsn == (1 if kept else 0)
     assert [r["status"] for r in g.replies(op)] == (["ok"] if kept else [])
+
+
+@pytest.mark.parametrize("reason", ["not_member", "behind"])
+def test_a_candidate_that_cannot_win_stands_aside_then_tries_again(reason: str) -> None:
+    """Refused by a member that holds a newer membership leaving it out (a
+    replaced replica that slept through its replacement), or whose log starts
+    above its commit point, a candidate stops bidding for a lease and an
+    election, so that its rising ballots do not keep preempting a candidate
+    that can win; it tries again afterwards, or as soon as it learns of more
+    commits."""
+    from ddbsim.service.storage.paxos import CANDIDATE
+
+    g = Group(leader=None)
+    h1, cfg, now = g.m["h1"], g.cfg, g.net.now
+    h1._promise((7, "h1"))  # its own ballot, above the refuser's promise (so not "retire")
+    h1.role, h1.ballot, h1.electing = CANDIDATE, (7, "h1"), True
+    st = h1.state
+    newer = (("h4", "log"), ("h2", "storage"), ("h3", "storage"))
+    h1.on_prepare_refused("h2", PrepareRefused(PID, (7, "h1"), reason, (5, "h2"), newer,
+                                               st.config_lsn + 1))
+    assert h1.role == FOLLOWER and not h1.electing
+    window = cfg.lease_s + cfg.election_timeout_s + cfg.leader_timeout_s
+    h1.start_election()
+    assert not h1.electing  # standing aside
+    g.net.run(now + window - 0.01)
+    assert not h1.electing
+    g.net.run(now + window + 0.5)
+    # the time is up: it stood again (its own retry), and won
+    assert h1.is_leader and h1.ballot > (7, "h1")
+
+
+def test_a_candidate_refused_by_an_older_membership_keeps_bidding() -> None:
+    from ddbsim.service.storage.paxos import CANDIDATE
+
+    g = Group(leader=None)
+    h1 = g.m["h1"]
+    h1._promise((7, "h1"))
+    h1.role, h1.ballot, h1.electing = CANDIDATE, (7, "h1"), True
+    older = (("h4", "log"), ("h2", "storage"), ("h3", "storage"))
+    h1.on_prepare_refused("h2", PrepareRefused(PID, (7, "h1"), "not_member", (5, "h2"), older,
+                                               h1.state.config_lsn))
+    assert h1.role == CANDIDATE and h1.aside is None

@@ -298,6 +298,8 @@ class Member:
         self.known_commit = 0
         self.catchup_until_s = -math.inf
         self.reported_lease_until = -math.inf
+        # refused by a member we cannot win over: (stand aside until, our commit point then)
+        self.aside: tuple[float, int] | None = None
         self.withdrawn: Ballot = NO_BALLOT  # our promised leader said it gave this ballot up
         self.nacked: Ballot = NO_BALLOT  # a lower-ballot leader we told we promised higher
         self.check_targets = 0
@@ -931,6 +933,13 @@ class Member:
             return  # replaced on this host (its timers outlive it): the new replica decides
         if not self.host.ready:
             return
+        if self.aside is not None:
+            until_s, commit = self.aside
+            if self.host.now < until_s and st.commit_lsn == commit:
+                # try again when the time is up, in case nobody else could win
+                self.host.later(until_s - self.host.now, self._retry, self.attempt)
+                return
+            self.aside = None
         self.electing = True
         self.attempt += 1
         attempt = self.attempt
@@ -1118,6 +1127,22 @@ class Member:
                 self.host.membership_changed()
                 self._abandon()
                 return
+        left_out = (msg.reason == "not_member" and msg.config_lsn > st.config_lsn
+                    and all(h != self.me for h, _ in msg.config))
+        if msg.reason == "behind" or left_out:
+            # That member's log starts above our commit point, or it holds a
+            # newer membership that leaves us out: we cannot win while it is
+            # in the way, and each prepare of ours would only raise the
+            # promise of the members we share with a candidate that can win
+            # (a replaced replica that slept through its replacement kept a
+            # group leaderless this way, outbidding the rightful candidate
+            # every second).  Stand aside for a lease and an election, or
+            # until we learn of more commits, then try again.
+            cfg = self.cfg
+            self.aside = (self.host.now + cfg.lease_s + cfg.election_timeout_s
+                          + cfg.leader_timeout_s, st.commit_lsn)
+            self._abandon()
+            return
         if msg.promised > self.ballot:
             self._promise(msg.promised)
             self._abandon()
