@@ -30,8 +30,9 @@ of the result's nested dicts flattened to dotted names
 ``variant/`` when there are variants); ``error`` (the traceback or None);
 ``reproduce``, the ``ddbsim run`` command that reproduces the task;
 ``wall_s``, the task's wall-clock seconds -- the only wall-clock figure in a
-sweep, excluded when comparing records and never used in the summary; and
-``scenario_sha256``, the hash of the scenario file's bytes the task ran.
+sweep, excluded when comparing records and never used in the summary;
+``scenario_sha256``, the hash of the scenario file's bytes the task ran; and
+``ddbsim_sha256``, the hash of the simulator's source that ran it.
 
 **Resume.**  Records are appended to the output file as tasks finish, one
 flushed line each.  On start the file is read back: a task whose key has a
@@ -44,11 +45,13 @@ file that is not UTF-8 text, and a last line that is not JSON yet could not
 be a record cut short (it does not start as one, or it ends with a newline):
 a file that is not a results file is never rewritten.  A record made from
 another version of the scenario file (its ``scenario_sha256`` differs, or is
-missing) is kept in the file but not reused: its task runs again, and a note
-says so.  A task recorded as ``error`` is kept, not retried, unless
-``retry_errors`` is set (its old record is then removed from the file before
-the task runs again).  Duplicate keys among the records of one version of the
-file, which this module never writes, resolve to the last record.
+missing) or by another version of ddbsim (its ``ddbsim_sha256``) is kept in
+the file but not reused: its task runs again, and a note says so -- a rerun
+after a fix must not report the old code's verdicts.  A task recorded as
+``error`` is kept, not retried, unless ``retry_errors`` is set (its old
+record is then removed from the file before the task runs again).
+Duplicate keys among the records of one version of the file, which this
+module never writes, resolve to the last record.
 
 **Summary.**  For each grid point: the tasks, their ok/failed/error counts,
 and for each figure its mean over the tasks that have it, with a two-sided
@@ -63,6 +66,7 @@ line of its traceback and its reproduce command.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -279,6 +283,9 @@ class SweepSpec:
     #: the SHA-256 of the scenario file's bytes, stored in every record: a
     #: record made from another version of the file is not reused ("" = unchecked)
     content: str = ""
+    #: the SHA-256 of the simulator's source, stored in every record: a record
+    #: made by other code is not reused either ("" = unchecked)
+    code: str = ""
 
 
 def resolve_scenario(scenario: str) -> Path:
@@ -334,7 +341,20 @@ def prepare(scenario: str, seeds: str | Sequence[int], sets: Sequence[str] = (),
                 _check_faults(s, cfg, seed_list[0], point)
     return SweepSpec(scenario=scenario, path=str(path), name=scenarios[0].name,
                      tasks=expand(seed_list, base, grid_map, param_items), seeds=seed_list,
-                     base=base, grid=grid_map, content=_content(path, param_items))
+                     base=base, grid=grid_map, content=_content(path, param_items),
+                     code=code_hash())
+
+
+@functools.cache
+def code_hash() -> str:
+    """SHA-256 of the ddbsim package's source (every ``.py`` file, in sorted
+    order of their paths): which simulator a record came from."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _content(path: Path, params: Sequence[str]) -> str:
@@ -503,12 +523,13 @@ def _not_a_results_file(out: Path, why: str) -> SweepError:
 
 
 def load_records(out: Path, name: str, retry_errors: bool = False,
-                 content: str | None = None) -> Loaded:
+                 content: str | None = None, code: str | None = None) -> Loaded:
     """Read an existing results file for resuming (see the module docstring).
 
     With ``content`` (a scenario file's hash), a record whose
-    ``scenario_sha256`` differs goes to ``stale``, not ``records``.  The
-    file is never changed here.
+    ``scenario_sha256`` differs goes to ``stale``, not ``records``; with
+    ``code`` (the simulator's hash), likewise one whose ``ddbsim_sha256``
+    differs.  The file is never changed here.
     """
     if not out.exists():
         return Loaded({}, False)
@@ -540,7 +561,8 @@ def load_records(out: Path, name: str, retry_errors: bool = False,
         if rec["name"] != name:
             raise SweepError(f"{out} holds results of scenario {rec['name']!r}, not {name!r}; "
                              "choose another --out or move the file away")
-        if content is not None and rec.get("scenario_sha256") != content:
+        if (content is not None and rec.get("scenario_sha256") != content) or (
+                code is not None and rec.get("ddbsim_sha256") != code):
             stale.append(rec)
             continue
         if rec["key"] in records:
@@ -718,7 +740,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
     if dask is not None:
         require_dask()
     check_writable(out, "--out")
-    loaded = load_records(out, spec.name, retry_errors, spec.content or None)
+    loaded = load_records(out, spec.name, retry_errors, spec.content or None,
+                          spec.code or None)
     if loaded.rewrite:
         rewrite_records(out, loaded.records, loaded.stale)
     records = loaded.records
@@ -738,8 +761,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
     if loaded.stale:
         unhashed = sum(1 for r in loaded.stale if "scenario_sha256" not in r)
         why = "an older ddbsim that did not record the file's hash" if unhashed == len(
-            loaded.stale) else (f"a different version of {spec.scenario} (edited since) or "
-                                "other --param values")
+            loaded.stale) else (f"a different version of {spec.scenario} or of ddbsim "
+                                "(edited since) or other --param values")
         note(f"{_plural(len(loaded.stale), 'earlier record')} in {out} came from {why}; "
              "kept in the file but not reused: those tasks run again")
     if dask is not None and todo:
@@ -780,6 +803,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, workers: int | None = None,
             for rec in stream:
                 if spec.content:
                     rec["scenario_sha256"] = spec.content
+                if spec.code:
+                    rec["ddbsim_sha256"] = spec.code
                 fh.write(_dumps(rec) + "\n")
                 fh.flush()
                 records[rec["key"]] = rec

@@ -467,3 +467,23 @@ def test_run_refuses_other_arguments_by_name() -> None:
         Scenario("x", 1.0, faults=Fault(0.5, "power_off", "az-2"))  # type: ignore[arg-type]
     with pytest.raises(ScenarioError, match="faults must be a list of Fault"):
         Scenario("x", 1.0, faults="az-2")  # type: ignore[arg-type]
+
+
+def test_a_record_made_by_other_ddbsim_code_is_not_reused(tmp_path: Path) -> None:
+    """Rerunning a sweep after a change to the simulator must run its tasks
+    again, not report the old code's verdicts."""
+    path = script(tmp_path, "tiny.py", TINY)
+    out = tmp_path / "tiny.jsonl"
+    first = sweep.run_sweep(sweep.prepare(str(path), "0"), out, workers=1, progress=False)
+    assert first.ran == 1
+    [rec] = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert rec["ddbsim_sha256"] == sweep.code_hash()
+    # the same code: reused
+    again = sweep.run_sweep(sweep.prepare(str(path), "0"), out, workers=1, progress=False)
+    assert again.ran == 0 and again.already_done == 1
+    # a record from other code (as an older checkout would have written)
+    rec["ddbsim_sha256"] = "0" * 64
+    out.write_text(json.dumps(rec) + "\n")
+    other = sweep.run_sweep(sweep.prepare(str(path), "0"), out, workers=1, progress=False)
+    assert other.ran == 1 and any("of ddbsim" in n for n in other.notes)
+    assert len(out.read_text().splitlines()) == 2  # the old record is kept
