@@ -14,20 +14,20 @@ either way).  From its result:
   (the ``host_churn`` scenario's definition: waits that only the old
   leader's return ended are left out);
 * ``detection_s`` -- a member's loss until its leader detects it;
-* ``log_join_s`` -- detection until the log replica serves.
-
-A failover or a join that overlapped another member's outage is left out of
-both: the group may have had no quorum, and then it waited for a host to
-return (no election, no healing), which the fast model simulates itself --
-counted in the duration as well, the wait would count twice.  One such
-failover (90 s, while a second member was down) among 25 moved the mean
-from 2.2 s to 5.7 s.  Which members a group had is rebuilt from the
-initial placement and the healing episodes, and when a host was down from
-the run's power faults (off until on plus ``storage.boot_s``);
+* ``log_join_s`` -- detection until the log replica serves;
 * ``rebuild_s`` -- the log replica until its storage replica (the median:
   a copy interrupted by a leadership move shows as a long one);
 * ``boot_s`` -- ``storage.boot_s`` from the config (not measured: the
   result does not time a member's return).
+
+A failover or a join that overlapped another member's outage is left out:
+the group may have had no quorum, and then it waited for a host to return
+(no election, no healing), which the fast model simulates itself --
+counted in the duration as well, the wait would count twice.  One such
+failover (90 s, while a second member was down) among 25 moved the mean
+from 2.2 s to 5.7 s.  Which members a group had is rebuilt from the
+initial placement and the healing episodes, and when a host was down from
+the run's power faults (off until on plus ``storage.boot_s``).
 
 Each is printed with its spread (count, mean, standard deviation, median,
 90th percentile, max).  The durations the fast model uses are the means

@@ -32,7 +32,12 @@ acceptor's log from ``from_lsn`` and its commit point.
 A promise that carries a membership change the candidate lacks makes the
 candidate win in that membership too (it sends its prepare to the new
 members): the change may have been chosen, and later records chosen by the
-new membership alone, whose quorum a stale candidate's need not meet.
+new membership alone, whose quorum a stale candidate's need not meet.  A
+candidate refused as behind, or by a member of a newer membership that
+leaves it out, cannot win while that member stands in the way: it stands
+aside for a lease and an election (or until it learns of more commits)
+rather than raise every shared acceptor's promise and so preempt, again and
+again, a candidate that can.
 
 **Recovery.**  With a quorum of promises the new leader takes, for every
 log position above its own commit point, the value that a promiser already
