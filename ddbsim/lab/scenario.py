@@ -55,7 +55,7 @@ import numbers
 import os
 import sys
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -273,6 +273,16 @@ def load_scenarios(path: str | os.PathLike[str],
         return build(lambda: built)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}, got {type(built).__name__}") from None
+
+
+def source_hash(root: Path, files: Iterable[Path]) -> str:
+    """The SHA-256 of source files (each one's path relative to ``root``,
+    then its bytes, in the order given): which code a result came from."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def content_hash(path: str | os.PathLike[str]) -> str:

@@ -96,6 +96,7 @@ from ddbsim.lab.scenario import (
     load_scenarios,
     parse_params,
     resolve,
+    source_hash,
 )
 from ddbsim.service.probes import PROBES
 
@@ -350,11 +351,7 @@ def code_hash() -> str:
     """SHA-256 of the ddbsim package's source (every ``.py`` file, in sorted
     order of their paths): which simulator a record came from."""
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    return source_hash(root, sorted(root.rglob("*.py")))
 
 
 def _content(path: Path, params: Sequence[str]) -> str:

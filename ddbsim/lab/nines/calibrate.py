@@ -63,6 +63,7 @@ from typing import Any
 from ddbsim.config import Config
 from ddbsim.lab.churn import churn_plan
 from ddbsim.lab.nines.durations import Durations
+from ddbsim.lab.scenario import source_hash
 
 #: The calibration run's traffic and observation (what is not the protocol).
 RUN_OVERRIDES: dict[str, Any] = {
@@ -115,11 +116,7 @@ def _code_hash() -> str:
     root = Path(__file__).resolve().parents[2]  # the ddbsim package
     files = sorted([*root.joinpath("world").rglob("*.py"), *root.joinpath("service").rglob("*.py"),
                     Path(__file__).resolve()])
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.relative_to(root).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    return source_hash(root, files)
 
 
 def default_cache_dir() -> Path:

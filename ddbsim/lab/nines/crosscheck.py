@@ -46,7 +46,6 @@ from ddbsim.lab.nines.failures import churn_outages
 from ddbsim.lab.nines.fleet import build_fleet
 from ddbsim.lab.nines.groups import GroupsOutcome, simulate_groups
 from ddbsim.lab.nines.stats import mean_interval
-from ddbsim.lab.nines.year import figures
 from ddbsim.lab.result import Result
 from ddbsim.world.streams import Streams
 
@@ -78,10 +77,7 @@ def fast_churn(cfg: Config, dur: Durations, seed: int, replicates: int, horizon_
                             log_replicas=cfg.healing.log_replicas, archive=True,
                             rng=streams.stream(f"crosscheck/{i}/durations") if exponential
                             else None)
-        if warmup_s > 0:
-            out.append(write_availability_between(g, warmup_s, end_s))
-        else:
-            out.append(figures(g, cfg.metrics.window_s)["availability"]["write"])
+        out.append(write_availability_between(g, warmup_s, end_s))
     return out
 
 

@@ -459,10 +459,8 @@ def simulate_groups(fleet: Fleet, outages: Outages, dur: Durations, *, horizon_s
             rd_p.append(p)
             rd_a.append(rd_since[p])
             rd_b.append(horizon_s)
-        if w_exp_since[p] >= 0:
-            out.write_exposure_s += horizon_s - w_exp_since[p]
-        if s_exp_since[p] >= 0:
-            out.storage_exposure_s += horizon_s - s_exp_since[p]
+        out.write_exposure_s += _toggle(w_exp_since, p, False, horizon_s)
+        out.storage_exposure_s += _toggle(s_exp_since, p, False, horizon_s)
     out.write_down = (np.array(wd_p, dtype=np.int64), np.array(wd_a), np.array(wd_b))
     out.read_down = (np.array(rd_p, dtype=np.int64), np.array(rd_a), np.array(rd_b))
     return out

@@ -60,11 +60,11 @@ def plot_sensitivity(parts: Sequence[Mapping[str, Any]], path: str) -> None:
         ax2.legend(loc="lower right", fontsize=8)
     if exposure:
         ax3 = axes[2]
-        b = [t["expected_btree_losses_per_year"] for t in tables]
-        shown = [y for y, f in zip(ys, b, strict=True) if f["mean"] > 0]
-        ax3.barh(shown, [f["mean"] for f in b if f["mean"] > 0], color="tab:green",
-                 xerr=[[f["mean"] - f["lo"] for f in b if f["mean"] > 0],
-                       [f["hi"] - f["mean"] for f in b if f["mean"] > 0]], capsize=3)
+        shown = [(y, t["expected_btree_losses_per_year"]) for y, t in zip(ys, tables, strict=True)
+                 if t["expected_btree_losses_per_year"]["mean"] > 0]
+        ax3.barh([y for y, _ in shown], [f["mean"] for _, f in shown], color="tab:green",
+                 xerr=[[f["mean"] - f["lo"] for _, f in shown],
+                       [f["hi"] - f["mean"] for _, f in shown]], capsize=3)
         ax3.set_xscale("log")
         ax3.set_xlabel("B-trees lost per region-year without the archive\n"
                        "(expected, from exposure; none drawn: no exposure)")
